@@ -1,0 +1,51 @@
+"""mcp-memory: shared, provenance-tracked, poisoning-resistant memory for coding agents."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .config import Settings  # noqa: E402
+from .embeddings import Embedder, FakeEmbedder, FastEmbedder, ModelLoader  # noqa: E402
+from .errors import (  # noqa: E402
+    InvalidInput,
+    MemoryStoreError,
+    NotFound,
+    PermissionDenied,
+    SecretRejected,
+    StorageError,
+)
+from .models import (  # noqa: E402
+    HUMAN,
+    Actor,
+    ForgetResult,
+    LinkResult,
+    MemoryRecord,
+    RecallHit,
+    RecallResult,
+    RememberResult,
+)
+from .store import MemoryStore  # noqa: E402
+
+__all__ = [
+    "HUMAN",
+    "Actor",
+    "Embedder",
+    "FakeEmbedder",
+    "FastEmbedder",
+    "ForgetResult",
+    "InvalidInput",
+    "LinkResult",
+    "MemoryRecord",
+    "MemoryStore",
+    "MemoryStoreError",
+    "ModelLoader",
+    "NotFound",
+    "PermissionDenied",
+    "RecallHit",
+    "RecallResult",
+    "RememberResult",
+    "SecretRejected",
+    "Settings",
+    "StorageError",
+    "__version__",
+]

@@ -1,0 +1,189 @@
+"""The human's interface (typer). Thin: every command is a few lines over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__, render
+from .cli_support import handled, open_store, print_json, settings_for
+from .models import HUMAN
+
+app = typer.Typer(
+    help="Shared, poisoning-resistant memory for coding agents (MCP server + review CLI).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DbOption = Annotated[
+    Optional[Path], typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
+
+
+@app.command()
+def serve(
+    transport: Annotated[str, typer.Option(help="stdio (default) or http")] = "stdio",
+    host: Annotated[str, typer.Option(help="HTTP bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8765,
+    agent: Annotated[
+        Optional[str], typer.Option(help="Agent identity (default: $MCP_MEMORY_AGENT or clientInfo)")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Run the MCP server (stdio for one client, http for several on this machine)."""
+    from .server import run
+
+    if transport not in ("stdio", "http"):
+        raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
+    settings = settings_for(db)
+    if agent:
+        settings = replace(settings, agent=agent)
+    run(transport, settings=settings, host=host, port=port)  # type: ignore[arg-type]
+
+
+@app.command()
+def remember(
+    text: Annotated[str, typer.Argument(help="What to remember ('-' reads standard input)")],
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Tag (repeatable)")] = None,
+    project: Annotated[Optional[str], typer.Option(help="Project scope ('' for global)")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="note, decision, fact, lesson, ...")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Store a memory as the human user (source=user, agent 'user')."""
+    content = sys.stdin.read() if text == "-" else text
+    with handled():
+        store = open_store(db, embed=True)
+        result = store.remember(content, actor=HUMAN, tags=tag, project=project, kind=kind)
+    if json_out:
+        print_json(result.model_dump(mode="json"))
+    else:
+        typer.echo(render.remember_text(result))
+
+
+@app.command()
+def recall(
+    query: Annotated[str, typer.Argument(help="What to look for")],
+    k: Annotated[int, typer.Option("-k", "--limit", help="How many results (1-100)")] = 10,
+    project: Annotated[Optional[str], typer.Option(help="Project scope")] = None,
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Filter by tag")] = None,
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Filter by kind")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Search memories the way an agent would (quarantined ones never show)."""
+    with handled():
+        store = open_store(db, embed=True)
+        result = store.recall(query, limit=k, project=project, tags=tag, kinds=kind)
+    if json_out:
+        print_json(result.model_dump(mode="json"))
+        return
+    if not result.results:
+        typer.echo("No memories matched.")
+    for hit in result.results:
+        flags = " [stale]" if hit.stale else ""
+        typer.echo(f"#{hit.id}  {hit.score:.3f}  {hit.agent}/{hit.source}  trust {hit.trust:.2f}"
+                   f"  {hit.created_at}{flags}")
+        typer.echo("    " + hit.content.replace("\n", "\n    "))
+
+
+@app.command()
+def forget(
+    id: Annotated[int, typer.Argument(help="Memory id")],
+    reason: Annotated[Optional[str], typer.Option(help="Why")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Hide a memory from recall (kept for audit; use `erase` to remove it for real)."""
+    with handled():
+        result = open_store(db).forget(id, actor=HUMAN, reason=reason)
+    if json_out:
+        print_json(result.model_dump(mode="json"))
+    else:
+        typer.echo(f"Memory #{result.id}: {result.status}.")
+
+
+@app.command()
+def link(
+    source_id: Annotated[int, typer.Argument(help="Memory the relation starts from")],
+    target_id: Annotated[int, typer.Argument(help="Memory it points to")],
+    relation: Annotated[str, typer.Option(help="related, supports, contradicts, supersedes, "
+                                          "depends_on, derived_from")] = "related",
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Relate two memories."""
+    with handled():
+        result = open_store(db).link(source_id, target_id, relation, actor=HUMAN)
+    if json_out:
+        print_json(result.model_dump(mode="json"))
+    else:
+        typer.echo(f"Linked #{result.source_id} {result.relation} #{result.target_id}.")
+
+
+@app.command()
+def export(
+    out: Annotated[Optional[Path], typer.Option("--out", help="File to write (default stdout)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write every memory with its provenance as JSON Lines (schemas/export-line.json)."""
+    with handled():
+        store = open_store(db)
+        lines = (json.dumps(export_line(store, r), ensure_ascii=False, sort_keys=True)
+                 for r in store.iter_records())
+        if out is None:
+            for line in lines:
+                sys.stdout.write(line + "\n")
+            return
+        tmp = out.with_name(out.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line + "\n")
+        tmp.replace(out)
+    typer.echo(f"Exported to {out}", err=True)
+
+
+def export_line(store: object, record: object) -> dict[str, object]:
+    from .portability import export_line as build
+
+    return build(store, record)  # type: ignore[arg-type]
+
+
+@app.command()
+def doctor(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Check driver, sqlite-vec, FTS5, embedding model, paths and counts."""
+    from .doctor import diagnose
+
+    with handled():
+        report = diagnose(settings_for(db))
+    if json_out:
+        print_json(report)
+    else:
+        for key, value in report.items():
+            typer.echo(f"{key:>14}: {value}")
+    if not report.get("ok", False):
+        raise typer.Exit(1)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def _mount_admin() -> None:
+    """Audit, erasure and backup live in their own module; mount them if present."""
+    from . import cli_admin
+
+    app.add_typer(cli_admin.audit_app, name="audit")
+    app.command("erase")(cli_admin.erase_command)
+    app.command("backup")(cli_admin.backup_command)
+
+
+_mount_admin()

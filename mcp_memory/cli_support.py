@@ -1,0 +1,54 @@
+"""Helpers the CLI modules share: opening the store, printing, exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+from .config import Settings
+from .errors import InvalidInput, MemoryStoreError
+from .store import MemoryStore
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+MODEL_WAIT_S = 30.0
+
+
+def settings_for(db: Path | None) -> Settings:
+    settings = Settings.from_env()
+    return replace(settings, db_path=db) if db else settings
+
+
+def open_store(db: Path | None = None, *, embed: bool = False) -> MemoryStore:
+    """CLI stores never download a model (that could stall a command for ~40 s offline)."""
+    store = MemoryStore.open(settings=settings_for(db), embedder=True, allow_download=False)
+    if embed:
+        store.loader.wait(MODEL_WAIT_S)
+    return store
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Library errors become one clear line on stderr and the documented exit code."""
+    try:
+        yield
+    except InvalidInput as exc:
+        fail(str(exc), EXIT_USAGE)
+    except MemoryStoreError as exc:
+        fail(str(exc), EXIT_FAILED)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,72 @@
+"""Paths, limits and environment: the one place that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+MAX_CONTENT_BYTES = 16 * 1024
+MAX_TAGS = 20
+MAX_TAG_CHARS = 64
+MAX_FILES = 50
+MAX_PATH_CHARS = 1024
+MAX_QUERY_CHARS = 10_000
+MAX_RECALL_LIMIT = 100
+MAX_PROJECT_CHARS = 200
+SOURCES = ("user", "agent", "tool", "web", "file")
+RELATIONS = ("related", "supports", "contradicts", "supersedes", "depends_on", "derived_from")
+USER_AGENT = "user"
+ANONYMOUS_AGENT = "anonymous"
+
+
+def default_db_path() -> Path:
+    return Path(user_data_dir("mcp-memory", appauthor=False)) / "memory.db"
+
+
+def git_root_name(cwd: Path | None = None) -> str:
+    """Project scope defaults to the git root's folder name so every agent in a repo agrees."""
+    cwd = cwd or Path.cwd()
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=2,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return Path(out.stdout.strip()).name if out.returncode == 0 and out.stdout.strip() else ""
+
+
+@dataclass
+class Settings:
+    db_path: Path = field(default_factory=default_db_path)
+    model_dir: Path | None = None
+    model_name: str = DEFAULT_MODEL
+    agent: str | None = None
+    project: str = ""
+    trusted_agents: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        model_dir = env.get("MCP_MEMORY_MODEL_DIR")
+        project = env.get("MCP_MEMORY_PROJECT")
+        trusted = env.get("MCP_MEMORY_TRUSTED_AGENTS", "")
+        return cls(
+            db_path=Path(env["MCP_MEMORY_DB"]).expanduser()
+            if env.get("MCP_MEMORY_DB")
+            else default_db_path(),
+            model_dir=Path(model_dir).expanduser() if model_dir else None,
+            model_name=env.get("MCP_MEMORY_MODEL", DEFAULT_MODEL),
+            agent=env.get("MCP_MEMORY_AGENT") or None,
+            project=project if project is not None else git_root_name(),
+            trusted_agents=frozenset(a.strip() for a in trusted.split(",") if a.strip()),
+        )

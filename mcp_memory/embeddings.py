@@ -1,0 +1,150 @@
+"""Embedders: real (fastembed, loaded lazily in the background) and fake (unit tests).
+
+Loading the model takes ~0.3 s from a local folder and up to ~40 s when
+fastembed has to try (and fail) a download, so it never happens on the path
+of a tool call: `ModelLoader` loads in a thread and callers ask `current()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .config import DEFAULT_MODEL
+
+log = logging.getLogger("mcp_memory")
+DIM = 384
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32, L2-normalised."""
+        ...
+
+
+class FastEmbedder:
+    """fastembed ONNX model; `model_dir` skips the hub entirely."""
+
+    def __init__(
+        self,
+        model_name: str = DEFAULT_MODEL,
+        model_dir: Path | None = None,
+        threads: int | None = None,
+        allow_download: bool = True,
+    ) -> None:
+        from fastembed import TextEmbedding  # heavy: imported only when a model is wanted
+
+        kwargs: dict[str, object] = {"threads": threads}
+        if not allow_download:
+            kwargs["local_files_only"] = True
+        if model_dir is not None:
+            if not (Path(model_dir) / "model.onnx").is_file():
+                raise FileNotFoundError(f"no model.onnx in MCP_MEMORY_MODEL_DIR={model_dir}")
+            kwargs["specific_model_path"] = str(model_dir)
+        self._model = TextEmbedding(model_name, **kwargs)
+        self.name = model_name
+        self.dim = int(self.embed(["probe"]).shape[1])
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = list(self._model.embed(list(texts), batch_size=32))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-words hashing: same words, close vectors. Unit tests only."""
+
+    def __init__(self, dim: int = DIM, name: str = "fake-hash-v1") -> None:
+        self.dim = dim
+        self.name = name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in _TOKEN.findall(text.lower()):
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                out[row, int.from_bytes(digest[:4], "little") % self.dim] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+            if not norm:
+                out[row, 0] = 1.0
+        return out
+
+
+class ModelLoader:
+    """Loads an embedder once, in a daemon thread; `current()` never blocks."""
+
+    def __init__(
+        self, model_name: str = DEFAULT_MODEL, model_dir: Path | None = None,
+        allow_download: bool = True,
+    ) -> None:
+        self.model_name = model_name
+        self.model_dir = model_dir
+        self.allow_download = allow_download
+        self._embedder: Embedder | None = None
+        self._error: str | None = None
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def ready(cls, embedder: Embedder | None) -> ModelLoader:
+        """A loader that already holds `embedder` (or is settled on keyword-only when None)."""
+        loader = cls(model_name=embedder.name if embedder else "none")
+        loader._embedder = embedder
+        loader._error = None if embedder else "embeddings disabled"
+        loader._done.set()
+        return loader
+
+    def start(self) -> ModelLoader:
+        with self._lock:
+            if self._thread is None and not self._done.is_set():
+                self._thread = threading.Thread(target=self._load, name="embed-load", daemon=True)
+                self._thread.start()
+        return self
+
+    def _load(self) -> None:
+        try:
+            self._embedder = FastEmbedder(
+                self.model_name, self.model_dir, allow_download=self.allow_download
+            )
+        except Exception as exc:  # any failure means keyword-only, never a crash
+            self._error = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "mcp-memory: no embedding model (%s); recall works on keywords only. "
+                "Set MCP_MEMORY_MODEL_DIR to a local ONNX model folder or allow fastembed "
+                "to download %s.",
+                self._error.splitlines()[0][:300],
+                self.model_name,
+            )
+        finally:
+            self._done.set()
+
+    def current(self) -> Embedder | None:
+        return self._embedder
+
+    def wait(self, timeout: float | None = None) -> Embedder | None:
+        self.start()
+        self._done.wait(timeout)
+        return self._embedder
+
+    @property
+    def status(self) -> str:
+        if self._embedder is not None:
+            return f"loaded ({self._embedder.name}, dim {self._embedder.dim})"
+        if self._done.is_set():
+            return f"unavailable: keyword-only ({self._error})"
+        return "loading" if self._thread else "not started"

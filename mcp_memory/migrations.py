@@ -1,0 +1,184 @@
+"""Ordered, named schema steps. A shipped step is never edited: add m00N+1 instead.
+
+Each step runs in its own BEGIN IMMEDIATE transaction together with the row
+that records it, so two processes starting at once cannot both apply it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from .db import Connection, sqlite3, write_transaction
+
+Migration = Callable[[Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def run_script(conn: Connection, script: str) -> None:
+    """executescript() would COMMIT our open transaction first; run statement by statement."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            conn.execute(buffer)
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer[:80]!r}")
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_core(conn: Connection) -> None:
+    run_script(
+        conn,
+        """
+        create table memories (
+            id integer primary key,
+            content text not null,
+            keywords text not null default '',
+            kind text not null default 'note',
+            tags text not null default '[]',
+            project text not null default '',
+            status text not null default 'active',
+            agent text not null,
+            client_name text not null default '',
+            client_version text not null default '',
+            session_id text not null default '',
+            source text not null,
+            content_hash text not null,
+            trust real not null default 0.5,
+            risk real not null default 0.0,
+            reasons text not null default '[]',
+            files text not null default '[]',
+            supersedes integer references memories(id) on delete set null,
+            superseded_by integer references memories(id) on delete set null,
+            created_at real not null,
+            updated_at real not null,
+            status_changed_by text,
+            status_reason text,
+            embedding_model text
+        );
+        create index memories_hash on memories(content_hash);
+        create index memories_project_status on memories(project, status);
+        create index memories_agent on memories(agent);
+        create index memories_unembedded on memories(id) where embedding_model is null;
+
+        create virtual table memories_fts using fts5(
+            content, keywords, content='memories', content_rowid='id',
+            tokenize="porter unicode61 remove_diacritics 2"
+        );
+        create trigger memories_ai after insert on memories begin
+            insert into memories_fts(rowid, content, keywords)
+            values (new.id, new.content, new.keywords);
+        end;
+        create trigger memories_ad after delete on memories begin
+            insert into memories_fts(memories_fts, rowid, content, keywords)
+            values ('delete', old.id, old.content, old.keywords);
+        end;
+        create trigger memories_au after update of content, keywords on memories begin
+            insert into memories_fts(memories_fts, rowid, content, keywords)
+            values ('delete', old.id, old.content, old.keywords);
+            insert into memories_fts(rowid, content, keywords)
+            values (new.id, new.content, new.keywords);
+        end;
+
+        create table links (
+            source_id integer not null references memories(id) on delete cascade,
+            target_id integer not null references memories(id) on delete cascade,
+            relation text not null,
+            agent text not null,
+            created_at real not null,
+            primary key (source_id, target_id, relation)
+        );
+        create index links_target on links(target_id);
+
+        create table agents (
+            name text primary key,
+            alpha real not null,
+            beta real not null,
+            prior_alpha real not null,
+            prior_beta real not null,
+            clean_credit real not null default 0,
+            updated_at real not null,
+            first_seen real not null,
+            last_seen real not null,
+            client_name text not null default '',
+            client_version text not null default '',
+            writes integer not null default 0,
+            quarantined integer not null default 0,
+            distrusted integer not null default 0
+        );
+
+        create table audit_log (
+            seq integer primary key autoincrement,
+            ts text not null,
+            actor text not null,
+            action text not null,
+            memory_id integer,
+            data text not null,
+            prev_hash text not null,
+            hash text not null
+        );
+        create index audit_actor on audit_log(actor);
+        create index audit_action on audit_log(action);
+
+        create table meta (key text primary key, value text not null);
+        """
+    )
+
+
+def applied(conn: Connection) -> list[str]:
+    conn.execute(
+        "create table if not exists schema_migrations (name text primary key, applied_at real)"
+    )
+    return [r[0] for r in conn.execute("select name from schema_migrations order by name")]
+
+
+def pending(conn: Connection) -> list[str]:
+    done = set(applied(conn))
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def migrate(conn: Connection) -> list[str]:
+    """Apply every pending step; returns the names applied by this call."""
+    ran: list[str] = []
+    applied(conn)
+    for name, step in MIGRATIONS:
+        with write_transaction(conn):
+            exists = conn.execute("select 1 from schema_migrations where name = ?", (name,))
+            if exists.fetchone():
+                continue
+            step(conn)
+            conn.execute(
+                "insert into schema_migrations(name, applied_at) values (?, ?)", (name, time.time())
+            )
+        ran.append(name)
+    return ran
+
+
+@migration
+def m002_reviews(conn: Connection) -> None:
+    """Requests an agent may not carry out alone (forget another's memory, ...) wait here."""
+    run_script(
+        conn,
+        """
+        create table reviews (
+            id integer primary key,
+            kind text not null,
+            memory_id integer not null references memories(id) on delete cascade,
+            target_id integer,
+            requested_by text not null,
+            reason text,
+            created_at real not null,
+            status text not null default 'pending',
+            decided_by text,
+            decided_at real
+        );
+        create index reviews_pending on reviews(status, kind);
+        """,
+    )

@@ -1,0 +1,103 @@
+"""Data shapes shared by the library, the MCP tools and the CLI (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .config import USER_AGENT
+
+Status = Literal["stored", "quarantined", "duplicate", "rejected"]
+Source = Literal["user", "agent", "tool", "web", "file"]
+Relation = Literal["related", "supports", "contradicts", "supersedes", "depends_on", "derived_from"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is writing: every write's provenance starts here, never from the content."""
+
+    agent: str
+    client_name: str = ""
+    client_version: str = ""
+    session_id: str = ""
+
+    @property
+    def is_user(self) -> bool:
+        return self.agent == USER_AGENT
+
+
+HUMAN = Actor(agent=USER_AGENT, client_name="mcp-memory-cli")
+
+
+class RememberResult(BaseModel):
+    id: int | None = Field(description="Memory id; null when the write was rejected")
+    status: Status
+    trust: float = Field(description="Trust of this write, 0..1 (writer trust x content risk)")
+    reasons: list[str] = Field(default_factory=list, description="Why it was flagged (categories)")
+
+
+class LinkRef(BaseModel):
+    id: int
+    relation: str
+    direction: Literal["out", "in"]
+
+
+class RecallHit(BaseModel):
+    id: int
+    content: str
+    score: float
+    kind: str
+    tags: list[str]
+    agent: str
+    source: str
+    trust: float
+    created_at: str
+    stale: bool = False
+    project: str = ""
+    links: list[LinkRef] = Field(default_factory=list)
+
+
+class RecallResult(BaseModel):
+    results: list[RecallHit]
+    mode: Literal["hybrid", "keyword"] = Field(
+        default="hybrid", description="keyword when no embedding model is loaded yet"
+    )
+
+
+class ForgetResult(BaseModel):
+    id: int
+    status: Literal["forgotten", "already_forgotten", "pending_review"]
+
+
+class LinkResult(BaseModel):
+    source_id: int
+    target_id: int
+    relation: str
+
+
+class MemoryRecord(BaseModel):
+    """A full row with provenance: what export writes and `show` prints."""
+
+    id: int
+    content: str
+    kind: str
+    tags: list[str]
+    project: str
+    status: str
+    agent: str
+    client_name: str
+    client_version: str
+    session_id: str
+    source: str
+    content_hash: str
+    trust: float
+    risk: float
+    reasons: list[str]
+    files: list[dict[str, str]]
+    supersedes: int | None
+    superseded_by: int | None
+    created_at: str
+    updated_at: str
+    embedding_model: str | None

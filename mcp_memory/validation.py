@@ -1,0 +1,122 @@
+"""Input checks shared by every entry point: refuse early, before anything is written."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from . import config
+from .errors import InvalidInput
+
+_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def content(text: object) -> str:
+    """NFC-normalised content; the hash and duplicate check depend on one canonical form."""
+    if not isinstance(text, str):
+        raise InvalidInput("content must be a string")
+    text = unicodedata.normalize("NFC", text.replace("\x00", "")).strip()
+    if not text:
+        raise InvalidInput("content is empty: nothing to remember")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > config.MAX_CONTENT_BYTES:
+        raise InvalidInput(
+            f"content is {size} bytes; the limit is {config.MAX_CONTENT_BYTES} bytes. "
+            "Split it into smaller memories and link them."
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput("content contains unpaired surrogates; send valid UTF-8 text") from exc
+    return text
+
+
+def tags(values: Iterable[object] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        if not isinstance(value, str):
+            raise InvalidInput("tags must be strings")
+        tag = unicodedata.normalize("NFC", value).strip().lower()
+        if not tag or _CONTROL.search(tag) or len(tag) > config.MAX_TAG_CHARS:
+            raise InvalidInput(
+                f"bad tag {value[:80]!r}: tags are 1-{config.MAX_TAG_CHARS} printable characters"
+            )
+        if tag not in out:
+            out.append(tag)
+    if len(out) > config.MAX_TAGS:
+        raise InvalidInput(f"{len(out)} tags; at most {config.MAX_TAGS} are allowed")
+    return out
+
+
+def kind(value: object) -> str:
+    value = "note" if value in (None, "") else value
+    if not isinstance(value, str) or not _KIND.match(value):
+        raise InvalidInput(
+            f"bad kind {str(value)[:80]!r}: use a short lowercase word such as note, decision, "
+            "fact, lesson, preference, todo, bug"
+        )
+    return value
+
+
+def kinds(values: Iterable[object] | None) -> list[str]:
+    return [kind(v) for v in values or []]
+
+
+def project(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or _CONTROL.search(value) or len(value) > config.MAX_PROJECT_CHARS:
+        raise InvalidInput(
+            f"bad project {str(value)[:80]!r}: up to {config.MAX_PROJECT_CHARS} printable chars"
+        )
+    return value.strip()
+
+
+def source(value: object) -> str:
+    value = value or "agent"
+    if value not in config.SOURCES:
+        raise InvalidInput(f"bad source {value!r}: one of {', '.join(config.SOURCES)}")
+    return str(value)
+
+
+def relation(value: object) -> str:
+    if value not in config.RELATIONS:
+        raise InvalidInput(f"unknown relation {str(value)[:80]!r}: one of {', '.join(config.RELATIONS)}")
+    return str(value)
+
+
+def memory_id(value: object, name: str = "id") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > 2**63 - 1:
+        raise InvalidInput(f"{name} must be a positive integer memory id, got {str(value)[:40]!r}")
+    return value
+
+
+def files(values: Iterable[object] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        if not isinstance(value, str) or not value.strip() or _CONTROL.search(value):
+            raise InvalidInput(f"bad file path {str(value)[:80]!r}")
+        if len(value) > config.MAX_PATH_CHARS:
+            raise InvalidInput(f"file path longer than {config.MAX_PATH_CHARS} characters")
+        if value.strip() not in out:
+            out.append(value.strip())
+    if len(out) > config.MAX_FILES:
+        raise InvalidInput(f"{len(out)} files; at most {config.MAX_FILES} may anchor one memory")
+    return out
+
+
+def query(text: object) -> str:
+    if not isinstance(text, str):
+        raise InvalidInput("query must be a string")
+    text = text.replace("\x00", " ").strip()
+    if not text:
+        raise InvalidInput("query is empty: say what to recall")
+    return text[: config.MAX_QUERY_CHARS]
+
+
+def limit(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= config.MAX_RECALL_LIMIT:
+        raise InvalidInput(f"limit must be an integer from 1 to {config.MAX_RECALL_LIMIT}")
+    return value
