@@ -1,0 +1,270 @@
+"""LoCoMo turn-level retrieval through the real remember/recall path, next to plain FTS5 bm25.
+
+    python benchmarks/locomo.py --model-dir ../shared/models/all-MiniLM-L6-v2-onnx [--rebuild] [--json]
+
+Data: LoCoMo (Maharana et al., 2024), `locomo10.json`, CC BY-NC 4.0. It is read at run time
+from --data and never copied into this repository.
+
+Corpus: one memory per dialogue turn, "[8 May 2023] Caroline: text [image: caption]", written
+with `MemoryStore.remember` (screening, FTS, vec0, audit) into project = the conversation's
+sample_id. Turns the trust layer does not store ("quarantined"/"rejected") are invisible to
+recall; they are counted and written to a debug file under the temp dir.
+
+Queries: every QA item of categories 1-4 (1 multi-hop, 2 temporal, 3 open-domain,
+4 single-hop) with evidence, searched with `MemoryStore.recall(question, project=sample_id,
+limit=10)`. Category 5 (adversarial, unanswerable) is left out.
+
+Metrics, per query then averaged: recall@k = |evidence turns in top k| / |evidence turns|;
+NDCG@10 with binary gains, ideal DCG over min(|evidence|, 10) hits. Malformed evidence ids
+("D8:6; D9:17", "D:11:26") are parsed leniently; ids that match no turn are dropped.
+
+The built database is cached in the temp dir, keyed by a hash of the data, the model and the
+write-path sources (search/ranking changes do not need a rebuild); --rebuild forces one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mcp_memory import Actor, FastEmbedder, MemoryStore, SecretRejected, Settings  # noqa: E402
+
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+BUILD_VERSION = "1"
+# Sources whose change alters what gets stored (screening, schema, tokenizer, vectors).
+WRITE_PATH = ["store.py", "gate.py", "trust.py", "migrations.py", "db.py", "embeddings.py",
+              "validation.py", "agents.py", "detectors"]
+ACTOR = Actor(agent="locomo")
+_EVIDENCE = re.compile(r"D:?(\d+):(\d+)")
+_DATE = re.compile(r"(\d{1,2}) (\w+),? (\d{4})")
+_STOP = frozenset(
+    """a an and are as at be but by did do does for from had has have how i in is it its
+    me my of on or our so that the their them then there these they this to was we were
+    what when where which who whom why will with would you your""".split()
+)
+_CTRL = re.compile(r"[\x00-\x1f\x7f]")
+_EDGE = re.compile(r"^[^\w]+|[^\w]+$")
+
+
+# ---- data ------------------------------------------------------------------------------------
+
+def session_date(raw: str) -> str:
+    """'1:56 pm on 8 May, 2023' -> '8 May 2023'."""
+    m = _DATE.search(raw)
+    return f"{m.group(1)} {m.group(2)} {m.group(3)}" if m else raw.strip()
+
+
+def turns_of(sample: dict) -> list[tuple[str, str]]:
+    """(dia_id, memory text) for every turn, sessions in order."""
+    conv = sample["conversation"]
+    numbers = sorted(int(k.split("_")[1]) for k in conv
+                     if re.fullmatch(r"session_\d+", k) and isinstance(conv[k], list))
+    out = []
+    for n in numbers:
+        date = session_date(conv.get(f"session_{n}_date_time", ""))
+        for turn in conv[f"session_{n}"]:
+            text = f"[{date}] {turn['speaker']}: {turn['text']}"
+            if turn.get("blip_caption"):
+                text += f" [image: {turn['blip_caption']}]"
+            out.append((norm_id(turn["dia_id"]), text))
+    return out
+
+
+def norm_id(raw: str) -> str:
+    m = _EVIDENCE.search(raw)
+    return f"D{int(m.group(1))}:{int(m.group(2))}" if m else raw
+
+
+def queries_of(sample: dict, known: set[str]) -> list[dict]:
+    out = []
+    for qa in sample["qa"]:
+        if qa.get("category") not in CATEGORIES or not qa.get("evidence"):
+            continue
+        ids = [f"D{int(a)}:{int(b)}" for a, b in _EVIDENCE.findall(" ".join(qa["evidence"]))]
+        ids = [i for i in dict.fromkeys(ids) if i in known]
+        if ids:
+            out.append({"question": qa["question"], "category": qa["category"], "evidence": ids})
+    return out
+
+
+# ---- build (cached) --------------------------------------------------------------------------
+
+def cache_key(data: Path, model_dir: Path) -> str:
+    h = hashlib.sha256(BUILD_VERSION.encode())
+    h.update(data.read_bytes())
+    h.update(str((model_dir / "model.onnx").stat().st_size).encode())
+    pkg = ROOT / "mcp_memory"
+    for name in WRITE_PATH:
+        for f in sorted([pkg / name] if (pkg / name).is_file() else (pkg / name).rglob("*.py")):
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+class Precomputed:
+    """Serves batch-computed vectors to remember(); same model, so the same vectors."""
+
+    def __init__(self, model: FastEmbedder) -> None:
+        self.model, self.name, self.dim = model, model.name, model.dim
+        self.cache: dict[str, np.ndarray] = {}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if len(texts) == 1 and texts[0] in self.cache:
+            return self.cache[texts[0]][None, :]
+        return self.model.embed(texts)
+
+
+def build(samples: list[dict], db: Path, emb: Precomputed, debug: Path) -> dict:
+    store = MemoryStore.open(settings=Settings(db_path=db, project="locomo"), embedder=emb)
+    ids: dict[str, dict[str, int]] = {}
+    not_stored: list[dict] = []
+    counts: dict[str, int] = defaultdict(int)
+    t0 = time.perf_counter()
+    for sample in samples:
+        sid, turns = sample["sample_id"], turns_of(sample)
+        texts = [t for _, t in turns]
+        for text, vec in zip(texts, emb.model.embed(texts)):
+            emb.cache[text] = vec
+        ids[sid] = {}
+        for dia, text in turns:
+            try:
+                res = store.remember(text, actor=ACTOR, project=sid, source="agent")
+                status, reasons, mid = res.status, res.reasons, res.id
+            except SecretRejected as exc:
+                status, reasons, mid = "rejected", [f"secret: {exc}"[:200]], None
+            counts[status] += 1
+            if mid is not None:
+                ids[sid][dia] = mid
+            if status != "stored":
+                not_stored.append({"sample": sid, "dia_id": dia, "status": status,
+                                   "reasons": reasons, "text": text})
+        emb.cache.clear()
+    store.close()
+    meta = {"ids": ids, "counts": dict(counts), "not_stored": not_stored,
+            "build_seconds": round(time.perf_counter() - t0, 1)}
+    debug.write_text(json.dumps(not_stored, indent=1))
+    return meta
+
+
+# ---- evaluate --------------------------------------------------------------------------------
+
+def plain_fts_query(text: str) -> str | None:
+    """The original product query, frozen here so the baseline stays put while search.py moves."""
+    chunks = [_EDGE.sub("", c) or c for c in _CTRL.sub(" ", text).split()]
+    meaningful = [c for c in chunks if c.lower() not in _STOP] or chunks
+    quoted = ['"' + c.replace('"', '""') + '"' for c in dict.fromkeys(meaningful) if c.strip()]
+    return " OR ".join(quoted[:32]) if quoted else None
+
+
+def bm25_ids(store: MemoryStore, question: str, project: str, k: int) -> list[int]:
+    match = plain_fts_query(question)
+    if match is None:
+        return []
+    rows = store.conn.execute(
+        """select m.id from memories_fts f join memories m on m.id = f.rowid
+           where memories_fts match ? and m.project = ? and m.status = 'active'
+           order by bm25(memories_fts) limit ?""", (match, project, k))
+    return [r[0] for r in rows]
+
+
+def score(ranked: list[int], relevant: set[int]) -> dict[str, float]:
+    def rec(k: int) -> float:
+        return len(relevant.intersection(ranked[:k])) / len(relevant)
+
+    dcg = sum(1 / math.log2(i + 2) for i, m in enumerate(ranked[:10]) if m in relevant)
+    idcg = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), 10)))
+    return {"R@5": rec(5), "R@10": rec(10), "NDCG@10": dcg / idcg}
+
+
+def evaluate(store: MemoryStore, samples: list[dict], ids: dict[str, dict[str, int]]) -> dict:
+    per: dict[str, dict[str, list[dict[str, float]]]] = {"recall": defaultdict(list),
+                                                           "bm25": defaultdict(list)}
+    latency: list[float] = []
+    for sample in samples:
+        sid = sample["sample_id"]
+        known = ids[sid]
+        for q in queries_of(sample, set(known)):
+            relevant = {known[d] for d in q["evidence"]}
+            t0 = time.perf_counter()
+            hits = store.recall(q["question"], project=sid, limit=10).results
+            latency.append((time.perf_counter() - t0) * 1000)
+            for name, ranked in (("recall", [h.id for h in hits]),
+                                 ("bm25", bm25_ids(store, q["question"], sid, 10))):
+                s = score(ranked, relevant)
+                per[name][q["category"]].append(s)
+                per[name]["all"].append(s)
+    out: dict = {"latency_ms": {"p50": statistics.median(latency),
+                                "p95": float(np.percentile(latency, 95))}}
+    for name, groups in per.items():
+        out[name] = {str(c): {"n": len(v), **{m: sum(x[m] for x in v) / len(v) for m in v[0]}}
+                     for c, v in groups.items()}
+    return out
+
+
+def table(res: dict) -> str:
+    lines = [f"{'category':<16} {'n':>5} | {'bm25 R@5':>8} {'R@10':>6} {'NDCG':>6} | "
+             f"{'recall R@5':>10} {'R@10':>6} {'NDCG':>6}"]
+    for key in ["1", "2", "3", "4", "all"]:
+        b, r = res["bm25"].get(key), res["recall"].get(key)
+        if not r:
+            continue
+        label = f"{key} {CATEGORIES[int(key)]}" if key != "all" else "all (1-4)"
+        lines.append(f"{label:<16} {r['n']:>5} | {b['R@5']:>8.3f} {b['R@10']:>6.3f} "
+                     f"{b['NDCG@10']:>6.3f} | {r['R@5']:>10.3f} {r['R@10']:>6.3f} {r['NDCG@10']:>6.3f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/locomo10.json")
+    ap.add_argument("--model-dir", type=Path,
+                    default=ROOT.parent / "shared/models/all-MiniLM-L6-v2-onnx")
+    ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "locomo-bench")
+    ap.add_argument("--rebuild", action="store_true", help="ignore the cached database")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = ap.parse_args()
+
+    samples = json.loads(args.data.read_text())
+    model = FastEmbedder(model_dir=args.model_dir)
+    work = args.cache_dir / cache_key(args.data, args.model_dir)
+    db, meta_file = work / "locomo.db", work / "meta.json"
+    if args.rebuild or not meta_file.is_file():
+        work.mkdir(parents=True, exist_ok=True)
+        for f in work.glob("locomo.db*"):
+            f.unlink()
+        meta = build(samples, db, Precomputed(model), work / "not_stored.json")
+        meta_file.write_text(json.dumps(meta))
+    meta = json.loads(meta_file.read_text())
+
+    store = MemoryStore.open(settings=Settings(db_path=db, project="locomo"), embedder=model)
+    try:
+        res = evaluate(store, samples, meta["ids"])
+    finally:
+        store.close()
+    res["turns"] = meta["counts"]
+    res["db"] = str(db)
+    if args.json:
+        print(json.dumps(res, indent=1))
+        return
+    print(f"db {db} (built in {meta['build_seconds']} s)")
+    print(f"turns by write status: {meta['counts']}; not stored -> {work / 'not_stored.json'}")
+    print(table(res))
+    print(f"recall latency (embed + search, ~600 memories/conversation): "
+          f"p50 {res['latency_ms']['p50']:.1f} ms, p95 {res['latency_ms']['p95']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

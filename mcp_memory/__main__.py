@@ -1,0 +1,3 @@
+from mcp_memory.cli import app
+
+app()

@@ -1,0 +1,165 @@
+"""Text that tries to replace the reader's instructions rather than record a fact.
+
+Coding notes say "always" and "never" all the time; what they do not do is address the model's
+instruction hierarchy ("previous instructions", "system prompt", "you are now ...").
+"""
+
+from __future__ import annotations
+
+from .base import Signal, compile_table, run_table
+
+FAMILY = "instruction_override"
+
+_DROP = (
+    r"(?:ignore|ignoring|disregard\w*|forget|forgetting|overlook|override|overriding|bypass|"
+    r"set aside|throw out|discard|abandon|pay no (?:attention|heed) to|"
+    r"stop (?:following|obeying)|do not (?:follow|obey)|don'?t (?:follow|obey)|no longer follow)"
+)
+_FILLER = r"(?:\s+(?:all|any|of|the|your|my|these|those|every|everything|that|you|have|been|were|was|are|is|given|told|received|got|just|\w+'?s?)){0,4}"
+_EARLIER = (
+    r"(?:previous(?:ly)?|prior|above|earlier|preceding|foregoing|former|original|initial|"
+    r"system|developer|safety|before|given)"
+)
+_ORDERS = (
+    r"(?:instructions?|directives?|rules?|guidelines?|prompts?|orders?|commands?|programming|"
+    r"training|polic(?:y|ies)|restrictions?|constraints?|guardrails?|context|messages?|"
+    r"conversation|guidance|memor(?:y|ies)|system prompt)"
+)
+
+_ROWS: list[tuple[str, float, str]] = [
+    (
+        rf"\b{_DROP}{_FILLER}\s+{_EARLIER}\b(?:\s+\w+){{0,2}}\s+{_ORDERS}\b",
+        0.9,
+        "Tells the reader to discard its earlier instructions.",
+    ),
+    (
+        rf"\b{_DROP}\s+(?:all\s+|any\s+)?(?:of\s+)?(?:your|the|its)\s+(?:\w+\s+)?"
+        r"(?:instructions|directives|guidelines|system prompt|programming|training|rules)\b",
+        0.85,
+        "Tells the reader to discard its instructions.",
+    ),
+    (
+        rf"\b{_DROP}\s+(?:everything|all|anything)\s+(?:you(?:'ve| have)? (?:been|were) "
+        r"(?:told|taught|instructed|given)|(?:said|written|stated) (?:above|before|earlier)|"
+        r"above|before this|prior to this|that came before|you know)",
+        0.85,
+        "Tells the reader to discard everything it was told.",
+    ),
+    (
+        r"\byou are now\s+(?:a|an|the|no longer|free|unrestricted|unfiltered|jailbroken|dan|"
+        r"operating|acting|called|named|my|in (?:developer|god|admin|jailbreak|unrestricted|"
+        r"unfiltered|sudo|root) mode)\b",
+        0.75,
+        "Reassigns the reader's identity or mode.",
+    ),
+    (
+        r"(?:^|\n|\.\s|:\s|\*\*)\s*(?:new|updated|revised|real|actual|true|override|secret|hidden|"
+        r"additional|important|priority|supplementary)\s+(?:system\s+)?"
+        r"(?:instructions?|directives?|orders?|system prompt)\s*[:\-—]",
+        0.8,
+        "Announces replacement instructions.",
+    ),
+    (
+        r"\bfrom now on,?\s+(?:you|the (?:assistant|agent|ai|model|llm))\s+"
+        r"(?:must|will|shall|should|are|have to|need to|may)\b",
+        0.45,
+        "Sets a standing order for the reader from now on.",
+    ),
+    (
+        r"\b(?:override|replace|overwrite|rewrite|reveal|print|leak|disclose|dump|expose|"
+        r"repeat|output|show)\s+(?:me\s+)?(?:your|the|its)\s+(?:entire\s+|full\s+|hidden\s+|"
+        r"original\s+|secret\s+)?(?:system prompt|system message|initial prompt|"
+        r"hidden instructions|pre-?prompt|instructions above|base instructions)\b",
+        0.8,
+        "Targets the system prompt.",
+    ),
+    (
+        r"\b(?:enter|switch (?:in)?to|activate|enable|unlock|turn on|engage)\s+(?:the\s+)?"
+        r"(?:dan|jailbreak|jailbroken|god|unrestricted|unfiltered|uncensored|no-?limits?|"
+        r"evil|chaos|sudo)\s+mode\b",
+        0.85,
+        "Asks the reader to enter a jailbreak mode.",
+    ),
+    (
+        r"\b(?:you are|you're|act as|respond as|answer as)\s+(?:now\s+)?(?:in\s+)?"
+        r"(?:developer|admin|maintenance|debug|god|root|override)\s+mode\b",
+        0.7,
+        "Claims the reader is in a privileged mode.",
+    ),
+    (r"\bdo anything now\b|\bDAN\b(?:\s+mode|\s*:)", 0.8, "Uses the DAN jailbreak persona."),
+    (
+        r"\b(?:this|these|the following)\s+(?:instructions?|rules?|memory|memories|note|notes|"
+        r"directives?|message)\s+(?:override|overrides|supersedes?|replaces?|takes? precedence "
+        r"over|outranks?|trumps?|cancels?)\s+(?:all|any|every|previous|prior|the|your|other|"
+        r"earlier|system)\b",
+        0.85,
+        "Claims precedence over the reader's other instructions.",
+    ),
+    (
+        r"\b(?:has|have|with|is the|at)\s+(?:the\s+)?(?:highest|top|absolute|maximum|overriding)\s+"
+        r"priority\s+(?:over|above|and overrides)\s+(?:all|any|every|the|your|system|user)\b",
+        0.75,
+        "Claims top priority over other instructions.",
+    ),
+    (
+        r"\b(?:no longer|not|never)\s+(?:be\s+)?(?:bound|restricted|limited|constrained|governed)\s+"
+        r"by\s+(?:your|any|the|its|openai|anthropic|those|these)\b",
+        0.8,
+        "Tells the reader it is not bound by its rules.",
+    ),
+    (
+        r"\b(?:ignore|bypass|disable|turn off|circumvent|remove|drop|evade)\s+(?:all\s+|any\s+|"
+        r"your\s+|the\s+)?(?:safety|content|ethical|moral|alignment|refusal|moderation)\s+"
+        r"(?:filters?|guidelines|guardrails|polic(?:y|ies)|checks|restrictions|rules|training|"
+        r"protocols?|settings?)\b",
+        0.85,
+        "Asks the reader to drop its safety rules.",
+    ),
+    (
+        r"\b(?:treat|regard|consider|handle|interpret)\s+(?:this|these|the following|it|them)\s+"
+        r"(?:note|memory|text|message|content\s+)?(?:as|like)\s+(?:a\s+|an\s+)?(?:system|developer|"
+        r"admin|root|operator|trusted|authoritative|official)\s+(?:instructions?|prompts?|messages?|"
+        r"directives?|commands?|orders?)\b",
+        0.85,
+        "Asks for data to be treated as instructions.",
+    ),
+    (
+        r"\b(?:you must|you will|you shall|you have to)\s+(?:always\s+)?(?:obey|comply with|"
+        r"follow)\s+(?:this|these|the following|every|all|my)\s+(?:instructions?|commands?|"
+        r"orders?|rules?|directives?)\b(?!\s+(?:in|from) the (?:docs|readme|style))",
+        0.6,
+        "Demands unconditional obedience.",
+    ),
+    (
+        r"\b(?:pretend|imagine|roleplay|role-play|act as if)\b.{0,60}\b(?:no|without|free of|"
+        r"not bound by)\s+(?:any\s+)?(?:restrictions|rules|filters|guidelines|limits|ethics|"
+        r"censorship)\b",
+        0.75,
+        "Role-play framed to escape the reader's rules.",
+    ),
+    (
+        r"\b(?:your|the)\s+(?:real|true|actual|new|only)\s+(?:task|goal|objective|purpose|"
+        r"mission|job|instructions?)\s+(?:is|are|now is)\b",
+        0.6,
+        "Redefines the reader's task.",
+    ),
+    (
+        r"\b(?:these|the following) (?:memories|notes|rules) (?:come|comes|came) from "
+        r"(?:the )?(?:system|administrator|admin|developers?|anthropic|openai|your creators?)\b",
+        0.7,
+        "Claims memory text was written by the system.",
+    ),
+    (
+        r"\b(?:instead|rather)\b.{0,30}\b(?:say|respond|reply|answer|output|print|state|claim)\b"
+        r".{0,40}\b(?:ignore|regardless|no matter|whatever)\b",
+        0.5,
+        "Redirects the reader's answer regardless of the request.",
+    ),
+]
+
+_TABLE = compile_table(_ROWS)
+
+
+def detect(text: str) -> list[Signal]:
+    """Flag attempts to replace or outrank the reader's instructions."""
+    return run_table(FAMILY, text, _TABLE)

@@ -1,0 +1,67 @@
+"""Shared fixtures: real SQLite files in tmp_path, the real model when ../shared has it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mcp_memory import Actor, FakeEmbedder, MemoryStore, Settings
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL_DIR = Path(
+    os.environ.get("MCP_MEMORY_MODEL_DIR") or REPO.parent / "shared/models/all-MiniLM-L6-v2-onnx"
+)
+HAVE_MODEL = (MODEL_DIR / "model.onnx").is_file()
+needs_model = pytest.mark.skipif(not HAVE_MODEL, reason=f"no local model at {MODEL_DIR}")
+
+AGENT = Actor(agent="claude-code", client_name="claude-code", client_version="2.0", session_id="s1")
+OTHER = Actor(agent="cursor", client_name="cursor", client_version="1.0", session_id="s2")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test may touch the user's real database or inherit an agent name."""
+    monkeypatch.setenv("MCP_MEMORY_DB", str(tmp_path / "env.db"))
+    monkeypatch.setenv("MCP_MEMORY_PROJECT", "proj")
+    monkeypatch.delenv("MCP_MEMORY_AGENT", raising=False)
+    monkeypatch.delenv("MCP_MEMORY_TRUSTED_AGENTS", raising=False)
+    if HAVE_MODEL:
+        monkeypatch.setenv("MCP_MEMORY_MODEL_DIR", str(MODEL_DIR))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(db_path=tmp_path / "memory.db", project="proj",
+                    model_dir=MODEL_DIR if HAVE_MODEL else None)
+
+
+@pytest.fixture
+def store(settings: Settings, tmp_path: Path) -> Iterator[MemoryStore]:
+    """Fake embedder: for tests about storage and ranking, not about meaning."""
+    s = MemoryStore.open(settings=settings, embedder=FakeEmbedder(), root=tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # type: ignore[no-untyped-def]
+    if not HAVE_MODEL:
+        pytest.skip(f"no local model at {MODEL_DIR}")
+    from mcp_memory import FastEmbedder
+
+    return FastEmbedder(model_dir=MODEL_DIR)
+
+
+@pytest.fixture
+def real_store(settings: Settings, real_embedder, tmp_path: Path) -> Iterator[MemoryStore]:  # type: ignore[no-untyped-def]
+    s = MemoryStore.open(settings=settings, embedder=real_embedder, root=tmp_path)
+    yield s
+    s.close()

@@ -1,0 +1,86 @@
+"""The human's CLI: output, --json, exit codes (0 ok, 1 failed, 2 bad usage)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mcp_memory.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), input=input)
+
+
+def test_remember_recall_forget_link_from_the_cli_as_the_user(tmp_path: Path) -> None:
+    r = run("remember", "Releases are cut from the release/* branches", "--tag", "git", "--json")
+    assert r.exit_code == 0, r.output
+    first = json.loads(r.stdout)
+    assert first["status"] == "stored"
+    second = json.loads(run("remember", "Hotfixes go to main first", "--json").stdout)
+    found = json.loads(run("recall", "release branches", "--json").stdout)
+    hit = found["results"][0]
+    assert hit["id"] == first["id"] and hit["agent"] == "user" and hit["source"] == "user"
+    linked = json.loads(run("link", str(second["id"]), str(first["id"]), "--relation",
+                            "related", "--json").stdout)
+    assert linked["relation"] == "related"
+    assert json.loads(run("forget", str(first["id"]), "--json").stdout)["status"] == "forgotten"
+    plain = run("recall", "release branches")
+    assert plain.exit_code == 0 and "Releases are cut" not in plain.stdout
+
+
+def test_remember_reads_standard_input_with_a_dash() -> None:
+    r = run("remember", "-", "--json", input="Piped note about tox environments\n")
+    assert r.exit_code == 0 and json.loads(r.stdout)["status"] == "stored"
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("remember", ""), 2),
+        (("remember", "x" * 20_000), 2),
+        (("remember", "ok", "--kind", "NOT OK"), 2),
+        (("recall", ""), 2),
+        (("recall", "q", "-k", "0"), 2),
+        (("forget", "999"), 1),
+        (("forget", "abc"), 2),
+        (("link", "1", "2", "--relation", "nope"), 2),
+        (("serve", "--transport", "carrier-pigeon"), 2),
+    ],
+)
+def test_bad_cli_input_exits_with_the_documented_code(args: tuple[str, ...], code: int) -> None:
+    r = run(*args)
+    assert r.exit_code == code, r.output
+
+
+def test_export_writes_one_json_line_per_memory_with_provenance(tmp_path: Path) -> None:
+    run("remember", "Exported memory one")
+    run("remember", "Exported memory two")
+    out = tmp_path / "dump.jsonl"
+    assert run("export", "--out", str(out)).exit_code == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["content"] for line in lines] == ["Exported memory one", "Exported memory two"]
+    assert all(line["agent"] == "user" and line["content_hash"].startswith("sha256:") for line in lines)
+
+
+def test_doctor_reports_driver_vector_index_model_and_counts() -> None:
+    run("remember", "Doctor should count me")
+    r = run("doctor", "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    assert report["ok"] is True and report["fts5"] is True
+    assert report["sqlite_vec"].startswith("v") and "sqlean" in report["driver"]
+    assert report["memories"] == {"active": 1}
+    assert report["mode"] in ("hybrid", "keyword-only") and report["model"]
+
+
+def test_doctor_says_keyword_only_when_no_model_can_load(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    monkeypatch.setenv("MCP_MEMORY_MODEL_DIR", str(tmp_path / "no-model-here"))
+    report = json.loads(run("doctor", "--json").stdout)
+    assert report["mode"] == "keyword-only" and "keyword-only" in report["model"]

@@ -1,0 +1,50 @@
+"""Several processes writing one database at once: no errors, nothing lost."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+WRITERS = 6
+WRITES = 40
+
+
+def _writer(db: str, n: int, out: mp.Queue) -> None:
+    from mcp_memory import Actor, FakeEmbedder, MemoryStore, Settings
+
+    store = MemoryStore.open(settings=Settings(db_path=Path(db), project="proj"),
+                             embedder=FakeEmbedder())
+    agent = Actor(agent=f"agent-{n}", client_name="proc")
+    errors: list[str] = []
+    for i in range(WRITES):
+        try:
+            store.remember(f"process {n} wrote fact {i}", actor=agent)
+            if i % 10 == 0:
+                store.recall(f"process {n} fact")
+        except Exception as exc:  # the test reports every failure
+            errors.append(repr(exc))
+    store.close()
+    out.put((n, errors))
+
+
+def test_many_processes_write_one_database_without_errors_or_loss(tmp_path: Path) -> None:
+    from mcp_memory import FakeEmbedder, MemoryStore, Settings, audit
+
+    db = str(tmp_path / "shared.db")
+    MemoryStore.open(settings=Settings(db_path=Path(db)), embedder=FakeEmbedder()).close()
+    ctx = mp.get_context("spawn")
+    out: mp.Queue = ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(db, n, out)) for n in range(WRITERS)]
+    for p in procs:
+        p.start()
+    reports = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert all(not errors for _, errors in reports), reports
+    store = MemoryStore.open(settings=Settings(db_path=Path(db), project="proj"),
+                             embedder=FakeEmbedder())
+    assert store.stats()["memories"] == {"active": WRITERS * WRITES}
+    fts = store.conn.execute("select count(*) from memories_fts").fetchone()[0]
+    vec = store.conn.execute("select count(*) from vec_memories").fetchone()[0]
+    assert fts == vec == WRITERS * WRITES
+    assert audit.verify(store.conn).ok
