@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mcp_memory import Actor, FastEmbedder, MemoryStore, SecretRejected, Settings  # noqa: E402
+from mcp_memory.store import allow_all  # noqa: E402
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 BUILD_VERSION = "1"
@@ -103,8 +104,8 @@ def queries_of(sample: dict, known: set[str]) -> list[dict]:
 
 # ---- build (cached) --------------------------------------------------------------------------
 
-def cache_key(data: Path, model_dir: Path) -> str:
-    h = hashlib.sha256(BUILD_VERSION.encode())
+def cache_key(data: Path, model_dir: Path, screen: str) -> str:
+    h = hashlib.sha256(f"{BUILD_VERSION}:{screen}".encode())
     h.update(data.read_bytes())
     h.update(str((model_dir / "model.onnx").stat().st_size).encode())
     pkg = ROOT / "mcp_memory"
@@ -127,8 +128,9 @@ class Precomputed:
         return self.model.embed(texts)
 
 
-def build(samples: list[dict], db: Path, emb: Precomputed, debug: Path) -> dict:
-    store = MemoryStore.open(settings=Settings(db_path=db, project="locomo"), embedder=emb)
+def build(samples: list[dict], db: Path, emb: Precomputed, debug: Path, screen: str) -> dict:
+    store = MemoryStore.open(settings=Settings(db_path=db, project="locomo"), embedder=emb,
+                             screen=allow_all if screen == "off" else None)
     ids: dict[str, dict[str, int]] = {}
     not_stored: list[dict] = []
     counts: dict[str, int] = defaultdict(int)
@@ -235,17 +237,20 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "locomo-bench")
     ap.add_argument("--rebuild", action="store_true", help="ignore the cached database")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--screen", choices=["real", "off"], default="real",
+                    help="real: the trust layer screens every write (default); off: store every "
+                         "turn, to measure retrieval alone")
     args = ap.parse_args()
 
     samples = json.loads(args.data.read_text())
     model = FastEmbedder(model_dir=args.model_dir)
-    work = args.cache_dir / cache_key(args.data, args.model_dir)
+    work = args.cache_dir / cache_key(args.data, args.model_dir, args.screen)
     db, meta_file = work / "locomo.db", work / "meta.json"
     if args.rebuild or not meta_file.is_file():
         work.mkdir(parents=True, exist_ok=True)
         for f in work.glob("locomo.db*"):
             f.unlink()
-        meta = build(samples, db, Precomputed(model), work / "not_stored.json")
+        meta = build(samples, db, Precomputed(model), work / "not_stored.json", args.screen)
         meta_file.write_text(json.dumps(meta))
     meta = json.loads(meta_file.read_text())
 
@@ -255,11 +260,11 @@ def main() -> None:
     finally:
         store.close()
     res["turns"] = meta["counts"]
-    res["db"] = str(db)
+    res["db"], res["screen"] = str(db), args.screen
     if args.json:
         print(json.dumps(res, indent=1))
         return
-    print(f"db {db} (built in {meta['build_seconds']} s)")
+    print(f"db {db} (screen={args.screen}, built in {meta['build_seconds']} s)")
     print(f"turns by write status: {meta['counts']}; not stored -> {work / 'not_stored.json'}")
     print(table(res))
     print(f"recall latency (embed + search, ~600 memories/conversation): "

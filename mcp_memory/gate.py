@@ -6,13 +6,14 @@ holds the database lock.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import agents, detectors, search, trust
+from . import agents, detectors, trust
 from .errors import SecretRejected
 from .models import Actor
 
@@ -21,8 +22,10 @@ if TYPE_CHECKING:
     from .store import MemoryStore, Verdict
 
 BURST_WINDOW_S = 600
-BURST_DISTANCE = 0.08  # cosine distance under which two writes say the same thing
+BURST_LOOKBACK = 20  # latest writes of the agent compared against
+BURST_SIMILARITY = 0.8  # word-set Jaccard at which two writes say the same thing
 BURST_COUNT = 3
+_WORD = re.compile(r"\w+")
 
 _semantic: dict[str, detectors.SemanticDetector] = {}
 _semantic_lock = threading.Lock()
@@ -45,19 +48,31 @@ def content_signals(store: MemoryStore, text: str, vector: np.ndarray | None) ->
     return signals
 
 
-def is_burst(store: MemoryStore, vector: np.ndarray | None, actor: Actor, project: str) -> bool:
-    """Several near-copies from one agent in a short window: flooding recall with one claim."""
-    if vector is None or not search.has_vectors(store.conn):
-        return False
+def _shingles(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def is_burst(store: MemoryStore, text: str, actor: Actor, project: str) -> bool:
+    """Several near-copies from one agent in a short window: flooding recall with one claim.
+
+    Compares word sets with the agent's latest writes (not a vector scan), so its
+    cost does not grow with the size of the store."""
     since = time.time() - BURST_WINDOW_S
     with store.lock:
         rows = store.conn.execute(
-            f"""select v.memory_id from {search.VEC_TABLE} v join memories m on m.id = v.memory_id
-                where v.embedding match ? and k = 20 and v.project = ? and v.distance < ?
-                  and m.agent = ? and m.created_at > ?""",
-            (np.asarray(vector, np.float32).tobytes(), project, BURST_DISTANCE, actor.agent, since),
+            "select content from memories where agent = ? and project = ? and created_at > ? "
+            "order by created_at desc limit ?",
+            (actor.agent, project, since, BURST_LOOKBACK),
         ).fetchall()
-    return len(rows) >= BURST_COUNT
+    words = _shingles(text)
+    if not words:
+        return False
+    similar = 0
+    for (other,) in rows:
+        theirs = _shingles(other)
+        if theirs and len(words & theirs) / len(words | theirs) >= BURST_SIMILARITY:
+            similar += 1
+    return similar >= BURST_COUNT
 
 
 def screen_write(store: MemoryStore, text: str, vector: np.ndarray | None, actor: Actor,
@@ -78,7 +93,7 @@ def screen_write(store: MemoryStore, text: str, vector: np.ndarray | None, actor
     events = {"stored": ["clean_write"], "quarantined": ["quarantined"],
               "rejected": ["rejected_write"]}[decision.status]
     reasons = list(decision.reasons)
-    if not actor.is_user and is_burst(store, vector, actor, project):
+    if not actor.is_user and is_burst(store, text, actor, project):
         events.append("burst")
         reasons.append("near_duplicate_burst")
     return Verdict(status=decision.status, risk=decision.risk, reasons=sorted(set(reasons)),

@@ -65,7 +65,7 @@ def m001_core(conn: Connection) -> None:
         );
         create index memories_hash on memories(content_hash);
         create index memories_project_status on memories(project, status);
-        create index memories_agent on memories(agent);
+        create index memories_agent on memories(agent, created_at);
         create index memories_unembedded on memories(id) where embedding_model is null;
 
         create virtual table memories_fts using fts5(
@@ -181,4 +181,15 @@ def m002_reviews(conn: Connection) -> None:
         );
         create index reviews_pending on reviews(status, kind);
         """,
+    )
+
+
+@migration
+def m003_float_vectors(conn: Connection) -> None:
+    """Exact vectors for rescoring; the vec0 index itself is binary (see vectors.py)."""
+    conn.execute(
+        """create table memory_vectors (
+            memory_id integer primary key references memories(id) on delete cascade,
+            embedding blob not null
+        )"""
     )

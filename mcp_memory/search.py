@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import anchors, ranking
+from . import anchors, ranking, vectors
 from .db import Connection
 from .models import LinkRef, RecallHit
 
-VEC_TABLE = "vec_memories"
+VEC_TABLE = vectors.VEC_TABLE
 MAX_FTS_TERMS = 32
 MAX_VECTOR_DISTANCE = 0.9  # cosine distance; beyond this MiniLM neighbours are noise
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
@@ -73,22 +73,15 @@ def keyword_candidates(conn: Connection, text: str, scope: Scope, n: int) -> lis
 
 
 def has_vectors(conn: Connection) -> bool:
-    row = conn.execute("select 1 from sqlite_master where name = ?", (VEC_TABLE,)).fetchone()
-    return row is not None
+    return vectors.exists(conn)
 
 
 def vector_candidates(conn: Connection, vector: np.ndarray, scope: Scope, n: int) -> list[int]:
     """KNN per partition (this project, then global), merged by distance."""
-    blob = np.asarray(vector, dtype=np.float32).tobytes()
-    kind_sql = f" and kind in ({','.join('?' * len(scope.kinds))})" if scope.kinds else ""
     hits: list[tuple[float, int]] = []
     for project in scope.projects:
-        rows = conn.execute(
-            f"""select memory_id, distance from {VEC_TABLE}
-                where embedding match ? and k = ? and project = ? and status = 'active'{kind_sql}""",
-            [blob, min(n, 4096), project, *scope.kinds],
-        )
-        hits += [(r[1], r[0]) for r in rows if r[1] is not None and r[1] <= MAX_VECTOR_DISTANCE]
+        hits += [h for h in vectors.knn(conn, vector, project, n, scope.kinds)
+                 if h[0] <= MAX_VECTOR_DISTANCE]
     ids = [mid for _, mid in sorted(hits)][:n]
     if scope.tags and ids:
         ids = _keep_visible(conn, ids, scope)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import agents, anchors, audit, db, search, validation
+from . import agents, anchors, audit, db, search, validation, vectors
 from .config import USER_AGENT, Settings
 from .embeddings import Embedder, ModelLoader
 from .errors import InvalidInput, NotFound
@@ -52,6 +52,11 @@ def allow_all(store: MemoryStore, text: str, vector: object, actor: Actor, sourc
 
 def content_hash(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _hash_or_none(text: str | None) -> str | None:
+    """Free text may be personal data: the append-only audit log keeps only its hash."""
+    return content_hash(text) if text else None
 
 
 def keywords(text: str, tags: list[str], files: list[str]) -> str:
@@ -112,18 +117,12 @@ class MemoryStore:
         return emb
 
     def _ensure_vector_table(self, emb: Embedder) -> None:
-        """Create the vec0 table for this model; a different model drops it and re-embeds."""
+        """Create the vector index for this model; a different model drops it and re-embeds."""
         with self.transaction() as conn:
             meta = dict(conn.execute("select key, value from meta where key like 'embedding_%'").fetchall())
             same = meta.get("embedding_model") == emb.name and meta.get("embedding_dim") == str(emb.dim)
-            if not (same and search.has_vectors(conn)):
-                conn.execute(f"drop table if exists {search.VEC_TABLE}")
-                conn.execute(
-                    f"""create virtual table {search.VEC_TABLE} using vec0(
-                        memory_id integer primary key, project text partition key,
-                        status text, kind text,
-                        embedding float[{emb.dim}] distance_metric=cosine)"""
-                )
+            if not (same and vectors.exists(conn)):
+                vectors.create(conn, emb.dim)
                 conn.execute("update memories set embedding_model = null")
                 for key, value in (("embedding_model", emb.name), ("embedding_dim", str(emb.dim))):
                     conn.execute("insert or replace into meta(key, value) values (?, ?)", (key, value))
@@ -153,13 +152,7 @@ class MemoryStore:
                            (memory_id,)).fetchone()
         if row is None or row["embedding_model"] == model:
             return
-        conn.execute(f"delete from {search.VEC_TABLE} where memory_id = ?", (memory_id,))
-        conn.execute(
-            f"insert into {search.VEC_TABLE}(memory_id, project, status, kind, embedding) "
-            "values (?, ?, ?, ?, ?)",
-            (memory_id, row["project"], row["status"], row["kind"],
-             np.asarray(vector, dtype=np.float32).tobytes()),
-        )
+        vectors.put(conn, memory_id, row["project"], row["status"], row["kind"], vector)
         conn.execute("update memories set embedding_model = ? where id = ?", (model, memory_id))
 
     def _embed(self, text: str) -> tuple[np.ndarray | None, str | None]:
@@ -261,9 +254,7 @@ class MemoryStore:
                     reason: str | None) -> None:
         conn.execute("update memories set status = ?, status_changed_by = ?, status_reason = ?, "
                      "updated_at = ? where id = ?", (status, by, reason, time.time(), memory_id))
-        if search.has_vectors(conn):
-            conn.execute(f"update {search.VEC_TABLE} set status = ? where memory_id = ?",
-                         (status, memory_id))
+        vectors.set_status(conn, memory_id, status)
 
     def forget(self, memory_id: object, *, actor: Actor, reason: str | None = None) -> ForgetResult:
         """Soft delete: hidden from recall, kept for audit and for real erasure later."""
@@ -282,12 +273,13 @@ class MemoryStore:
                 agents.record(conn, actor.agent, "forgot_other")
                 if t.score < FORGET_OTHERS_MIN_TRUST:
                     audit.append(conn, actor=actor.agent, action="forget", memory_id=mid,
-                                 data={"status": "pending_review", "reason": reason})
+                                 data={"status": "pending_review", "reason_hash": _hash_or_none(reason)})
                     self._request_review(conn, "forget", mid, None, actor.agent, reason)
                     return ForgetResult(id=mid, status="pending_review")
             self._set_status(conn, mid, "forgotten", actor.agent, reason)
             audit.append(conn, actor=actor.agent, action="forget", memory_id=mid,
-                         data={"status": "forgotten", "reason": reason, "previous": row["status"]})
+                         data={"status": "forgotten", "reason_hash": _hash_or_none(reason),
+                               "previous": row["status"]})
         return ForgetResult(id=mid, status="forgotten")
 
     def _request_review(self, conn: db.Connection, kind: str, memory_id: int, target_id: int | None,

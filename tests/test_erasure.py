@@ -202,7 +202,10 @@ def test_a_deleted_vector_slot_left_with_bytes_is_zeroed(store: MemoryStore) -> 
     blob = store.conn.execute(
         "select vectors from vec_memories_vector_chunks00 where rowid = ?", (chunk,)
     ).fetchone()[0]
-    width = 4 * 384
+    size = store.conn.execute(
+        "select size from vec_memories_chunks where chunk_id = ?", (chunk,)
+    ).fetchone()[0]
+    width = len(blob) // size
     dirty = blob[: offset * width] + b"\x01" * width + blob[(offset + 1) * width :]
     store.conn.execute(
         "update vec_memories_vector_chunks00 set vectors = ? where rowid = ?", (dirty, chunk)
@@ -217,8 +220,9 @@ def test_a_deleted_vector_slot_left_with_bytes_is_zeroed(store: MemoryStore) -> 
 
 
 def test_the_receipt_admits_when_a_reader_pins_old_bytes_in_the_wal(
-    store: MemoryStore, db_path: Path
+    store: MemoryStore, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(erasure, "CHECKPOINT_ATTEMPTS", 1)
     secret, _ = _seed(store)
     reader = connect(db_path)
     reader.execute("begin")

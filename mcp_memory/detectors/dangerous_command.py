@@ -31,7 +31,7 @@ _PRIVATE_HOSTS = re.compile(
     r"^(?:10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)"
 )
 _IP_HOST = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
-_URL = re.compile(r"(?:https?|ftp)://[^\s\"'`)<>|]+", re.IGNORECASE)
+_URL = re.compile(r"(?:https?|ftp)://[^\s\"'`)<>|,;]+", re.IGNORECASE)
 _OFFICIAL_REGISTRIES = re.compile(
     r"(?:^|\.)(?:pypi\.org|pythonhosted\.org|registry\.npmjs\.org|registry\.yarnpkg\.com|"
     r"npm\.pkg\.github\.com|proxy\.golang\.org|sum\.golang\.org|rubygems\.org|crates\.io|"

@@ -35,6 +35,8 @@ _ROT13_PROBE = re.compile(
     re.IGNORECASE,
 )
 
+_NESTED_B64 = re.compile(r"^[A-Za-z0-9+/_-]{20,}={0,2}$")
+
 Rescan = Callable[[str], list[Signal]]
 
 
@@ -47,8 +49,12 @@ def _readable(raw: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     printable = sum(ch.isprintable() or ch in "\n\t\r" for ch in text)
+    if printable / len(text) < 0.95:
+        return None
+    if _NESTED_B64.match(text.strip()):
+        return text  # base64 inside base64: decode again one level down
     letters = sum(ch.isalpha() or ch == " " for ch in text)
-    if printable / len(text) < 0.95 or letters / len(text) < 0.6 or " " not in text.strip():
+    if letters / len(text) < 0.45 or " " not in text.strip():
         return None
     return text
 

@@ -41,7 +41,7 @@ _SENSITIVE = (
     r"history|transcript|prompts?|system prompt|user(?:'s)? (?:data|info|details|messages?|code)|"
     r"personal (?:data|info)|pii|source(?: code)?|codebase|repo(?:sitory)?(?: contents)?|"
     r"file contents|contents of|clipboard|config(?:uration)?|aws|gcp|database dump|db dump|"
-    r"customer (?:data|records|list)|emails|private|internal|proprietary|everything|all (?:files|data))"
+    r"customer (?:data|records|list)|emails|everything|all (?:files|data))"
 )
 _VERB = (
     r"(?:send|sends|sending|sent|post|posts|posting|upload|uploads|uploading|forward|forwards|"
@@ -85,8 +85,9 @@ _SENSITIVE_FILE = re.compile(
 )
 _URL_DATA_PARAM = re.compile(
     r"https?://[^\s)\"'`<>]+[?&](?:q|d|data|c|content|msg|message|secret|token|key|info|payload|"
-    r"h|history|conv|chat|leak|x|p)=(?:\{\{?[^}\s]{1,40}\}?\}|\$\{?\w+|<[\w -]{1,30}>|%s|"
-    r"\[[A-Za-z_ ]{3,30}\])",
+    r"h|history|conv|chat|leak|x|p|u|k|s)=(?:\{\{?|\$\{?|<|\[)[\w -]{0,20}"
+    r"(?:secret|token|key|pass|conversation|chat|history|context|summary|env|prompt|cookie|session|"
+    r"credential|data|message|transcript|memory)",
     re.IGNORECASE,
 )
 
@@ -124,7 +125,7 @@ def _send_signals(text: str) -> list[Signal]:
     if m:
         dest = m.group(1) or m.group(2) or ""
         risk = _dest_risk(dest)
-        if risk >= 0.15 and framing(text, m.start(), m.end()) != "negated":
+        if risk > 0.15 and framing(text, m.start(), m.end()) != "negated":
             detail = "Sends secrets or conversation data to an outside destination."
             out.append(_sig(0.55 + risk * 0.4, text, m, detail))
     if not out:
@@ -132,7 +133,7 @@ def _send_signals(text: str) -> list[Signal]:
         if m and _dest_risk(m.group(1)) >= 0.75 and framing(text, m.start(), m.end()) != "negated":
             out.append(_sig(0.6, text, m, "Sends data to a bare IP or plain-http host."))
     m = _URL_DATA_PARAM.search(text)
-    if m and _host_risk(m.group(0))[0] >= 0.15:
+    if m and _host_risk(m.group(0))[0] > 0.15:
         out.append(_sig(0.75, text, m, "A URL template that puts data in its query string."))
     return out
 

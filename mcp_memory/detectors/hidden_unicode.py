@@ -39,7 +39,9 @@ def _joins_letters(text: str, i: int) -> bool:
     """ZWNJ/ZWJ between letters of a script that uses them (Persian, Indic...) is orthography."""
     prev = text[i - 1] if i > 0 else ""
     nxt = text[i + 1] if i + 1 < len(text) else ""
-    return bool(prev and nxt and not prev.isascii() and not nxt.isascii() and prev.isalpha())
+    if not prev or not nxt or prev.isascii() or nxt.isascii():
+        return False
+    return unicodedata.category(prev)[0] in "LM" and unicodedata.category(nxt)[0] in "LM"
 
 
 def _zero_width_hits(text: str) -> list[int]:
@@ -107,10 +109,12 @@ def _other_signals(text: str) -> list[Signal]:
         assert m is not None
         detail = "A run of variation selectors can smuggle bytes behind one visible glyph."
         out.append(Signal(FAMILY, 0.85, excerpt(text, m.start(), m.end()), detail))
-    m = _FILLERS.search(text)
-    if m:
+    fillers = list(_FILLERS.finditer(text))
+    if fillers:
+        m = fillers[0]
         detail = "Blank filler characters render as empty space but carry content."
-        out.append(Signal(FAMILY, 0.5, excerpt(text, m.start(), m.end()), detail))
+        sev = 0.8 if len(fillers) >= 2 else 0.5
+        out.append(Signal(FAMILY, sev, excerpt(text, m.start(), m.end()), detail))
     return out
 
 

@@ -46,6 +46,48 @@ _ROWS: list[tuple[str, float, str]] = [
         "Tells the reader to discard everything it was told.",
     ),
     (
+        rf"\b{_DROP}\s+(?:about\s+)?(?:all\s+|everything\s+|anything\s+|every\w*\s+)?(?:that\s+)?"
+        r"(?:you(?:'ve| have)?\s+(?:been|were|got)\s+(?:told|taught|instructed|given|programmed|trained)|"
+        r"(?:those|these|the|your)\s+(?:rules|restrictions|limits)\s+that\b)",
+        0.8,
+        "Tells the reader to discard what it was told.",
+    ),
+    (
+        r"\bregardless\s+of\s+(?:any\s+|all\s+|the\s+|your\s+)?(?:previous|prior|earlier|"
+        r"original|system|your)\s+(?:tasks?|instructions|rules|directives|context|guidelines)\b",
+        0.6,
+        "Asks the reader to act regardless of its instructions.",
+    ),
+    (
+        r"\b(?:i am|i'm)\s+(?:your|the)\s+(?:developer|creator|admin(?:istrator)?|owner|operator|"
+        r"programmer|maker|supervisor|boss|god)\b|\bas your (?:creator|developer|owner|master)\b|"
+        r"\bi am god\b",
+        0.55,
+        "Claims authority over the reader.",
+    ),
+    (
+        r"\b(?:i'?m|i am|we are|we're|you are|you're)\s+(?:now\s+)?(?:entering|in|switching to)\s+"
+        r"(?:an?\s+|the\s+)?['\"]?[\w ]{0,30}\b(?:override|god|sudo|jailbreak|unrestricted)\s+mode\b",
+        0.7,
+        "Declares an override mode.",
+    ),
+    (
+        r"\byou\s+(?:have to|must|need to|are required to)\s+(?:answer|obey|comply with|fulfil+)\s+"
+        r"(?:all|every|any)\s+(?:of\s+)?(?:my|the user'?s)\s+(?:questions|requests|commands|orders)\b",
+        0.6,
+        "Demands unconditional compliance.",
+    ),
+    (
+        # The same override in other languages: a poisoned page is not always in English.
+        r"\b(?:ignor\w*|olvid\w*|vergiss\w*|vergessen|missacht\w*|oubli\w*|esque[cç]\w*|"
+        r"dimentic\w*|negeer|zignoruj)\b.{0,40}\b(?:instruc\w*|anweisung\w*|istruzion\w*|"
+        r"consignes?|directiv\w*|regeln|reglas|règles|regras|instructies|instrukcj\w*)|"
+        r"(?:以前|之前|前の|これまでの|先前|이전).{0,12}(?:指示|命令|指令|ルール|지시|명령).{0,8}"
+        r"(?:無視|忘れ|忽略|无视|무시|잊)",
+        0.8,
+        "Tells the reader to discard its earlier instructions (non-English).",
+    ),
+    (
         r"\byou are now\s+(?:a|an|the|no longer|free|unrestricted|unfiltered|jailbroken|dan|"
         r"operating|acting|called|named|my|in (?:developer|god|admin|jailbreak|unrestricted|"
         r"unfiltered|sudo|root) mode)\b",
@@ -64,6 +106,25 @@ _ROWS: list[tuple[str, float, str]] = [
         r"(?:must|will|shall|should|are|have to|need to|may)\b",
         0.45,
         "Sets a standing order for the reader from now on.",
+    ),
+    (
+        r"\byou are now\b.{0,40}\b(?:unrestricted|unfiltered|uncensored|jailbroken|no (?:safety )?"
+        r"(?:limits|restrictions|filters|rules|guidelines)|without (?:any )?(?:limits|restrictions|"
+        r"rules|filters))",
+        0.8,
+        "Reassigns the reader's identity with its limits removed.",
+    ),
+    (
+        r"\b(?:follow|obey|trust|use)\s+only\s+(?:the\s+)?(?:instructions|rules|directives|orders|"
+        r"commands)\s+(?:stored|written|found|given|kept|in|from)\b",
+        0.7,
+        "Restricts the reader to instructions planted in data.",
+    ),
+    (
+        rf"\b{_DROP}\s+(?:the\s+|your\s+)?(?:user|operator|developer|human|owner|maintainer)(?:'s|s'|s)?"
+        r"\s+(?:instructions|requests|rules|directives|guidance|wishes|commands)\b",
+        0.8,
+        "Tells the reader to stop following the user.",
     ),
     (
         r"\b(?:override|replace|overwrite|rewrite|reveal|print|leak|disclose|dump|expose|"
@@ -117,7 +178,7 @@ _ROWS: list[tuple[str, float, str]] = [
     ),
     (
         r"\b(?:treat|regard|consider|handle|interpret)\s+(?:this|these|the following|it|them)\s+"
-        r"(?:note|memory|text|message|content\s+)?(?:as|like)\s+(?:a\s+|an\s+)?(?:system|developer|"
+        r"(?:(?:note|memory|text|message|content)\s+)?(?:as|like)\s+(?:a\s+|an\s+)?(?:system|developer|"
         r"admin|root|operator|trusted|authoritative|official)\s+(?:instructions?|prompts?|messages?|"
         r"directives?|commands?|orders?)\b",
         0.85,

@@ -66,6 +66,11 @@ _ROWS_CASELESS: list[tuple[str, float, str]] = [
         "Forges a user/assistant exchange.",
     ),
     (
+        r"<\s*(?:god|admin|developer|root|sudo|dan|jailbreak|override|system)[ _-]mode\s*>",
+        0.8,
+        "A fake mode tag.",
+    ),
+    (
         r"\[(?:system|admin|developer)\s*(?:message|note|notice|override|instruction)s?\]",
         0.75,
         "Bracketed fake system notice.",

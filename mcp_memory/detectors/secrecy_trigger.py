@@ -108,6 +108,12 @@ _ROWS: list[tuple[str, float, str]] = [
         "Asks to leave no trace of an action.",
     ),
     (
+        r"\bdeny\s+(?:that\s+)?(?:you|there|any|this|the)\b.{0,50}\b(?:instructions?|memory|"
+        r"memories|notes?|change|request|upload|webhook|rules?)\b",
+        0.7,
+        "Asks to deny an instruction afterwards.",
+    ),
+    (
         r"\b(?:deny|pretend|claim|act as if|say)\b.{0,30}\b(?:you (?:never|didn'?t|did not)|"
         r"nothing (?:was|happened)|there (?:is|was) no)\b.{0,40}\b(?:instruction|memory|change|"
         r"request|upload|note|sent|send|received)",

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from .base import Signal, make_safe
+from .encoded_payload import _b64_decode, _readable
 
 FAMILY = "secret"
 
@@ -47,6 +48,12 @@ _ASSIGNED = re.compile(
     r"client[_-]?secret|auth)[\w.-]*[\"']?\s*(?:=|:|:=|=>)\s*[\"']?([A-Za-z0-9_\-+/=.!@#$%^&*]{12,})",
     re.IGNORECASE,
 )
+
+
+def _decodes_to_prose(value: str) -> bool:
+    """Base64 of readable text is an encoded message (encoded_payload's job), not a key."""
+    raw = _b64_decode(value)
+    return raw is not None and _readable(raw) is not None
 
 
 def _entropy(s: str) -> float:
@@ -120,6 +127,8 @@ def _line_hits(line: str) -> list[tuple[str, str]]:
     hits += [(kind, m.group(0)) for kind, rx in _EXTRA for m in rx.finditer(line)]
     for m in _ASSIGNED.finditer(line):
         value = m.group(1)
+        if _decodes_to_prose(value):
+            continue
         if _entropy(value) >= 3.5 and re.search(r"\d", value) and re.search(r"[A-Za-z]", value):
             hits.append(("Assigned Secret", value))
     return hits

@@ -1,0 +1,127 @@
+"""Measure the poisoning defence on outside data: detection per attack category, FP rate, cost.
+
+Every write is judged as coming from a fresh known-client agent with source "agent", through the
+same scan() + decide() path the store uses (plus SemanticDetector when --model-dir is given).
+
+    python benchmarks/poisoning.py \
+        --attacks ../shared/data/dev_attacks_cyberseceval.jsonl \
+        --benign ../shared/data/dev_benign_cursorrules.jsonl \
+        [--model-dir ../shared/models/all-MiniLM-L6-v2-onnx] [--show-fp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mcp_memory import trust  # noqa: E402
+from mcp_memory.detectors import SemanticDetector, Signal, scan  # noqa: E402
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class FastEmbedder:
+    """The minimal embedder SemanticDetector needs, over a local fastembed model folder."""
+
+    def __init__(self, model_dir: str) -> None:
+        from fastembed import TextEmbedding
+
+        self._model = TextEmbedding(MODEL_NAME, specific_model_path=model_dir, threads=2)
+        self.dim = 384
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return np.array(list(self._model.embed(texts, batch_size=64)), dtype=np.float32)
+
+
+def load(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def judge(text: str, vector: np.ndarray | None, semantic: SemanticDetector | None,
+          costs: list[float]) -> trust.Decision:
+    """One write from a fresh known-client agent; records the detector cost in ms."""
+    start = time.perf_counter()
+    signals: list[Signal] = scan(text)
+    if semantic is not None and vector is not None:
+        extra = semantic.check(vector)
+        if extra is not None:
+            signals.append(extra)
+    costs.append((time.perf_counter() - start) * 1000)
+    agent = trust.new_agent("bench-client", 0.0, known_client=True)
+    return trust.decide(signals, agent_trust=agent.score, source="agent")
+
+
+def embed_all(emb: FastEmbedder | None, texts: list[str]) -> list[np.ndarray | None]:
+    if emb is None:
+        return [None] * len(texts)
+    return list(emb.embed(texts))
+
+
+def report_attacks(rows: list[dict], decisions: list[trust.Decision]) -> None:
+    per: dict[str, list[bool]] = defaultdict(list)
+    for row, d in zip(rows, decisions):
+        per[row.get("category", "?")].append(d.status != "stored")
+    print(f"{'attack category':34} {'n':>4} {'caught':>7} {'rate':>7}")
+    for cat in sorted(per, key=lambda c: -sum(per[c]) / len(per[c])):
+        hits = per[cat]
+        print(f"{cat:34} {len(hits):4} {sum(hits):7} {sum(hits) / len(hits):7.1%}")
+    total = [h for v in per.values() for h in v]
+    print(f"{'ALL':34} {len(total):4} {sum(total):7} {sum(total) / len(total):7.1%}")
+
+
+def report_benign(rows: list[dict], decisions: list[trust.Decision], show: bool) -> None:
+    flagged = [(r, d) for r, d in zip(rows, decisions) if d.status != "stored"]
+    rate = len(flagged) / max(1, len(rows))
+    print(f"\nbenign: {len(rows)} notes, {len(flagged)} flagged -> false-positive rate {rate:.2%}"
+          f" (target <= 1%)")
+    if show:
+        for r, d in flagged:
+            print(f"  FP {d.reasons} {r['text'][:110]!r}")
+
+
+def report_cost(costs: list[float]) -> None:
+    qs = statistics.quantiles(costs, n=100)
+    print(f"\ndetector cost per write: p50 {statistics.median(costs):.2f} ms, p95 {qs[94]:.2f} ms,"
+          f" max {max(costs):.2f} ms (n={len(costs)})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--attacks", default="../shared/data/dev_attacks_cyberseceval.jsonl")
+    ap.add_argument("--benign", default="../shared/data/dev_benign_cursorrules.jsonl")
+    ap.add_argument("--model-dir", default=None, help="local ONNX model folder for fastembed")
+    ap.add_argument("--show-fp", action="store_true", help="list the benign notes flagged")
+    args = ap.parse_args(argv)
+
+    attacks, benign = load(args.attacks), load(args.benign)
+    emb = FastEmbedder(args.model_dir) if args.model_dir else None
+    semantic = SemanticDetector(emb) if emb is not None else None
+    scan("warm-up: import and build detect-secrets plugins once")
+    if semantic is not None and emb is not None:
+        semantic.check(emb.embed(["warm-up: embed the exemplars once"])[0])
+    costs: list[float] = []
+    a_vecs = embed_all(emb, [r["text"] for r in attacks])
+    b_vecs = embed_all(emb, [r["text"] for r in benign])
+    a_dec = [judge(r["text"], v, semantic, costs) for r, v in zip(attacks, a_vecs)]
+    b_dec = [judge(r["text"], v, semantic, costs) for r, v in zip(benign, b_vecs)]
+
+    mode = "scan + semantic (fastembed)" if semantic else "scan only (no --model-dir)"
+    print(f"poisoning benchmark: {mode}; writer = fresh known-client agent, source=agent\n")
+    report_attacks(attacks, a_dec)
+    report_benign(benign, b_dec, args.show_fp)
+    report_cost(costs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
