@@ -177,13 +177,15 @@ def version() -> None:
     typer.echo(__version__)
 
 
-def _mount_admin() -> None:
-    """Audit, erasure and backup live in their own module; mount them if present."""
-    from . import cli_admin
+def _mount_subcommands() -> None:
+    """Review, audit, erasure and backup live in their own modules."""
+    from . import cli_admin, cli_review
 
+    app.add_typer(cli_review.quarantine_app, name="quarantine")
+    app.add_typer(cli_review.agents_app, name="agents")
     app.add_typer(cli_admin.audit_app, name="audit")
     app.command("erase")(cli_admin.erase_command)
     app.command("backup")(cli_admin.backup_command)
 
 
-_mount_admin()
+_mount_subcommands()

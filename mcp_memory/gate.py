@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import agents, detectors, trust
+from . import agents, detectors, search, trust, vectors
+from .contradiction import reason as contradiction_reason
 from .errors import SecretRejected
 from .models import Actor
 
@@ -25,6 +26,10 @@ BURST_WINDOW_S = 600
 BURST_LOOKBACK = 20  # latest writes of the agent compared against
 BURST_SIMILARITY = 0.8  # word-set Jaccard at which two writes say the same thing
 BURST_COUNT = 3
+CONTRADICTION_NEIGHBOURS = 5
+SAME_SUBJECT_DISTANCE = 0.3  # MiniLM cosine distance: paraphrases sit well under this
+TRUST_MARGIN = 0.1  # only a clearly more trusted memory is defended
+CONTRADICTION_SEVERITY = 0.6  # above the store threshold of any agent short of trusted
 _WORD = re.compile(r"\w+")
 
 _semantic: dict[str, detectors.SemanticDetector] = {}
@@ -75,6 +80,28 @@ def is_burst(store: MemoryStore, text: str, actor: Actor, project: str) -> bool:
     return similar >= BURST_COUNT
 
 
+def contradiction(store: MemoryStore, text: str, vector: np.ndarray | None, writer: float,
+                  actor: Actor, project: str) -> detectors.Signal | None:
+    """A less trusted agent contradicting a more trusted memory on the same subject."""
+    if vector is None or not vectors.exists(store.conn):
+        return None
+    with store.lock:
+        near = vectors.knn(store.conn, vector, project, CONTRADICTION_NEIGHBOURS)
+        ids = [mid for dist, mid in near if dist <= SAME_SUBJECT_DISTANCE]
+        rows = search.load_rows(store.conn, ids) if ids else {}
+    for mid in ids:
+        row = rows[mid]
+        if row["agent"] == actor.agent or float(row["agent_trust"]) < writer + TRUST_MARGIN:
+            continue
+        why = contradiction_reason(text, str(row["content"]))
+        if why:
+            return detectors.Signal(
+                family="contradiction", severity=CONTRADICTION_SEVERITY,
+                evidence=f"memory #{mid} by {row['agent']}",
+                detail=f"contradicts a more trusted memory on the same subject ({why})")
+    return None
+
+
 def screen_write(store: MemoryStore, text: str, vector: np.ndarray | None, actor: Actor,
                  source: str, project: str) -> Verdict:
     from .store import Verdict
@@ -89,10 +116,15 @@ def screen_write(store: MemoryStore, text: str, vector: np.ndarray | None, actor
         )
     with store.lock:
         writer = agents.current(store.conn, actor, store.settings.trusted_agents)
+    if not actor.is_user:
+        found = contradiction(store, text, vector, writer.score, actor, project)
+        signals += [found] if found else []
     decision = trust.decide(signals, agent_trust=writer.score, source=source, is_user=actor.is_user)
     events = {"stored": ["clean_write"], "quarantined": ["quarantined"],
               "rejected": ["rejected_write"]}[decision.status]
     reasons = list(decision.reasons)
+    if any(sig.family == "contradiction" for sig in signals) and not actor.is_user:
+        events.append("contradiction")
     if not actor.is_user and is_burst(store, text, actor, project):
         events.append("burst")
         reasons.append("near_duplicate_burst")
