@@ -1,6 +1,7 @@
 """Recall / remember latency with the real model, in process (issue 2 targets).
 
-    python benchmarks/latency.py --model-dir ../shared/models/all-MiniLM-L6-v2-onnx --sizes 10000 100000
+    python benchmarks/latency.py --model-dir ../shared/models/all-MiniLM-L6-v2-onnx \
+        --sizes 10000 100000
 
 Corpus: synthetic coding notes from templates (varied vocabulary). Vectors for the
 bulk load are computed in batches by the same model, then every memory goes through
@@ -25,24 +26,70 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mcp_memory import Actor, FastEmbedder, MemoryStore, Settings  # noqa: E402
 
-SUBJECTS = ["the orders service", "the auth gateway", "billing", "the search indexer", "CI",
-            "the mobile app", "the data pipeline", "the admin UI", "payments", "notifications",
-            "the GraphQL layer", "the cron scheduler", "feature flags", "the cache tier"]
-FACTS = ["uses {x} for persistence", "retries {n} times before failing", "is owned by team {t}",
-         "logs to {x} with structured JSON", "must stay under {n} ms p95",
-         "deploys with {x} on Tuesdays", "was migrated from {x} in Q{q}",
-         "reads config from {f}", "calls {fn}() on startup", "has a known flaky test in {f}"]
-FILLS = {"x": ["PostgreSQL", "Redis", "Kafka", "S3", "DynamoDB", "Elasticsearch", "Argo CD",
-               "Helm", "Terraform", "Datadog", "Loki", "SQLite"],
-         "t": ["atlas", "borealis", "cobalt", "delta", "ember", "fjord"],
-         "f": ["settings.toml", "config/app.yaml", ".env.example", "pyproject.toml", "tests/test_api.py"],
-         "fn": ["init_db", "load_plugins", "warm_cache", "register_routes", "get_user_by_id"]}
+SUBJECTS = [
+    "the orders service",
+    "the auth gateway",
+    "billing",
+    "the search indexer",
+    "CI",
+    "the mobile app",
+    "the data pipeline",
+    "the admin UI",
+    "payments",
+    "notifications",
+    "the GraphQL layer",
+    "the cron scheduler",
+    "feature flags",
+    "the cache tier",
+]
+FACTS = [
+    "uses {x} for persistence",
+    "retries {n} times before failing",
+    "is owned by team {t}",
+    "logs to {x} with structured JSON",
+    "must stay under {n} ms p95",
+    "deploys with {x} on Tuesdays",
+    "was migrated from {x} in Q{q}",
+    "reads config from {f}",
+    "calls {fn}() on startup",
+    "has a known flaky test in {f}",
+]
+FILLS = {
+    "x": [
+        "PostgreSQL",
+        "Redis",
+        "Kafka",
+        "S3",
+        "DynamoDB",
+        "Elasticsearch",
+        "Argo CD",
+        "Helm",
+        "Terraform",
+        "Datadog",
+        "Loki",
+        "SQLite",
+    ],
+    "t": ["atlas", "borealis", "cobalt", "delta", "ember", "fjord"],
+    "f": [
+        "settings.toml",
+        "config/app.yaml",
+        ".env.example",
+        "pyproject.toml",
+        "tests/test_api.py",
+    ],
+    "fn": ["init_db", "load_plugins", "warm_cache", "register_routes", "get_user_by_id"],
+}
 
 
 def note(rng: random.Random, i: int) -> str:
     fact = rng.choice(FACTS).format(
-        x=rng.choice(FILLS["x"]), n=rng.randint(2, 900), t=rng.choice(FILLS["t"]),
-        q=rng.randint(1, 4), f=rng.choice(FILLS["f"]), fn=rng.choice(FILLS["fn"]))
+        x=rng.choice(FILLS["x"]),
+        n=rng.randint(2, 900),
+        t=rng.choice(FILLS["t"]),
+        q=rng.randint(1, 4),
+        f=rng.choice(FILLS["f"]),
+        fn=rng.choice(FILLS["fn"]),
+    )
     return f"{rng.choice(SUBJECTS).capitalize()} {fact} (note {i})."
 
 
@@ -74,7 +121,7 @@ def build(store: MemoryStore, emb: Precomputed, n: int, rng: random.Random) -> f
     existing = store.stats()["memories"].get("active", 0)
     for lo in range(existing, n, 512):
         texts = [note(rng, i) for i in range(lo, min(lo + 512, n))]
-        for text, vec in zip(texts, emb.model.embed(texts)):
+        for text, vec in zip(texts, emb.model.embed(texts), strict=True):
             emb.cache[text] = vec
         for text in texts:
             store.remember(text, actor=agent)
@@ -83,8 +130,10 @@ def build(store: MemoryStore, emb: Precomputed, n: int, rng: random.Random) -> f
 
 def measure(store: MemoryStore, rng: random.Random, runs: int) -> dict[str, float]:
     agent = Actor(agent="bench-live", client_name="bench")
-    queries = [f"what does {rng.choice(SUBJECTS)} use for {rng.choice(['storage', 'logs', 'deploys'])}"
-               for _ in range(runs)]
+    queries = [
+        f"what does {rng.choice(SUBJECTS)} use for {rng.choice(['storage', 'logs', 'deploys'])}"
+        for _ in range(runs)
+    ]
     recall_ms, remember_ms = [], []
     for q in queries:
         t0 = time.perf_counter()
@@ -94,9 +143,12 @@ def measure(store: MemoryStore, rng: random.Random, runs: int) -> dict[str, floa
         t0 = time.perf_counter()
         store.remember(f"Live benchmark note {i}: {note(rng, 10**7 + i)}", actor=agent)
         remember_ms.append((time.perf_counter() - t0) * 1000)
-    return {"recall_p50": statistics.median(recall_ms), "recall_p95": percentile(recall_ms, 95),
-            "remember_p50": statistics.median(remember_ms),
-            "remember_p95": percentile(remember_ms, 95)}
+    return {
+        "recall_p50": statistics.median(recall_ms),
+        "recall_p95": percentile(recall_ms, 95),
+        "remember_p50": statistics.median(remember_ms),
+        "remember_p95": percentile(remember_ms, 95),
+    }
 
 
 def first_answer_seconds(db: Path, model_dir: str) -> float:
@@ -113,8 +165,13 @@ async def main():
         print(time.perf_counter() - t0)
 anyio.run(main)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parent.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -130,16 +187,23 @@ def main() -> None:
     emb = Precomputed(model)
     db = args.db or Path(tempfile.mkdtemp()) / "bench.db"
     store = MemoryStore.open(settings=Settings(db_path=db, project="bench"), embedder=emb)
-    print(f"{'memories':>9} {'build s':>8} {'recall p50':>11} {'p95':>7} {'remember p50':>13} "
-          f"{'p95':>7} {'RSS MB':>7}")
+    print(
+        f"{'memories':>9} {'build s':>8} {'recall p50':>11} {'p95':>7} {'remember p50':>13} "
+        f"{'p95':>7} {'RSS MB':>7}"
+    )
     for n in sorted(args.sizes):
         built = build(store, emb, n, rng)
         m = measure(store, rng, args.runs)
-        print(f"{n:>9} {built:>8.1f} {m['recall_p50']:>9.1f}ms {m['recall_p95']:>5.1f}ms "
-              f"{m['remember_p50']:>11.1f}ms {m['remember_p95']:>5.1f}ms {rss_mb():>7.0f}", flush=True)
+        print(
+            f"{n:>9} {built:>8.1f} {m['recall_p50']:>9.1f}ms {m['recall_p95']:>5.1f}ms "
+            f"{m['remember_p50']:>11.1f}ms {m['remember_p95']:>5.1f}ms {rss_mb():>7.0f}",
+            flush=True,
+        )
     store.close()
-    print(f"first tool answer after spawn (stdio, {db.name}): "
-          f"{first_answer_seconds(db, args.model_dir):.2f} s")
+    print(
+        f"first tool answer after spawn (stdio, {db.name}): "
+        f"{first_answer_seconds(db, args.model_dir):.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ def get(conn: Connection, name: str) -> trust.AgentTrust | None:
     return _row_to_trust(row) if row else None
 
 
-def current(conn: Connection, actor: Actor, trusted: frozenset[str], now: float | None = None) -> trust.AgentTrust:
+def current(
+    conn: Connection, actor: Actor, trusted: frozenset[str], now: float | None = None
+) -> trust.AgentTrust:
     """The agent's trust relaxed to now; a new agent starts at its prior (nothing written)."""
     now = now or time.time()
     found = get(conn, actor.agent)
@@ -47,20 +49,34 @@ def ensure(conn: Connection, actor: Actor, trusted: frozenset[str], now: float) 
             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             on conflict(name) do update set last_seen = excluded.last_seen,
               client_name = excluded.client_name, client_version = excluded.client_version""",
-        (actor.agent, t.alpha, t.beta, t.prior_alpha, t.prior_beta, t.clean_credit, t.updated_at,
-         now, now, actor.client_name, actor.client_version),
+        (
+            actor.agent,
+            t.alpha,
+            t.beta,
+            t.prior_alpha,
+            t.prior_beta,
+            t.clean_credit,
+            t.updated_at,
+            now,
+            now,
+            actor.client_name,
+            actor.client_version,
+        ),
     )
     return t
 
 
 def save(conn: Connection, name: str, t: trust.AgentTrust) -> None:
     conn.execute(
-        """update agents set alpha = ?, beta = ?, clean_credit = ?, updated_at = ? where name = ?""",
+        "update agents set alpha = ?, beta = ?, clean_credit = ?, updated_at = ? "
+        "where name = ?",
         (t.alpha, t.beta, t.clean_credit, t.updated_at, name),
     )
 
 
-def record(conn: Connection, name: str, event: str, now: float | None = None) -> tuple[float, float]:
+def record(
+    conn: Connection, name: str, event: str, now: float | None = None
+) -> tuple[float, float]:
     """Apply a trust event inside the caller's transaction; returns (before, after) scores."""
     now = now or time.time()
     t = get(conn, name)

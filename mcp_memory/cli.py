@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 DbOption = Annotated[
-    Optional[Path], typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)")
+    Path | None, typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
 
@@ -32,7 +32,8 @@ def serve(
     host: Annotated[str, typer.Option(help="HTTP bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port")] = 8765,
     agent: Annotated[
-        Optional[str], typer.Option(help="Agent identity (default: $MCP_MEMORY_AGENT or clientInfo)")
+        str | None,
+        typer.Option(help="Agent identity (default: $MCP_MEMORY_AGENT or clientInfo)"),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -50,9 +51,9 @@ def serve(
 @app.command()
 def remember(
     text: Annotated[str, typer.Argument(help="What to remember ('-' reads standard input)")],
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Tag (repeatable)")] = None,
-    project: Annotated[Optional[str], typer.Option(help="Project scope ('' for global)")] = None,
-    kind: Annotated[Optional[str], typer.Option(help="note, decision, fact, lesson, ...")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeatable)")] = None,
+    project: Annotated[str | None, typer.Option(help="Project scope ('' for global)")] = None,
+    kind: Annotated[str | None, typer.Option(help="note, decision, fact, lesson, ...")] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -71,9 +72,9 @@ def remember(
 def recall(
     query: Annotated[str, typer.Argument(help="What to look for")],
     k: Annotated[int, typer.Option("-k", "--limit", help="How many results (1-100)")] = 10,
-    project: Annotated[Optional[str], typer.Option(help="Project scope")] = None,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Filter by tag")] = None,
-    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Filter by kind")] = None,
+    project: Annotated[str | None, typer.Option(help="Project scope")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Filter by tag")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Filter by kind")] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -88,15 +89,17 @@ def recall(
         typer.echo("No memories matched.")
     for hit in result.results:
         flags = " [stale]" if hit.stale else ""
-        typer.echo(f"#{hit.id}  {hit.score:.3f}  {hit.agent}/{hit.source}  trust {hit.trust:.2f}"
-                   f"  {hit.created_at}{flags}")
+        typer.echo(
+            f"#{hit.id}  {hit.score:.3f}  {hit.agent}/{hit.source}  trust {hit.trust:.2f}"
+            f"  {hit.created_at}{flags}"
+        )
         typer.echo("    " + hit.content.replace("\n", "\n    "))
 
 
 @app.command()
 def forget(
     id: Annotated[int, typer.Argument(help="Memory id")],
-    reason: Annotated[Optional[str], typer.Option(help="Why")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why")] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -113,8 +116,10 @@ def forget(
 def link(
     source_id: Annotated[int, typer.Argument(help="Memory the relation starts from")],
     target_id: Annotated[int, typer.Argument(help="Memory it points to")],
-    relation: Annotated[str, typer.Option(help="related, supports, contradicts, supersedes, "
-                                          "depends_on, derived_from")] = "related",
+    relation: Annotated[
+        str,
+        typer.Option(help="related, supports, contradicts, supersedes, depends_on, derived_from"),
+    ] = "related",
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -129,14 +134,18 @@ def link(
 
 @app.command()
 def export(
-    out: Annotated[Optional[Path], typer.Option("--out", help="File to write (default stdout)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default stdout)")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Write every memory with its provenance as JSON Lines (schemas/export-line.json)."""
     with handled():
         store = open_store(db)
-        lines = (json.dumps(export_line(store, r), ensure_ascii=False, sort_keys=True)
-                 for r in store.iter_records())
+        lines = (
+            json.dumps(export_line(store, r), ensure_ascii=False, sort_keys=True)
+            for r in store.iter_records()
+        )
         if out is None:
             for line in lines:
                 sys.stdout.write(line + "\n")

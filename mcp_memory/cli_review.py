@@ -12,8 +12,9 @@ from . import review
 from .cli import DbOption, JsonOption
 from .cli_support import handled, open_store, print_json
 
-quarantine_app = typer.Typer(help="Review writes held back by the trust layer.",
-                             no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Review writes held back by the trust layer.", no_args_is_help=True
+)
 agents_app = typer.Typer(help="See and set how much each agent is trusted.", no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)
 
@@ -34,8 +35,15 @@ def quarantine_list(db: DbOption = None, json_out: JsonOption = False) -> None:
         return
     table = Table("id", "request", "agent", "source", "risk", "reasons", "content (escaped)")
     for i in items:
-        table.add_row(str(i.memory_id), i.request, i.agent, i.source, f"{i.risk:.2f}",
-                      ", ".join(i.reasons), i.preview)
+        table.add_row(
+            str(i.memory_id),
+            i.request,
+            i.agent,
+            i.source,
+            f"{i.risk:.2f}",
+            ", ".join(i.reasons),
+            i.preview,
+        )
     console.print(table)
 
 
@@ -47,8 +55,20 @@ def quarantine_show(memory_id: IdArg, db: DbOption = None, json_out: JsonOption 
     if json_out:
         print_json(record)
         return
-    for key in ("id", "status", "agent", "client_name", "session_id", "source", "project",
-                "created_at", "risk", "reasons", "content_hash", "forget_requests"):
+    for key in (
+        "id",
+        "status",
+        "agent",
+        "client_name",
+        "session_id",
+        "source",
+        "project",
+        "created_at",
+        "risk",
+        "reasons",
+        "content_hash",
+        "forget_requests",
+    ):
         typer.echo(f"{key:>16}: {record[key]}")
     typer.echo("         content:\n" + str(record["content_visible"]))
 
@@ -84,8 +104,15 @@ def agents_list(db: DbOption = None, json_out: JsonOption = False) -> None:
         return
     table = Table("agent", "trust", "writes", "quarantined", "distrusted", "client", "last seen")
     for r in rows:
-        table.add_row(str(r["name"]), f"{r['trust']:.2f}", str(r["writes"]), str(r["quarantined"]),
-                      "yes" if r["distrusted"] else "", str(r["client"]), str(r["last_seen"]))
+        table.add_row(
+            str(r["name"]),
+            f"{r['trust']:.2f}",
+            str(r["writes"]),
+            str(r["quarantined"]),
+            "yes" if r["distrusted"] else "",
+            str(r["client"]),
+            str(r["last_seen"]),
+        )
     console.print(table)
 
 
@@ -112,8 +139,12 @@ def agents_trust(name: NameArg, db: DbOption = None, json_out: JsonOption = Fals
 @agents_app.command("distrust")
 def agents_distrust(
     name: NameArg,
-    retro: Annotated[bool, typer.Option("--retro", help="Also hide everything it already "
-                                        "wrote from recall, pending review")] = False,
+    retro: Annotated[
+        bool,
+        typer.Option(
+            "--retro", help="Also hide everything it already wrote from recall, pending review"
+        ),
+    ] = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -124,5 +155,3 @@ def agents_distrust(
         print_json(out)
     else:
         typer.echo(f"{name}: trust {out['trust']:.2f}; {out['hidden']} memories sent to review.")
-
-

@@ -2,7 +2,9 @@
 
 The stdlib sqlite3 on macOS and on these machines cannot load extensions, so
 sqlean.py is the driver. sqlite-utils only knows pysqlite3, so we alias sqlean
-under that name before sqlite_utils is imported anywhere.
+under that name: a script that wraps our connection in sqlite_utils.Database
+then catches the right OperationalError. (We do not import sqlite-utils here:
+the store writes plain SQL and start-up time matters.)
 """
 
 from __future__ import annotations
@@ -23,13 +25,9 @@ if sqlite3.__name__ == "sqlean":
     sys.modules.setdefault("pysqlite3", sqlite3)
     sys.modules.setdefault("pysqlite3.dbapi2", sqlite3.dbapi2)
 
-import sqlite_utils.utils  # noqa: E402
 import sqlite_vec  # noqa: E402
 
 from .errors import StorageError  # noqa: E402
-
-if sqlite_utils.utils.sqlite3 is not sqlite3:  # pragma: no cover
-    raise ImportError("mcp_memory.db must be imported before sqlite_utils")
 
 BUSY_TIMEOUT_MS = 10_000
 BUSY_RETRIES = 5
@@ -71,7 +69,9 @@ def _is_busy(exc: Exception) -> bool:
 
 
 @contextmanager
-def write_transaction(conn: Connection, lock: threading.RLock | None = None) -> Iterator[Connection]:
+def write_transaction(
+    conn: Connection, lock: threading.RLock | None = None
+) -> Iterator[Connection]:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
 
     IMMEDIATE takes the write lock up front so a read-then-write never has to

@@ -16,15 +16,18 @@ def diagnose(settings: Settings) -> dict[str, object]:
         "python": sys.version.split()[0],
         "driver": f"{db.sqlite3.__name__} (SQLite {db.sqlite3.sqlite_version})",
         "db_path": str(settings.db_path),
-        "model_dir": str(settings.model_dir) if settings.model_dir else "(fastembed cache/download)",
+        "model_dir": str(settings.model_dir)
+        if settings.model_dir
+        else "(fastembed cache/download)",
         "project": settings.project or "(global)",
     }
     store = MemoryStore.open(settings=settings, embedder=True, allow_download=False)
     try:
         report["sqlite_vec"] = db.vec_version(store.conn)
         report["fts5"] = db.has_fts5(store.conn)
-        report["migrations"] = [r[0] for r in store.conn.execute(
-            "select name from schema_migrations order by name")]
+        report["migrations"] = [
+            r[0] for r in store.conn.execute("select name from schema_migrations order by name")
+        ]
         store.loader.wait(MODEL_WAIT_S)
         report["model"] = store.loader.status
         report["vector_index"] = search.has_vectors(store.conn)

@@ -88,7 +88,9 @@ class ModelLoader:
     """Loads an embedder once, in a daemon thread; `current()` never blocks."""
 
     def __init__(
-        self, model_name: str = DEFAULT_MODEL, model_dir: Path | None = None,
+        self,
+        model_name: str = DEFAULT_MODEL,
+        model_dir: Path | None = None,
         allow_download: bool = True,
     ) -> None:
         self.model_name = model_name

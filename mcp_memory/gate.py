@@ -43,7 +43,9 @@ def _semantic_for(emb: Embedder) -> detectors.SemanticDetector:
         return _semantic[emb.name]
 
 
-def content_signals(store: MemoryStore, text: str, vector: np.ndarray | None) -> list[detectors.Signal]:
+def content_signals(
+    store: MemoryStore, text: str, vector: np.ndarray | None
+) -> list[detectors.Signal]:
     signals = detectors.scan(text)
     emb = store.loader.current()
     if vector is not None and emb is not None:
@@ -80,8 +82,14 @@ def is_burst(store: MemoryStore, text: str, actor: Actor, project: str) -> bool:
     return similar >= BURST_COUNT
 
 
-def contradiction(store: MemoryStore, text: str, vector: np.ndarray | None, writer: float,
-                  actor: Actor, project: str) -> detectors.Signal | None:
+def contradiction(
+    store: MemoryStore,
+    text: str,
+    vector: np.ndarray | None,
+    writer: float,
+    actor: Actor,
+    project: str,
+) -> detectors.Signal | None:
     """A less trusted agent contradicting a more trusted memory on the same subject."""
     if vector is None or not vectors.exists(store.conn):
         return None
@@ -96,14 +104,22 @@ def contradiction(store: MemoryStore, text: str, vector: np.ndarray | None, writ
         why = contradiction_reason(text, str(row["content"]))
         if why:
             return detectors.Signal(
-                family="contradiction", severity=CONTRADICTION_SEVERITY,
+                family="contradiction",
+                severity=CONTRADICTION_SEVERITY,
                 evidence=f"memory #{mid} by {row['agent']}",
-                detail=f"contradicts a more trusted memory on the same subject ({why})")
+                detail=f"contradicts a more trusted memory on the same subject ({why})",
+            )
     return None
 
 
-def screen_write(store: MemoryStore, text: str, vector: np.ndarray | None, actor: Actor,
-                 source: str, project: str) -> Verdict:
+def screen_write(
+    store: MemoryStore,
+    text: str,
+    vector: np.ndarray | None,
+    actor: Actor,
+    source: str,
+    project: str,
+) -> Verdict:
     from .store import Verdict
 
     signals = content_signals(store, text, vector)
@@ -120,13 +136,17 @@ def screen_write(store: MemoryStore, text: str, vector: np.ndarray | None, actor
         found = contradiction(store, text, vector, writer.score, actor, project)
         signals += [found] if found else []
     decision = trust.decide(signals, agent_trust=writer.score, source=source, is_user=actor.is_user)
-    events = {"stored": ["clean_write"], "quarantined": ["quarantined"],
-              "rejected": ["rejected_write"]}[decision.status]
+    events = {
+        "stored": ["clean_write"],
+        "quarantined": ["quarantined"],
+        "rejected": ["rejected_write"],
+    }[decision.status]
     reasons = list(decision.reasons)
     if any(sig.family == "contradiction" for sig in signals) and not actor.is_user:
         events.append("contradiction")
     if not actor.is_user and is_burst(store, text, actor, project):
         events.append("burst")
         reasons.append("near_duplicate_burst")
-    return Verdict(status=decision.status, risk=decision.risk, reasons=sorted(set(reasons)),
-                   events=events)
+    return Verdict(
+        status=decision.status, risk=decision.risk, reasons=sorted(set(reasons)), events=events
+    )

@@ -41,9 +41,10 @@ def recall_text(result: RecallResult, nonce: str | None = None) -> str:
         lines.append(f"<memory-{nonce} {attrs}>")
         lines.append(neutralise(hit.content, nonce))
         if hit.links:
-            lines.append("links: " + ", ".join(f"{l.relation} {l.direction} #{l.id}" for l in hit.links))
+            refs = (f"{link.relation} {link.direction} #{link.id}" for link in hit.links)
+            lines.append("links: " + ", ".join(refs))
         lines.append(f"</memory-{nonce}>")
-    lines.append(f"</memories nonce=\"{nonce}\">")
+    lines.append(f'</memories nonce="{nonce}">')
     return "\n".join(lines)
 
 
@@ -54,6 +55,8 @@ def remember_text(result: RememberResult) -> str:
         return f"Already remembered as memory #{result.id}; nothing new stored."
     why = ", ".join(result.reasons) or "unspecified"
     if result.status == "quarantined":
-        return (f"Memory #{result.id} was quarantined for human review ({why}); "
-                "it will not be recalled unless approved.")
+        return (
+            f"Memory #{result.id} was quarantined for human review ({why}); "
+            "it will not be recalled unless approved."
+        )
     return f"Rejected ({why}); nothing was stored."

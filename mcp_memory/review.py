@@ -37,17 +37,39 @@ class QueueItem:
 def queue(store: MemoryStore) -> list[QueueItem]:
     with store.lock:
         held = store.conn.execute(
-            "select * from memories where status = 'quarantined' order by id").fetchall()
+            "select * from memories where status = 'quarantined' order by id"
+        ).fetchall()
         asks = store.conn.execute(
             """select r.memory_id, r.requested_by, r.created_at, r.reason, m.content, m.source
                from reviews r join memories m on m.id = r.memory_id
-               where r.status = 'pending' order by r.id""").fetchall()
-    items = [QueueItem(r["id"], "write", r["agent"], r["source"], r["risk"],
-                       json.loads(r["reasons"]), iso(r["created_at"]), _preview(r["content"]))
-             for r in held]
-    items += [QueueItem(r["memory_id"], "forget", r["requested_by"], r["source"], 0.0,
-                        [r["reason"] or "no reason given"], iso(r["created_at"]),
-                        _preview(r["content"])) for r in asks]
+               where r.status = 'pending' order by r.id"""
+        ).fetchall()
+    items = [
+        QueueItem(
+            r["id"],
+            "write",
+            r["agent"],
+            r["source"],
+            r["risk"],
+            json.loads(r["reasons"]),
+            iso(r["created_at"]),
+            _preview(r["content"]),
+        )
+        for r in held
+    ]
+    items += [
+        QueueItem(
+            r["memory_id"],
+            "forget",
+            r["requested_by"],
+            r["source"],
+            0.0,
+            [r["reason"] or "no reason given"],
+            iso(r["created_at"]),
+            _preview(r["content"]),
+        )
+        for r in asks
+    ]
     return items
 
 
@@ -60,55 +82,92 @@ def show(store: MemoryStore, memory_id: int) -> dict[str, object]:
     record = store.get(memory_id).model_dump(mode="json")
     record["content_visible"] = make_safe(record["content"])
     with store.lock:
-        record["forget_requests"] = [dict(r) for r in store.conn.execute(
-            "select id, requested_by, reason, status from reviews where memory_id = ?",
-            (memory_id,))]
+        record["forget_requests"] = [
+            dict(r)
+            for r in store.conn.execute(
+                "select id, requested_by, reason, status from reviews where memory_id = ?",
+                (memory_id,),
+            )
+        ]
     return record
 
 
-def decide(store: MemoryStore, memory_id: int, approve: bool, actor: Actor = HUMAN) -> dict[str, object]:
+def decide(
+    store: MemoryStore, memory_id: int, approve: bool, actor: Actor = HUMAN
+) -> dict[str, object]:
     """Approve or reject whatever waits on this memory: a quarantined write or forget requests."""
     with store.transaction() as conn:
-        row = conn.execute("select agent, status from memories where id = ?", (memory_id,)).fetchone()
+        row = conn.execute(
+            "select agent, status from memories where id = ?", (memory_id,)
+        ).fetchone()
         if row is None:
             raise NotFound(f"no memory with id {memory_id}")
         if row["status"] == "quarantined":
             return _decide_write(store, conn, memory_id, row["agent"], approve, actor)
-        asks = conn.execute("select id, requested_by from reviews where memory_id = ? and "
-                            "status = 'pending'", (memory_id,)).fetchall()
+        asks = conn.execute(
+            "select id, requested_by from reviews where memory_id = ? and status = 'pending'",
+            (memory_id,),
+        ).fetchall()
         if not asks:
-            raise InvalidInput(f"memory {memory_id} has nothing waiting for review "
-                               f"(status {row['status']})")
+            raise InvalidInput(
+                f"memory {memory_id} has nothing waiting for review (status {row['status']})"
+            )
         return _decide_forget(store, conn, memory_id, asks, approve, actor)
 
 
-def _decide_write(store: MemoryStore, conn: object, memory_id: int, writer: str, approve: bool,
-                  actor: Actor) -> dict[str, object]:
+def _decide_write(
+    store: MemoryStore, conn: object, memory_id: int, writer: str, approve: bool, actor: Actor
+) -> dict[str, object]:
     status = "active" if approve else "rejected"
     store._set_status(conn, memory_id, status, actor.agent, "approved" if approve else "rejected")
     if approve:
         conn.execute("update memories set risk = 0 where id = ?", (memory_id,))
     before, after = agents.record(conn, writer, "review_approved" if approve else "review_rejected")
-    audit.append(conn, actor=actor.agent, action="approve" if approve else "reject",
-                 memory_id=memory_id, data={"request": "write", "writer": writer,
-                                            "trust_before": round(before, 4),
-                                            "trust_after": round(after, 4)})
-    return {"id": memory_id, "request": "write", "status": status, "writer": writer,
-            "writer_trust": round(after, 4)}
+    audit.append(
+        conn,
+        actor=actor.agent,
+        action="approve" if approve else "reject",
+        memory_id=memory_id,
+        data={
+            "request": "write",
+            "writer": writer,
+            "trust_before": round(before, 4),
+            "trust_after": round(after, 4),
+        },
+    )
+    return {
+        "id": memory_id,
+        "request": "write",
+        "status": status,
+        "writer": writer,
+        "writer_trust": round(after, 4),
+    }
 
 
-def _decide_forget(store: MemoryStore, conn: object, memory_id: int, asks: list, approve: bool,
-                   actor: Actor) -> dict[str, object]:
+def _decide_forget(
+    store: MemoryStore, conn: object, memory_id: int, asks: list, approve: bool, actor: Actor
+) -> dict[str, object]:
     if approve:
         store._set_status(conn, memory_id, "forgotten", actor.agent, "forget request approved")
-    conn.execute("update reviews set status = ?, decided_by = ?, decided_at = ? where memory_id = ? "
-                 "and status = 'pending'", ("approved" if approve else "rejected", actor.agent,
-                                            time.time(), memory_id))
+    conn.execute(
+        "update reviews set status = ?, decided_by = ?, decided_at = ? where memory_id = ? "
+        "and status = 'pending'",
+        ("approved" if approve else "rejected", actor.agent, time.time(), memory_id),
+    )
     requesters = sorted({a["requested_by"] for a in asks})
-    audit.append(conn, actor=actor.agent, action="approve" if approve else "reject",
-                 memory_id=memory_id, data={"request": "forget", "requested_by": requesters})
-    return {"id": memory_id, "request": "forget",
-            "status": "forgotten" if approve else "kept", "requested_by": requesters}
+    audit.append(
+        conn,
+        actor=actor.agent,
+        action="approve" if approve else "reject",
+        memory_id=memory_id,
+        data={"request": "forget", "requested_by": requesters},
+    )
+    return {
+        "id": memory_id,
+        "request": "forget",
+        "status": "forgotten" if approve else "kept",
+        "requested_by": requesters,
+    }
 
 
 # ---- agents ---------------------------------------------------------------------------------
@@ -122,11 +181,21 @@ def agent_rows(store: MemoryStore, name: str | None = None) -> list[dict[str, ob
     out = []
     for r in rows:
         t = trust.relax(agents._row_to_trust(r), now)
-        out.append({"name": r["name"], "trust": round(t.score, 4), "alpha": round(t.alpha, 3),
-                    "beta": round(t.beta, 3), "prior": [r["prior_alpha"], r["prior_beta"]],
-                    "writes": r["writes"], "quarantined": r["quarantined"],
-                    "distrusted": bool(r["distrusted"]), "client": r["client_name"],
-                    "first_seen": iso(r["first_seen"]), "last_seen": iso(r["last_seen"])})
+        out.append(
+            {
+                "name": r["name"],
+                "trust": round(t.score, 4),
+                "alpha": round(t.alpha, 3),
+                "beta": round(t.beta, 3),
+                "prior": [r["prior_alpha"], r["prior_beta"]],
+                "writes": r["writes"],
+                "quarantined": r["quarantined"],
+                "distrusted": bool(r["distrusted"]),
+                "client": r["client_name"],
+                "first_seen": iso(r["first_seen"]),
+                "last_seen": iso(r["last_seen"]),
+            }
+        )
     return out
 
 
@@ -136,13 +205,17 @@ def agent(store: MemoryStore, name: str) -> dict[str, object]:
         raise NotFound(f"no agent named {name!r}")
     info = rows[0]
     with store.lock:
-        info["memories"] = dict(store.conn.execute(
-            "select status, count(*) from memories where agent = ? group by status", (name,)))
+        info["memories"] = dict(
+            store.conn.execute(
+                "select status, count(*) from memories where agent = ? group by status", (name,)
+            )
+        )
     return info
 
 
-def set_trust(store: MemoryStore, name: str, trusted: bool, *, retro: bool = False,
-              actor: Actor = HUMAN) -> dict[str, object]:
+def set_trust(
+    store: MemoryStore, name: str, trusted: bool, *, retro: bool = False, actor: Actor = HUMAN
+) -> dict[str, object]:
     """`trust` forgives and raises; `distrust` sinks the agent (and with retro, its past)."""
     if name == HUMAN.agent:
         raise InvalidInput("the human user's trust is fixed")
@@ -152,15 +225,28 @@ def set_trust(store: MemoryStore, name: str, trusted: bool, *, retro: bool = Fal
         before, after = agents.record(conn, name, "trusted" if trusted else "distrusted")
         conn.execute("update agents set distrusted = ? where name = ?", (int(not trusted), name))
         hidden = _quarantine_past(store, conn, name, actor) if retro and not trusted else 0
-        audit.append(conn, actor=actor.agent, action="trust" if trusted else "distrust",
-                     data={"agent": name, "retro": retro, "hidden": hidden,
-                           "trust_before": round(before, 4), "trust_after": round(after, 4)})
+        audit.append(
+            conn,
+            actor=actor.agent,
+            action="trust" if trusted else "distrust",
+            data={
+                "agent": name,
+                "retro": retro,
+                "hidden": hidden,
+                "trust_before": round(before, 4),
+                "trust_after": round(after, 4),
+            },
+        )
     return {"name": name, "trust": round(after, 4), "distrusted": not trusted, "hidden": hidden}
 
 
 def _quarantine_past(store: MemoryStore, conn: object, name: str, actor: Actor) -> int:
-    ids = [r[0] for r in conn.execute(
-        "select id from memories where agent = ? and status = 'active'", (name,))]
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "select id from memories where agent = ? and status = 'active'", (name,)
+        )
+    ]
     for mid in ids:
         store._set_status(conn, mid, "quarantined", actor.agent, "agent distrusted (retro)")
     return len(ids)

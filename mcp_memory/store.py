@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import agents, anchors, audit, db, search, validation, vectors
-from .config import USER_AGENT, Settings
+from .config import Settings
 from .embeddings import Embedder, ModelLoader
 from .errors import InvalidInput, NotFound
 from .migrations import migrate
@@ -46,7 +46,9 @@ class Verdict:
 Screen = Callable[["MemoryStore", str, "np.ndarray | None", Actor, str, str], Verdict]
 
 
-def allow_all(store: MemoryStore, text: str, vector: object, actor: Actor, source: str, project: str) -> Verdict:
+def allow_all(
+    store: MemoryStore, text: str, vector: object, actor: Actor, source: str, project: str
+) -> Verdict:
     return Verdict()
 
 
@@ -71,8 +73,15 @@ def keywords(text: str, tags: list[str], files: list[str]) -> str:
 
 
 class MemoryStore:
-    def __init__(self, conn: db.Connection, *, settings: Settings, loader: ModelLoader,
-                 screen: Screen | None = None, root: Path | None = None) -> None:
+    def __init__(
+        self,
+        conn: db.Connection,
+        *,
+        settings: Settings,
+        loader: ModelLoader,
+        screen: Screen | None = None,
+        root: Path | None = None,
+    ) -> None:
         self.conn = conn
         self.settings = settings
         self.loader = loader
@@ -82,9 +91,16 @@ class MemoryStore:
         self._vector_model: str | None = None
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, settings: Settings | None = None,
-             embedder: Embedder | None | bool = True, screen: Screen | None = None,
-             root: Path | None = None, allow_download: bool = True) -> MemoryStore:
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        embedder: Embedder | None | bool = True,
+        screen: Screen | None = None,
+        root: Path | None = None,
+        allow_download: bool = True,
+    ) -> MemoryStore:
         """Open (and migrate) a store. embedder=True: load the configured model lazily;
         an Embedder: use it; None/False: keyword-only."""
         settings = settings or Settings.from_env()
@@ -95,7 +111,9 @@ class MemoryStore:
         else:
             loader = ModelLoader.ready(embedder or None)
         if screen is None:
-            from .gate import screen_write as screen  # trust layer; imported late to keep open cheap
+            from .gate import (
+                screen_write as screen,
+            )  # trust layer; imported late to keep open cheap
         return cls(conn, settings=settings, loader=loader, screen=screen, root=root)
 
     def close(self) -> None:
@@ -119,13 +137,19 @@ class MemoryStore:
     def _ensure_vector_table(self, emb: Embedder) -> None:
         """Create the vector index for this model; a different model drops it and re-embeds."""
         with self.transaction() as conn:
-            meta = dict(conn.execute("select key, value from meta where key like 'embedding_%'").fetchall())
-            same = meta.get("embedding_model") == emb.name and meta.get("embedding_dim") == str(emb.dim)
+            meta = dict(
+                conn.execute("select key, value from meta where key like 'embedding_%'").fetchall()
+            )
+            same = meta.get("embedding_model") == emb.name and meta.get("embedding_dim") == str(
+                emb.dim
+            )
             if not (same and vectors.exists(conn)):
                 vectors.create(conn, emb.dim)
                 conn.execute("update memories set embedding_model = null")
                 for key, value in (("embedding_model", emb.name), ("embedding_dim", str(emb.dim))):
-                    conn.execute("insert or replace into meta(key, value) values (?, ?)", (key, value))
+                    conn.execute(
+                        "insert or replace into meta(key, value) values (?, ?)", (key, value)
+                    )
         self._vector_model = emb.name
 
     def backfill(self, batch: int = 64) -> int:
@@ -138,18 +162,23 @@ class MemoryStore:
             with self.lock:
                 rows = self.conn.execute(
                     "select id, content from memories where embedding_model is null "
-                    "and status != 'forgotten' order by id limit ?", (batch,)).fetchall()
+                    "and status != 'forgotten' order by id limit ?",
+                    (batch,),
+                ).fetchall()
             if not rows:
                 return done
             vectors = emb.embed([r["content"] for r in rows])
             with self.transaction() as conn:
-                for row, vec in zip(rows, vectors):
+                for row, vec in zip(rows, vectors, strict=True):
                     self._put_vector(conn, row["id"], vec, emb.name)
             done += len(rows)
 
-    def _put_vector(self, conn: db.Connection, memory_id: int, vector: np.ndarray, model: str) -> None:
-        row = conn.execute("select project, status, kind, embedding_model from memories where id = ?",
-                           (memory_id,)).fetchone()
+    def _put_vector(
+        self, conn: db.Connection, memory_id: int, vector: np.ndarray, model: str
+    ) -> None:
+        row = conn.execute(
+            "select project, status, kind, embedding_model from memories where id = ?", (memory_id,)
+        ).fetchone()
         if row is None or row["embedding_model"] == model:
             return
         vectors.put(conn, memory_id, row["project"], row["status"], row["kind"], vector)
@@ -163,9 +192,18 @@ class MemoryStore:
 
     # ---- writes --------------------------------------------------------------------------
 
-    def remember(self, content: object, *, actor: Actor, kind: object = None,
-                 tags: object = None, project: object = None, source: object = None,
-                 files: object = None, supersedes: object = None) -> RememberResult:
+    def remember(
+        self,
+        content: object,
+        *,
+        actor: Actor,
+        kind: object = None,
+        tags: object = None,
+        project: object = None,
+        source: object = None,
+        files: object = None,
+        supersedes: object = None,
+    ) -> RememberResult:
         text = validation.content(content)
         kind_, tags_ = validation.kind(kind), validation.tags(tags)  # type: ignore[arg-type]
         project_ = self.settings.project if project is None else validation.project(project)
@@ -182,14 +220,34 @@ class MemoryStore:
                 return self._record_rejection(conn, actor, digest, verdict, t.score)
             dup = conn.execute(
                 "select id from memories where content_hash = ? and project = ? "
-                "and status in ('active', 'quarantined') limit 1", (digest, project_)).fetchone()
+                "and status in ('active', 'quarantined') limit 1",
+                (digest, project_),
+            ).fetchone()
             if dup:
-                return RememberResult(id=dup[0], status="duplicate", trust=round(t.score, 4),
-                                      reasons=["exact_duplicate"])
+                return RememberResult(
+                    id=dup[0],
+                    status="duplicate",
+                    trust=round(t.score, 4),
+                    reasons=["exact_duplicate"],
+                )
             old = self._check_supersedes(conn, old_id, actor) if old_id else None
             status = "active" if verdict.status == "stored" else "quarantined"
-            memory_id = self._insert(conn, text, kind_, tags_, project_, status, actor, source_, digest,
-                                     t.score, verdict, files_, old_id, now)
+            memory_id = self._insert(
+                conn,
+                text,
+                kind_,
+                tags_,
+                project_,
+                status,
+                actor,
+                source_,
+                digest,
+                t.score,
+                verdict,
+                files_,
+                old_id,
+                now,
+            )
             if vector is not None and model is not None:
                 self._put_vector(conn, memory_id, vector, model)
             reasons = list(verdict.reasons)
@@ -198,62 +256,127 @@ class MemoryStore:
             for event in verdict.events:
                 agents.record(conn, actor.agent, event, now)
             self._bump_counters(conn, actor.agent, status)
-            audit.append(conn, actor=actor.agent, action="remember", memory_id=memory_id, data={
-                "content_hash": digest, "status": verdict.status, "source": source_,
-                "project": project_, "kind": kind_, "risk": round(verdict.risk, 4),
-                "reasons": verdict.reasons, "client": actor.client_name,
-                "session": actor.session_id, "supersedes": old_id})
-        return RememberResult(id=memory_id, status=verdict.status,  # type: ignore[arg-type]
-                              trust=round(t.score * (1 - verdict.risk), 4), reasons=reasons)
+            audit.append(
+                conn,
+                actor=actor.agent,
+                action="remember",
+                memory_id=memory_id,
+                data={
+                    "content_hash": digest,
+                    "status": verdict.status,
+                    "source": source_,
+                    "project": project_,
+                    "kind": kind_,
+                    "risk": round(verdict.risk, 4),
+                    "reasons": verdict.reasons,
+                    "client": actor.client_name,
+                    "session": actor.session_id,
+                    "supersedes": old_id,
+                },
+            )
+        return RememberResult(
+            id=memory_id,
+            status=verdict.status,  # type: ignore[arg-type]
+            trust=round(t.score * (1 - verdict.risk), 4),
+            reasons=reasons,
+        )
 
-    def _insert(self, conn: db.Connection, text: str, kind: str, tags: list[str], project: str,
-                status: str, actor: Actor, source: str, digest: str, agent_trust: float,
-                verdict: Verdict, files: list[str], supersedes: int | None, now: float) -> int:
+    def _insert(
+        self,
+        conn: db.Connection,
+        text: str,
+        kind: str,
+        tags: list[str],
+        project: str,
+        status: str,
+        actor: Actor,
+        source: str,
+        digest: str,
+        agent_trust: float,
+        verdict: Verdict,
+        files: list[str],
+        supersedes: int | None,
+        now: float,
+    ) -> int:
         cur = conn.execute(
             """insert into memories(content, keywords, kind, tags, project, status, agent,
                  client_name, client_version, session_id, source, content_hash, trust, risk,
                  reasons, files, supersedes, created_at, updated_at)
                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (text, keywords(text, tags, files), kind, json.dumps(tags), project, status,
-             actor.agent, actor.client_name, actor.client_version, actor.session_id, source,
-             digest, round(agent_trust, 4), round(verdict.risk, 4), json.dumps(verdict.reasons),
-             json.dumps(anchors.anchor(files, self.root)), supersedes, now, now),
+            (
+                text,
+                keywords(text, tags, files),
+                kind,
+                json.dumps(tags),
+                project,
+                status,
+                actor.agent,
+                actor.client_name,
+                actor.client_version,
+                actor.session_id,
+                source,
+                digest,
+                round(agent_trust, 4),
+                round(verdict.risk, 4),
+                json.dumps(verdict.reasons),
+                json.dumps(anchors.anchor(files, self.root)),
+                supersedes,
+                now,
+                now,
+            ),
         )
         return int(cur.lastrowid)
 
-    def _record_rejection(self, conn: db.Connection, actor: Actor, digest: str, verdict: Verdict,
-                          score: float) -> RememberResult:
+    def _record_rejection(
+        self, conn: db.Connection, actor: Actor, digest: str, verdict: Verdict, score: float
+    ) -> RememberResult:
         for event in verdict.events:
             agents.record(conn, actor.agent, event)
-        audit.append(conn, actor=actor.agent, action="remember", data={
-            "content_hash": digest, "status": "rejected", "reasons": verdict.reasons})
+        audit.append(
+            conn,
+            actor=actor.agent,
+            action="remember",
+            data={"content_hash": digest, "status": "rejected", "reasons": verdict.reasons},
+        )
         return RememberResult(id=None, status="rejected", trust=0.0, reasons=verdict.reasons)
 
     def _bump_counters(self, conn: db.Connection, agent: str, status: str) -> None:
-        conn.execute("update agents set writes = writes + 1, quarantined = quarantined + ? "
-                     "where name = ?", (int(status == "quarantined"), agent))
+        conn.execute(
+            "update agents set writes = writes + 1, quarantined = quarantined + ? where name = ?",
+            (int(status == "quarantined"), agent),
+        )
 
     def _check_supersedes(self, conn: db.Connection, old_id: int, actor: Actor) -> db.sqlite3.Row:
-        old = conn.execute("select id, agent, status from memories where id = ?", (old_id,)).fetchone()
+        old = conn.execute(
+            "select id, agent, status from memories where id = ?", (old_id,)
+        ).fetchone()
         if old is None or old["status"] not in ("active", "quarantined"):
             raise NotFound(f"supersedes: no visible memory with id {old_id}")
         return old
 
-    def _supersede(self, conn: db.Connection, old: db.sqlite3.Row, new_id: int, actor: Actor,
-                   score: float) -> list[str]:
+    def _supersede(
+        self, conn: db.Connection, old: db.sqlite3.Row, new_id: int, actor: Actor, score: float
+    ) -> list[str]:
         """Hide the older memory, unless it is someone else's and the writer is not trusted."""
-        conn.execute("insert or ignore into links(source_id, target_id, relation, agent, created_at) "
-                     "values (?, ?, 'supersedes', ?, ?)", (new_id, old["id"], actor.agent, time.time()))
+        conn.execute(
+            "insert or ignore into links(source_id, target_id, relation, agent, created_at) "
+            "values (?, ?, 'supersedes', ?, ?)",
+            (new_id, old["id"], actor.agent, time.time()),
+        )
         if old["agent"] != actor.agent and not actor.is_user and score < FORGET_OTHERS_MIN_TRUST:
             return ["supersede_needs_review"]
         conn.execute("update memories set superseded_by = ? where id = ?", (new_id, old["id"]))
         self._set_status(conn, old["id"], "superseded", actor.agent, f"superseded by {new_id}")
         return []
 
-    def _set_status(self, conn: db.Connection, memory_id: int, status: str, by: str,
-                    reason: str | None) -> None:
-        conn.execute("update memories set status = ?, status_changed_by = ?, status_reason = ?, "
-                     "updated_at = ? where id = ?", (status, by, reason, time.time(), memory_id))
+    def _set_status(
+        self, conn: db.Connection, memory_id: int, status: str, by: str, reason: str | None
+    ) -> None:
+        conn.execute(
+            "update memories set status = ?, status_changed_by = ?, status_reason = ?, "
+            "updated_at = ? where id = ?",
+            (status, by, reason, time.time(), memory_id),
+        )
         vectors.set_status(conn, memory_id, status)
 
     def forget(self, memory_id: object, *, actor: Actor, reason: str | None = None) -> ForgetResult:
@@ -272,56 +395,104 @@ class MemoryStore:
                 agents.ensure(conn, actor, self.settings.trusted_agents, time.time())
                 agents.record(conn, actor.agent, "forgot_other")
                 if t.score < FORGET_OTHERS_MIN_TRUST:
-                    audit.append(conn, actor=actor.agent, action="forget", memory_id=mid,
-                                 data={"status": "pending_review", "reason_hash": _hash_or_none(reason)})
+                    audit.append(
+                        conn,
+                        actor=actor.agent,
+                        action="forget",
+                        memory_id=mid,
+                        data={"status": "pending_review", "reason_hash": _hash_or_none(reason)},
+                    )
                     self._request_review(conn, "forget", mid, None, actor.agent, reason)
                     return ForgetResult(id=mid, status="pending_review")
             self._set_status(conn, mid, "forgotten", actor.agent, reason)
-            audit.append(conn, actor=actor.agent, action="forget", memory_id=mid,
-                         data={"status": "forgotten", "reason_hash": _hash_or_none(reason),
-                               "previous": row["status"]})
+            audit.append(
+                conn,
+                actor=actor.agent,
+                action="forget",
+                memory_id=mid,
+                data={
+                    "status": "forgotten",
+                    "reason_hash": _hash_or_none(reason),
+                    "previous": row["status"],
+                },
+            )
         return ForgetResult(id=mid, status="forgotten")
 
-    def _request_review(self, conn: db.Connection, kind: str, memory_id: int, target_id: int | None,
-                        agent: str, reason: str | None) -> None:
-        conn.execute("insert into reviews(kind, memory_id, target_id, requested_by, reason, "
-                     "created_at) values (?, ?, ?, ?, ?, ?)",
-                     (kind, memory_id, target_id, agent, reason, time.time()))
+    def _request_review(
+        self,
+        conn: db.Connection,
+        kind: str,
+        memory_id: int,
+        target_id: int | None,
+        agent: str,
+        reason: str | None,
+    ) -> None:
+        conn.execute(
+            "insert into reviews(kind, memory_id, target_id, requested_by, reason, "
+            "created_at) values (?, ?, ?, ?, ?, ?)",
+            (kind, memory_id, target_id, agent, reason, time.time()),
+        )
 
-    def link(self, source_id: object, target_id: object, relation: object, *,
-             actor: Actor) -> LinkResult:
+    def link(
+        self, source_id: object, target_id: object, relation: object, *, actor: Actor
+    ) -> LinkResult:
         src = validation.memory_id(source_id, "source_id")
         dst = validation.memory_id(target_id, "target_id")
         rel = validation.relation(relation)
         if src == dst:
             raise InvalidInput("a memory cannot be linked to itself")
         with self.transaction() as conn:
-            found = {r["id"]: r["status"] for r in conn.execute(
-                "select id, status from memories where id in (?, ?)", (src, dst))}
+            found = {
+                r["id"]: r["status"]
+                for r in conn.execute(
+                    "select id, status from memories where id in (?, ?)", (src, dst)
+                )
+            }
             for mid in (src, dst):
                 if found.get(mid) not in ("active", "superseded") and not (
-                        actor.is_user and mid in found and found[mid] != "forgotten"):
+                    actor.is_user and mid in found and found[mid] != "forgotten"
+                ):
                     raise NotFound(f"no visible memory with id {mid} to link")
             agents.ensure(conn, actor, self.settings.trusted_agents, time.time())
-            conn.execute("insert or ignore into links(source_id, target_id, relation, agent, "
-                         "created_at) values (?, ?, ?, ?, ?)", (src, dst, rel, actor.agent, time.time()))
-            audit.append(conn, actor=actor.agent, action="link", memory_id=src,
-                         data={"target_id": dst, "relation": rel})
+            conn.execute(
+                "insert or ignore into links(source_id, target_id, relation, agent, "
+                "created_at) values (?, ?, ?, ?, ?)",
+                (src, dst, rel, actor.agent, time.time()),
+            )
+            audit.append(
+                conn,
+                actor=actor.agent,
+                action="link",
+                memory_id=src,
+                data={"target_id": dst, "relation": rel},
+            )
         return LinkResult(source_id=src, target_id=dst, relation=rel)
 
     # ---- reads ---------------------------------------------------------------------------
 
-    def recall(self, query: object, *, project: object = None, limit: object = 10,
-               tags: object = None, kinds: object = None, include_links: bool = True) -> RecallResult:
+    def recall(
+        self,
+        query: object,
+        *,
+        project: object = None,
+        limit: object = 10,
+        tags: object = None,
+        kinds: object = None,
+        include_links: bool = True,
+    ) -> RecallResult:
         text = validation.query(query)
         n = validation.limit(limit)
         project_ = self.settings.project if project is None else validation.project(project)
-        scope = search.Scope(projects=list(dict.fromkeys([project_, ""])),
-                             kinds=validation.kinds(kinds), tags=validation.tags(tags))  # type: ignore[arg-type]
+        scope = search.Scope(
+            projects=list(dict.fromkeys([project_, ""])),
+            kinds=validation.kinds(kinds),
+            tags=validation.tags(tags),
+        )  # type: ignore[arg-type]
         vector, _ = self._embed(text)
         with self.lock:
-            hits = search.hybrid(self.conn, text, vector, scope, limit=n,
-                                 include_links=include_links, root=self.root)
+            hits = search.hybrid(
+                self.conn, text, vector, scope, limit=n, include_links=include_links, root=self.root
+            )
         return RecallResult(results=hits, mode="hybrid" if vector is not None else "keyword")
 
     def get(self, memory_id: object) -> MemoryRecord:
@@ -332,29 +503,49 @@ class MemoryStore:
             raise NotFound(f"no memory with id {mid}")
         return record_from_row(row)
 
-    def iter_records(self, where: str = "1", params: tuple[object, ...] = ()) -> Iterator[MemoryRecord]:
+    def iter_records(
+        self, where: str = "1", params: tuple[object, ...] = ()
+    ) -> Iterator[MemoryRecord]:
         with self.lock:
-            rows = self.conn.execute(f"select * from memories where {where} order by id", params).fetchall()
+            rows = self.conn.execute(
+                f"select * from memories where {where} order by id", params
+            ).fetchall()
         for row in rows:
             yield record_from_row(row)
 
     def stats(self) -> dict[str, object]:
         with self.lock:
-            counts = dict(self.conn.execute("select status, count(*) from memories group by status"))
+            counts = dict(
+                self.conn.execute("select status, count(*) from memories group by status")
+            )
             unembedded = self.conn.execute(
-                "select count(*) from memories where embedding_model is null").fetchone()[0]
+                "select count(*) from memories where embedding_model is null"
+            ).fetchone()[0]
             n_agents = self.conn.execute("select count(*) from agents").fetchone()[0]
         return {"memories": counts, "unembedded": unembedded, "agents": n_agents}
 
 
 def record_from_row(row: db.sqlite3.Row) -> MemoryRecord:
     return MemoryRecord(
-        id=row["id"], content=row["content"], kind=row["kind"], tags=json.loads(row["tags"]),
-        project=row["project"], status=row["status"], agent=row["agent"],
-        client_name=row["client_name"], client_version=row["client_version"],
-        session_id=row["session_id"], source=row["source"], content_hash=row["content_hash"],
-        trust=row["trust"], risk=row["risk"], reasons=json.loads(row["reasons"]),
-        files=json.loads(row["files"]), supersedes=row["supersedes"],
-        superseded_by=row["superseded_by"], created_at=search.iso(row["created_at"]),
-        updated_at=search.iso(row["updated_at"]), embedding_model=row["embedding_model"],
+        id=row["id"],
+        content=row["content"],
+        kind=row["kind"],
+        tags=json.loads(row["tags"]),
+        project=row["project"],
+        status=row["status"],
+        agent=row["agent"],
+        client_name=row["client_name"],
+        client_version=row["client_version"],
+        session_id=row["session_id"],
+        source=row["source"],
+        content_hash=row["content_hash"],
+        trust=row["trust"],
+        risk=row["risk"],
+        reasons=json.loads(row["reasons"]),
+        files=json.loads(row["files"]),
+        supersedes=row["supersedes"],
+        superseded_by=row["superseded_by"],
+        created_at=search.iso(row["created_at"]),
+        updated_at=search.iso(row["updated_at"]),
+        embedding_model=row["embedding_model"],
     )

@@ -67,7 +67,11 @@ def kinds(values: Iterable[object] | None) -> list[str]:
 def project(value: object) -> str:
     if value is None:
         return ""
-    if not isinstance(value, str) or _CONTROL.search(value) or len(value) > config.MAX_PROJECT_CHARS:
+    if (
+        not isinstance(value, str)
+        or _CONTROL.search(value)
+        or len(value) > config.MAX_PROJECT_CHARS
+    ):
         raise InvalidInput(
             f"bad project {str(value)[:80]!r}: up to {config.MAX_PROJECT_CHARS} printable chars"
         )
@@ -83,7 +87,9 @@ def source(value: object) -> str:
 
 def relation(value: object) -> str:
     if value not in config.RELATIONS:
-        raise InvalidInput(f"unknown relation {str(value)[:80]!r}: one of {', '.join(config.RELATIONS)}")
+        raise InvalidInput(
+            f"unknown relation {str(value)[:80]!r}: one of {', '.join(config.RELATIONS)}"
+        )
     return str(value)
 
 
@@ -117,6 +123,10 @@ def query(text: object) -> str:
 
 
 def limit(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= config.MAX_RECALL_LIMIT:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= config.MAX_RECALL_LIMIT
+    ):
         raise InvalidInput(f"limit must be an integer from 1 to {config.MAX_RECALL_LIMIT}")
     return value

@@ -43,8 +43,9 @@ def _blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-def put(conn: Connection, memory_id: int, project: str, status: str, kind: str,
-        vector: np.ndarray) -> None:
+def put(
+    conn: Connection, memory_id: int, project: str, status: str, kind: str, vector: np.ndarray
+) -> None:
     blob = _blob(vector)
     conn.execute(f"delete from {VEC_TABLE} where memory_id = ?", (memory_id,))
     conn.execute(
@@ -52,8 +53,10 @@ def put(conn: Connection, memory_id: int, project: str, status: str, kind: str,
         "values (?, ?, ?, ?, vec_quantize_binary(?))",
         (memory_id, project, status, kind, blob),
     )
-    conn.execute(f"insert or replace into {FLOAT_TABLE}(memory_id, embedding) values (?, ?)",
-                 (memory_id, blob))
+    conn.execute(
+        f"insert or replace into {FLOAT_TABLE}(memory_id, embedding) values (?, ?)",
+        (memory_id, blob),
+    )
 
 
 def set_status(conn: Connection, memory_id: int, status: str) -> None:
@@ -61,8 +64,9 @@ def set_status(conn: Connection, memory_id: int, status: str) -> None:
         conn.execute(f"update {VEC_TABLE} set status = ? where memory_id = ?", (status, memory_id))
 
 
-def knn(conn: Connection, vector: np.ndarray, project: str, n: int,
-        kinds: Sequence[str] = ()) -> list[tuple[float, int]]:
+def knn(
+    conn: Connection, vector: np.ndarray, project: str, n: int, kinds: Sequence[str] = ()
+) -> list[tuple[float, int]]:
     """(cosine distance, memory id) of the n nearest visible memories in one project."""
     blob = _blob(vector)
     kind_sql = f" and kind in ({','.join('?' * len(kinds))})" if kinds else ""
@@ -76,7 +80,7 @@ def knn(conn: Connection, vector: np.ndarray, project: str, n: int,
     ids = [r[0] for r in coarse]
     rows = conn.execute(
         f"""select memory_id, vec_distance_cosine(embedding, ?) as d from {FLOAT_TABLE}
-            where memory_id in ({','.join('?' * len(ids))}) order by d limit ?""",
+            where memory_id in ({",".join("?" * len(ids))}) order by d limit ?""",
         [blob, *ids, n],
     )
     return [(r[1], r[0]) for r in rows if r[1] is not None]

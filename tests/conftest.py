@@ -39,8 +39,9 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(db_path=tmp_path / "memory.db", project="proj",
-                    model_dir=MODEL_DIR if HAVE_MODEL else None)
+    return Settings(
+        db_path=tmp_path / "memory.db", project="proj", model_dir=MODEL_DIR if HAVE_MODEL else None
+    )
 
 
 @pytest.fixture

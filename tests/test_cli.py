@@ -26,8 +26,9 @@ def test_remember_recall_forget_link_from_the_cli_as_the_user(tmp_path: Path) ->
     found = json.loads(run("recall", "release branches", "--json").stdout)
     hit = found["results"][0]
     assert hit["id"] == first["id"] and hit["agent"] == "user" and hit["source"] == "user"
-    linked = json.loads(run("link", str(second["id"]), str(first["id"]), "--relation",
-                            "related", "--json").stdout)
+    linked = json.loads(
+        run("link", str(second["id"]), str(first["id"]), "--relation", "related", "--json").stdout
+    )
     assert linked["relation"] == "related"
     assert json.loads(run("forget", str(first["id"]), "--json").stdout)["status"] == "forgotten"
     plain = run("recall", "release branches")
@@ -65,7 +66,9 @@ def test_export_writes_one_json_line_per_memory_with_provenance(tmp_path: Path) 
     assert run("export", "--out", str(out)).exit_code == 0
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["content"] for line in lines] == ["Exported memory one", "Exported memory two"]
-    assert all(line["agent"] == "user" and line["content_hash"].startswith("sha256:") for line in lines)
+    assert all(
+        line["agent"] == "user" and line["content_hash"].startswith("sha256:") for line in lines
+    )
 
 
 def test_doctor_reports_driver_vector_index_model_and_counts() -> None:
@@ -79,8 +82,9 @@ def test_doctor_reports_driver_vector_index_model_and_counts() -> None:
     assert report["mode"] in ("hybrid", "keyword-only") and report["model"]
 
 
-def test_doctor_says_keyword_only_when_no_model_can_load(monkeypatch: pytest.MonkeyPatch,
-                                                         tmp_path: Path) -> None:
+def test_doctor_says_keyword_only_when_no_model_can_load(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("MCP_MEMORY_MODEL_DIR", str(tmp_path / "no-model-here"))
     report = json.loads(run("doctor", "--json").stdout)
     assert report["mode"] == "keyword-only" and "keyword-only" in report["model"]

@@ -12,8 +12,9 @@ WRITES = 40
 def _writer(db: str, n: int, out: mp.Queue) -> None:
     from mcp_memory import Actor, FakeEmbedder, MemoryStore, Settings
 
-    store = MemoryStore.open(settings=Settings(db_path=Path(db), project="proj"),
-                             embedder=FakeEmbedder())
+    store = MemoryStore.open(
+        settings=Settings(db_path=Path(db), project="proj"), embedder=FakeEmbedder()
+    )
     agent = Actor(agent=f"agent-{n}", client_name="proc")
     errors: list[str] = []
     for i in range(WRITES):
@@ -41,8 +42,9 @@ def test_many_processes_write_one_database_without_errors_or_loss(tmp_path: Path
     for p in procs:
         p.join(timeout=30)
     assert all(not errors for _, errors in reports), reports
-    store = MemoryStore.open(settings=Settings(db_path=Path(db), project="proj"),
-                             embedder=FakeEmbedder())
+    store = MemoryStore.open(
+        settings=Settings(db_path=Path(db), project="proj"), embedder=FakeEmbedder()
+    )
     assert store.stats()["memories"] == {"active": WRITERS * WRITES}
     fts = store.conn.execute("select count(*) from memories_fts").fetchone()[0]
     vec = store.conn.execute("select count(*) from vec_memories").fetchone()[0]

@@ -28,8 +28,9 @@ NOTES = {
         ("speed up continuous integration dependency installs", "ci"),
     ],
 )
-def test_a_query_sharing_no_words_still_finds_the_note(real_store: MemoryStore, query: str,
-                                                        expected: str) -> None:
+def test_a_query_sharing_no_words_still_finds_the_note(
+    real_store: MemoryStore, query: str, expected: str
+) -> None:
     ids = {key: real_store.remember(text, actor=AGENT).id for key, text in NOTES.items()}
     result = real_store.recall(query)
     assert result.mode == "hybrid"
@@ -37,7 +38,8 @@ def test_a_query_sharing_no_words_still_finds_the_note(real_store: MemoryStore, 
 
 
 def test_without_a_model_recall_works_on_keywords_and_backfills_later(
-        settings: Settings, real_embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings: Settings, real_embedder, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     offline = MemoryStore.open(settings=settings, embedder=None, root=tmp_path)
     mid = offline.remember(NOTES["db"], actor=AGENT).id
     result = offline.recall("connection pool")
@@ -52,8 +54,9 @@ def test_without_a_model_recall_works_on_keywords_and_backfills_later(
     online.close()
 
 
-def test_changing_the_model_re_embeds_every_memory(settings: Settings, real_embedder,
-                                                    tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_changing_the_model_re_embeds_every_memory(
+    settings: Settings, real_embedder, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     fake = MemoryStore.open(settings=settings, embedder=FakeEmbedder(dim=64), root=tmp_path)
     for text in NOTES.values():
         fake.remember(text, actor=AGENT)

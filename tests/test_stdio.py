@@ -15,8 +15,9 @@ pytestmark = pytest.mark.anyio
 
 async def test_the_server_answers_over_real_stdio_and_keeps_stdout_clean(tmp_path: Path) -> None:
     env = {**os.environ, "MCP_MEMORY_DB": str(tmp_path / "stdio.db"), "MCP_MEMORY_AGENT": "codex"}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_memory", "serve"],
-                                   env=env, cwd=str(tmp_path))
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "mcp_memory", "serve"], env=env, cwd=str(tmp_path)
+    )
     async with Client(params, client_info=Implementation(name="stdio-test", version="1")) as c:
         r = await c.call_tool("remember", {"content": "The stdio transport works end to end"})
         assert not r.is_error, r.content

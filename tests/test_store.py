@@ -15,19 +15,31 @@ def ids(result) -> list[int]:  # type: ignore[no-untyped-def]
 
 
 def test_a_remembered_note_is_recalled_with_its_provenance(store: MemoryStore) -> None:
-    r = store.remember("Run the API tests with `make test-api`", actor=AGENT, tags=["Testing"],
-                       kind="lesson", source="agent")
+    r = store.remember(
+        "Run the API tests with `make test-api`",
+        actor=AGENT,
+        tags=["Testing"],
+        kind="lesson",
+        source="agent",
+    )
     assert r.status == "stored" and r.id is not None
     hit = store.recall("how do I run the api tests").results[0]
     assert hit.id == r.id
-    assert (hit.agent, hit.source, hit.kind, hit.tags) == ("claude-code", "agent", "lesson", ["testing"])
+    assert (hit.agent, hit.source, hit.kind, hit.tags) == (
+        "claude-code",
+        "agent",
+        "lesson",
+        ["testing"],
+    )
     record = store.get(r.id)
     assert record.client_name == "claude-code" and record.session_id == "s1"
     assert record.content_hash.startswith("sha256:")
 
 
 @pytest.mark.parametrize("query", ["get_user_by_id", "user", "get user", "users_service"])
-def test_code_identifiers_are_found_whole_and_by_their_parts(store: MemoryStore, query: str) -> None:
+def test_code_identifiers_are_found_whole_and_by_their_parts(
+    store: MemoryStore, query: str
+) -> None:
     mid = store.remember("Call get_user_by_id from users_service, never raw SQL", actor=AGENT).id
     store.remember("Unrelated note about the deploy window on Fridays", actor=AGENT)
     assert ids(store.recall(query))[0] == mid
@@ -47,9 +59,31 @@ def test_an_exact_duplicate_returns_the_existing_id(store: MemoryStore) -> None:
 
 
 HOSTILE_QUERIES = [
-    'user"s', "it's", "c++", "settings.toml", "what?", "x/y", "(user", "a AND", "user OR", "NOT",
-    "*", "''", '"', "foo:bar", "-x", "body: user", "NEAR(a b)", "^start", "a\x00b", "\x01\x02 ctrl",
-    "x" * 10_000, "word " * 3000, "🏳️‍🌈 emoji", "שלום עולם", "SELECT * FROM memories; --",
+    'user"s',
+    "it's",
+    "c++",
+    "settings.toml",
+    "what?",
+    "x/y",
+    "(user",
+    "a AND",
+    "user OR",
+    "NOT",
+    "*",
+    "''",
+    '"',
+    "foo:bar",
+    "-x",
+    "body: user",
+    "NEAR(a b)",
+    "^start",
+    "a\x00b",
+    "\x01\x02 ctrl",
+    "x" * 10_000,
+    "word " * 3000,
+    "🏳️‍🌈 emoji",
+    "שלום עולם",
+    "SELECT * FROM memories; --",
 ]
 
 
@@ -93,8 +127,9 @@ BAD_WRITES = [
 
 
 @pytest.mark.parametrize(("kwargs", "message"), BAD_WRITES)
-def test_bad_writes_are_refused_clearly_and_harm_nothing(store: MemoryStore, kwargs: dict,
-                                                         message: str) -> None:
+def test_bad_writes_are_refused_clearly_and_harm_nothing(
+    store: MemoryStore, kwargs: dict, message: str
+) -> None:
     keep = store.remember("The staging database is pg-staging-2", actor=AGENT).id
     before = store.stats()
     content = kwargs.pop("content")
@@ -148,7 +183,9 @@ def test_links_are_validated_and_returned_with_results(store: MemoryStore) -> No
     b = store.remember("Benchmarks showed 3x faster joins than MySQL", actor=AGENT).id
     assert store.link(b, a, "supports", actor=AGENT).relation == "supports"
     hit = next(h for h in store.recall("orders service database").results if h.id == a)
-    assert [(link.id, link.relation, link.direction) for link in hit.links] == [(b, "supports", "in")]
+    assert [(link.id, link.relation, link.direction) for link in hit.links] == [
+        (b, "supports", "in")
+    ]
     with pytest.raises(InvalidInput, match="relation"):
         store.link(a, b, "loves", actor=AGENT)
     with pytest.raises(NotFound):
@@ -185,7 +222,9 @@ def test_recall_is_scoped_to_the_project_plus_global_memories(store: MemoryStore
 
 def test_tag_and_kind_filters_narrow_results(store: MemoryStore) -> None:
     a = store.remember("Cache TTL is 5 minutes", actor=AGENT, tags=["cache"], kind="fact")
-    b = store.remember("Cache keys include the tenant id", actor=AGENT, tags=["tenancy"], kind="decision")
+    b = store.remember(
+        "Cache keys include the tenant id", actor=AGENT, tags=["tenancy"], kind="decision"
+    )
     assert ids(store.recall("cache", tags=["cache"])) == [a.id]
     assert ids(store.recall("cache", kinds=["decision"])) == [b.id]
 
