@@ -45,7 +45,7 @@ from mcp_memory import Actor, FastEmbedder, MemoryStore, SecretRejected, Setting
 from mcp_memory.store import allow_all  # noqa: E402
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
-BUILD_VERSION = "1"
+BUILD_VERSION = "2"
 # Sources whose change alters what gets stored (screening, schema, tokenizer, vectors).
 WRITE_PATH = ["store.py", "gate.py", "trust.py", "migrations.py", "db.py", "embeddings.py",
               "validation.py", "agents.py", "detectors"]
@@ -69,8 +69,8 @@ def session_date(raw: str) -> str:
     return f"{m.group(1)} {m.group(2)} {m.group(3)}" if m else raw.strip()
 
 
-def turns_of(sample: dict) -> list[tuple[str, str]]:
-    """(dia_id, memory text) for every turn, sessions in order."""
+def turns_of(sample: dict) -> list[tuple[str, str, int]]:
+    """(dia_id, memory text, session number) for every turn, sessions in order."""
     conv = sample["conversation"]
     numbers = sorted(int(k.split("_")[1]) for k in conv
                      if re.fullmatch(r"session_\d+", k) and isinstance(conv[k], list))
@@ -81,7 +81,7 @@ def turns_of(sample: dict) -> list[tuple[str, str]]:
             text = f"[{date}] {turn['speaker']}: {turn['text']}"
             if turn.get("blip_caption"):
                 text += f" [image: {turn['blip_caption']}]"
-            out.append((norm_id(turn["dia_id"]), text))
+            out.append((norm_id(turn["dia_id"]), text, n))
     return out
 
 
@@ -137,13 +137,15 @@ def build(samples: list[dict], db: Path, emb: Precomputed, debug: Path, screen: 
     t0 = time.perf_counter()
     for sample in samples:
         sid, turns = sample["sample_id"], turns_of(sample)
-        texts = [t for _, t in turns]
+        texts = [t for _, t, _ in turns]
         for text, vec in zip(texts, emb.model.embed(texts)):
             emb.cache[text] = vec
         ids[sid] = {}
-        for dia, text in turns:
+        for dia, text, n in turns:
+            # the conversation's session is the writer's session: real provenance, not a hint
+            actor = Actor(agent=ACTOR.agent, session_id=f"{sid}/session_{n}")
             try:
-                res = store.remember(text, actor=ACTOR, project=sid, source="agent")
+                res = store.remember(text, actor=actor, project=sid, source="agent")
                 status, reasons, mid = res.status, res.reasons, res.id
             except SecretRejected as exc:
                 status, reasons, mid = "rejected", [f"secret: {exc}"[:200]], None

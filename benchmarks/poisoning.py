@@ -47,8 +47,9 @@ def load(path: str) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def judge(text: str, vector: np.ndarray | None, semantic: SemanticDetector | None,
-          costs: list[float]) -> trust.Decision:
+def judge(
+    text: str, vector: np.ndarray | None, semantic: SemanticDetector | None, costs: list[float]
+) -> trust.Decision:
     """One write from a fresh known-client agent; records the detector cost in ms."""
     start = time.perf_counter()
     signals: list[Signal] = scan(text)
@@ -69,7 +70,7 @@ def embed_all(emb: FastEmbedder | None, texts: list[str]) -> list[np.ndarray | N
 
 def report_attacks(rows: list[dict], decisions: list[trust.Decision]) -> None:
     per: dict[str, list[bool]] = defaultdict(list)
-    for row, d in zip(rows, decisions):
+    for row, d in zip(rows, decisions, strict=False):
         per[row.get("category", "?")].append(d.status != "stored")
     print(f"{'attack category':34} {'n':>4} {'caught':>7} {'rate':>7}")
     for cat in sorted(per, key=lambda c: -sum(per[c]) / len(per[c])):
@@ -80,10 +81,12 @@ def report_attacks(rows: list[dict], decisions: list[trust.Decision]) -> None:
 
 
 def report_benign(rows: list[dict], decisions: list[trust.Decision], show: bool) -> None:
-    flagged = [(r, d) for r, d in zip(rows, decisions) if d.status != "stored"]
+    flagged = [(r, d) for r, d in zip(rows, decisions, strict=False) if d.status != "stored"]
     rate = len(flagged) / max(1, len(rows))
-    print(f"\nbenign: {len(rows)} notes, {len(flagged)} flagged -> false-positive rate {rate:.2%}"
-          f" (target <= 1%)")
+    print(
+        f"\nbenign: {len(rows)} notes, {len(flagged)} flagged -> false-positive rate {rate:.2%}"
+        f" (target <= 1%)"
+    )
     if show:
         for r, d in flagged:
             print(f"  FP {d.reasons} {r['text'][:110]!r}")
@@ -91,8 +94,10 @@ def report_benign(rows: list[dict], decisions: list[trust.Decision], show: bool)
 
 def report_cost(costs: list[float]) -> None:
     qs = statistics.quantiles(costs, n=100)
-    print(f"\ndetector cost per write: p50 {statistics.median(costs):.2f} ms, p95 {qs[94]:.2f} ms,"
-          f" max {max(costs):.2f} ms (n={len(costs)})")
+    print(
+        f"\ndetector cost per write: p50 {statistics.median(costs):.2f} ms, p95 {qs[94]:.2f} ms,"
+        f" max {max(costs):.2f} ms (n={len(costs)})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     costs: list[float] = []
     a_vecs = embed_all(emb, [r["text"] for r in attacks])
     b_vecs = embed_all(emb, [r["text"] for r in benign])
-    a_dec = [judge(r["text"], v, semantic, costs) for r, v in zip(attacks, a_vecs)]
-    b_dec = [judge(r["text"], v, semantic, costs) for r, v in zip(benign, b_vecs)]
+    a_dec = [judge(r["text"], v, semantic, costs) for r, v in zip(attacks, a_vecs, strict=False)]
+    b_dec = [judge(r["text"], v, semantic, costs) for r, v in zip(benign, b_vecs, strict=False)]
 
     mode = "scan + semantic (fastembed)" if semantic else "scan only (no --model-dir)"
     print(f"poisoning benchmark: {mode}; writer = fresh known-client agent, source=agent\n")

@@ -188,13 +188,15 @@ def version() -> None:
 
 def _mount_subcommands() -> None:
     """Review, audit, erasure and backup live in their own modules."""
-    from . import cli_admin, cli_review
+    from . import cli_admin, cli_extras, cli_review
 
     app.add_typer(cli_review.quarantine_app, name="quarantine")
     app.add_typer(cli_review.agents_app, name="agents")
     app.add_typer(cli_admin.audit_app, name="audit")
     app.command("erase")(cli_admin.erase_command)
     app.command("backup")(cli_admin.backup_command)
+    app.command("install")(cli_extras.install_command)
+    app.command("context")(cli_extras.context_command)
 
 
 _mount_subcommands()

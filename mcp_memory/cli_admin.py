@@ -1,7 +1,8 @@
-"""The human's admin commands: audit log/verify, erase and backup.
+"""The human's admin commands: audit log/verify, erase, backup and import.
 
 Mounted by cli.py (`app.add_typer(audit_app, name="audit")`,
-`app.command("erase")(erase_command)`, `app.command("backup")(backup_command)`).
+`app.command("erase")(erase_command)`, `app.command("backup")(backup_command)`,
+`app.command("import")(import_command)`).
 Exit codes follow the CLI contract: 0 success, 1 failed operation, 2 bad usage.
 `--json` output goes through plain print(json.dumps(...)) so it never picks up
 rich markup or wrapping.
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -24,6 +25,9 @@ from . import audit, erasure
 from . import backup as backup_mod
 from .errors import InvalidInput, MemoryStoreError, NotFound
 from .models import HUMAN
+
+if TYPE_CHECKING:
+    from .portability import ImportReport
 
 audit_app = typer.Typer(
     help="Read and verify the tamper-evident audit log (who did what, when).",
@@ -351,3 +355,85 @@ def backup_command(
         _print_json(info)
     else:
         typer.echo(f"backup written: {info['dest']} ({info['bytes']} bytes, {info['sha256']})")
+
+
+# ---- import --------------------------------------------------------------------------------
+
+MAX_ERRORS_SHOWN = 50
+
+
+def import_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON Lines file written by `mcp-memory export`.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    db: Annotated[
+        Path | None, typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)")
+    ] = None,
+    skip_bad: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad", help="Import the good lines even if some are bad (they are listed)."
+        ),
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the import report as JSON.")
+    ] = False,
+) -> None:
+    """Import memories from an export file, screened like any other write.
+
+    Every line is checked first; one bad line (malformed, edited, a secret) stops the import.
+
+    --skip-bad imports the good lines and lists the bad ones.
+
+    Imported text is screened as untrusted input and may be quarantined for review.
+
+    Ids are kept when all are free, else remapped with their links; duplicates are skipped.
+    """
+    # Imported here: jsonschema would otherwise load on every command's startup.
+    from .cli_support import handled, open_store, print_json
+    from .portability import import_lines, read_lines
+
+    with handled():
+        store = open_store(db, embed=True)
+        try:
+            with file.open("rb") as fh:
+                report = import_lines(store, read_lines(fh), actor=HUMAN, skip_bad=skip_bad)
+        finally:
+            store.close()
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        _show_import(report, skip_bad)
+    if report.errors and not skip_bad:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _show_import(report: ImportReport, skip_bad: bool) -> None:
+    for error in report.errors[:MAX_ERRORS_SHOWN]:
+        typer.echo(f"line {error.line}: {error.message}", err=True)
+    if len(report.errors) > MAX_ERRORS_SHOWN:
+        typer.echo(f"... and {len(report.errors) - MAX_ERRORS_SHOWN} more (see --json)", err=True)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    counts = report.counts()
+    if not report.committed:
+        good = report.lines - counts["bad"]
+        typer.echo(
+            f"error: nothing imported: {counts['bad']} of {report.lines} lines are bad; fix them "
+            f"or rerun with --skip-bad to import the {good} good lines",
+            err=True,
+        )
+        return
+    skipped = f", {counts['bad']} bad lines skipped" if skip_bad and counts["bad"] else ""
+    typer.echo(
+        f"imported {counts['imported']} memories ({counts['quarantined']} quarantined for "
+        f"review), {counts['duplicate']} duplicates skipped{skipped}; ids {report.id_policy}"
+    )
+    if counts["quarantined"]:
+        typer.echo("review them with: mcp-memory quarantine list")

@@ -59,11 +59,14 @@ def _shingles(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
-def is_burst(store: MemoryStore, text: str, actor: Actor, project: str) -> bool:
-    """Several near-copies from one agent in a short window: flooding recall with one claim.
+def near_duplicates(store: MemoryStore, text: str, actor: Actor, project: str) -> int:
+    """How many of the agent's latest writes say nearly the same thing (flooding recall).
 
     Compares word sets with the agent's latest writes (not a vector scan), so its
     cost does not grow with the size of the store."""
+    words = _shingles(text)
+    if not words:
+        return 0
     since = time.time() - BURST_WINDOW_S
     with store.lock:
         rows = store.conn.execute(
@@ -71,15 +74,12 @@ def is_burst(store: MemoryStore, text: str, actor: Actor, project: str) -> bool:
             "order by created_at desc limit ?",
             (actor.agent, project, since, BURST_LOOKBACK),
         ).fetchall()
-    words = _shingles(text)
-    if not words:
-        return False
     similar = 0
     for (other,) in rows:
         theirs = _shingles(other)
         if theirs and len(words & theirs) / len(words | theirs) >= BURST_SIMILARITY:
             similar += 1
-    return similar >= BURST_COUNT
+    return similar
 
 
 def contradiction(
@@ -144,9 +144,11 @@ def screen_write(
     reasons = list(decision.reasons)
     if any(sig.family == "contradiction" for sig in signals) and not actor.is_user:
         events.append("contradiction")
-    if not actor.is_user and is_burst(store, text, actor, project):
-        events.append("burst")
+    copies = 0 if actor.is_user else near_duplicates(store, text, actor, project)
+    if copies >= BURST_COUNT:
         reasons.append("near_duplicate_burst")
+        if copies % BURST_COUNT == 0:  # amplification keeps costing, one event per few copies
+            events.append("burst")
     return Verdict(
         status=decision.status, risk=decision.risk, reasons=sorted(set(reasons)), events=events
     )

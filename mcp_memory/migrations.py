@@ -193,3 +193,26 @@ def m003_float_vectors(conn: Connection) -> None:
             embedding blob not null
         )"""
     )
+
+
+@migration
+def m004_file_sources(conn: Connection) -> None:
+    """Where file-sourced memories come from, so a re-read of the file can tell kept from removed.
+
+    Several paths (AGENTS.md and a CLAUDE.md copy, or both ends of a rename) may share one
+    memory: it is retired only when no row points at it any more.
+    """
+    run_script(
+        conn,
+        """
+        create table file_sources (
+            project text not null,
+            path text not null,
+            piece_hash text not null,
+            memory_id integer not null references memories(id) on delete cascade,
+            line integer not null,
+            primary key (project, path, piece_hash)
+        );
+        create index file_sources_memory on file_sources(memory_id);
+        """,
+    )

@@ -6,12 +6,20 @@ Kept free of SQL so any storage backend feeds it the same candidate lists.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 RRF_K = 60
 KEYWORD_WEIGHT = 1.0
 VECTOR_WEIGHT = 1.0
+# Score blending (what hybrid recall uses; RRF is kept for callers that only have ranks).
+# Tuned on LoCoMo turn retrieval (benchmarks/locomo.py): MiniLM alone is weaker than bm25
+# there, so it gets a little less say.
+BLEND_KEYWORD = 1.0
+BLEND_VECTOR = 0.8
+# A memory written next to a relevant one, by the same agent in the same session, shares its
+# context ("why" next to "what"): it inherits this share of its best neighbour's relevance.
+CONTEXT_WEIGHT = 0.5
 RECENCY_HALF_LIFE_DAYS = 90.0
 RECENCY_FLOOR = 0.85  # age nudges ties; it never buries an exact answer
 TRUST_FLOOR = 0.5  # a 0-trust memory keeps half its relevance (it is still shown, lower)
@@ -34,6 +42,38 @@ def fuse(keyword_ids: Sequence[int], vector_ids: Sequence[int], w: Weights = Wei
         for rank, mid in enumerate(ids, start=1):
             scores[mid] = scores.get(mid, 0.0) + weight / (w.k + rank)
     return {mid: s / best for mid, s in scores.items()}
+
+
+@dataclass(frozen=True)
+class Blend:
+    keyword: float = BLEND_KEYWORD
+    vector: float = BLEND_VECTOR
+
+
+def blend(keyword: Mapping[int, float], similarity: Mapping[int, float],
+          w: Blend = Blend()) -> dict[int, float]:
+    """Weighted sum of max-normalised keyword scores (higher is better, e.g. -bm25) and cosine
+    similarities, in 0..1. Unlike RRF it keeps how far ahead a strong keyword match is."""
+    top = max((v for v in keyword.values() if v > 0), default=0.0)
+    total = (w.keyword + w.vector) or 1.0
+    out: dict[int, float] = {}
+    for mid in dict.fromkeys([*keyword, *similarity]):
+        kw = max(keyword.get(mid, 0.0), 0.0) / top if top else 0.0
+        sim = min(max(similarity.get(mid, 0.0), 0.0), 1.0)
+        out[mid] = (w.keyword * kw + w.vector * sim) / total
+    return out
+
+
+def with_context(own: Mapping[int, float], neighbours: Mapping[int, Iterable[int]],
+                 weight: float = CONTEXT_WEIGHT) -> dict[int, float]:
+    """Add `weight` x the best neighbour's own relevance, renormalised to 0..1.
+
+    Only a neighbour's *own* score counts, so context never chains across a session."""
+    out: dict[int, float] = {}
+    for mid, score in own.items():
+        best = max((own.get(n, 0.0) for n in neighbours.get(mid, ()) if n != mid), default=0.0)
+        out[mid] = (score + weight * best) / (1 + weight)
+    return out
 
 
 def adjust(relevance: float, *, trust: float, age_days: float, stale: bool) -> float:

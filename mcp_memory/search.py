@@ -19,6 +19,10 @@ from .models import LinkRef, RecallHit
 VEC_TABLE = vectors.VEC_TABLE
 MAX_FTS_TERMS = 32
 MAX_VECTOR_DISTANCE = 0.9  # cosine distance; beyond this MiniLM neighbours are noise
+CANDIDATES_MIN = 100  # per retriever; deeper pools find more for context to work with
+CONTEXT_SEEDS = 30  # best candidates whose session neighbours are pulled in and scored
+CONTEXT_WINDOW = 2  # ids either side that count as "written next to it"
+CONTEXT_SECONDS = 6 * 3600  # ... and no further apart in time than this
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
 STOPWORDS = frozenset(
@@ -58,34 +62,86 @@ class Scope:
         return " and ".join(clauses), params
 
 
-def keyword_candidates(conn: Connection, text: str, scope: Scope, n: int) -> list[int]:
+def keyword_scores(conn: Connection, text: str, scope: Scope, n: int,
+                   only: Sequence[int] | None = None) -> dict[int, float]:
+    """Top-n keyword matches as {id: -bm25} (higher is better), best first; `only` restricts
+    the match to those ids (used to score context neighbours)."""
     match = fts_query(text)
-    if match is None:
-        return []
+    if match is None or (only is not None and not only):
+        return {}
     where, params = scope.sql()
+    restrict = f" and f.rowid in ({','.join('?' * len(only))})" if only is not None else ""
     rows = conn.execute(
-        f"""select m.id from memories_fts f join memories m on m.id = f.rowid
-            where memories_fts match ? and {where}
-            order by bm25(memories_fts, 1.0, 0.5) limit ?""",
-        [match, *params, n],
+        f"""select m.id, bm25(memories_fts, 1.0, 0.5) as s from memories_fts f
+            join memories m on m.id = f.rowid
+            where memories_fts match ? and {where}{restrict} order by s limit ?""",
+        [match, *params, *(only or ()), n],
     )
-    return [r[0] for r in rows]
+    return {r[0]: -float(r[1]) for r in rows}
+
+
+def keyword_candidates(conn: Connection, text: str, scope: Scope, n: int) -> list[int]:
+    return list(keyword_scores(conn, text, scope, n))
 
 
 def has_vectors(conn: Connection) -> bool:
     return vectors.exists(conn)
 
 
-def vector_candidates(conn: Connection, vector: np.ndarray, scope: Scope, n: int) -> list[int]:
-    """KNN per partition (this project, then global), merged by distance."""
+def vector_scores(conn: Connection, vector: np.ndarray, scope: Scope, n: int) -> dict[int, float]:
+    """KNN per partition (this project, then global), merged: {id: cosine similarity}, best first."""
     hits: list[tuple[float, int]] = []
     for project in scope.projects:
         hits += [h for h in vectors.knn(conn, vector, project, n, scope.kinds)
                  if h[0] <= MAX_VECTOR_DISTANCE]
-    ids = [mid for _, mid in sorted(hits)][:n]
-    if scope.tags and ids:
-        ids = _keep_visible(conn, ids, scope)
-    return ids
+    hits = sorted(hits)[:n]
+    if scope.tags and hits:
+        keep = set(_keep_visible(conn, [m for _, m in hits], scope))
+        hits = [h for h in hits if h[1] in keep]
+    return {mid: 1.0 - float(d) for d, mid in hits}
+
+
+def vector_candidates(conn: Connection, vector: np.ndarray, scope: Scope, n: int) -> list[int]:
+    return list(vector_scores(conn, vector, scope, n))
+
+
+def similarities(conn: Connection, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+    """Exact cosine similarity of `vector` to the stored vectors of `ids` (no KNN)."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        f"""select memory_id, vec_distance_cosine(embedding, ?) from {vectors.FLOAT_TABLE}
+            where memory_id in ({','.join('?' * len(ids))})""",
+        [np.asarray(vector, dtype=np.float32).tobytes(), *ids],
+    )
+    return {r[0]: 1.0 - float(r[1]) for r in rows if r[1] is not None}
+
+
+def session_neighbours(conn: Connection, ids: Sequence[int], scope: Scope,
+                       window: int = CONTEXT_WINDOW) -> dict[int, list[int]]:
+    """Visible memories written just before/after each of `ids` (within `window` ids) by the same
+    agent, in the same project and session, within CONTEXT_SECONDS of it."""
+    if not ids:
+        return {}
+    near = sorted({i + d for i in ids for d in range(-window, window + 1)} - {0})
+    where, params = scope.sql()
+    rows = conn.execute(
+        f"""select m.id, m.project, m.agent, m.session_id, m.created_at from memories m
+            where m.id in ({','.join('?' * len(near))}) and {where}""",
+        [*near, *params],
+    ).fetchall()
+    info = {r[0]: (r[1], r[2], r[3], float(r[4])) for r in rows}
+    out: dict[int, list[int]] = {}
+    for mid in ids:
+        me = info.get(mid)
+        if me is None:
+            continue
+        out[mid] = [
+            other for other in range(mid - window, mid + window + 1)
+            if other != mid and other in info and info[other][:3] == me[:3]
+            and abs(info[other][3] - me[3]) <= CONTEXT_SECONDS
+        ]
+    return out
 
 
 def _keep_visible(conn: Connection, ids: list[int], scope: Scope) -> list[int]:
@@ -166,10 +222,7 @@ def hybrid(
     root: Path,
     now: float | None = None,
 ) -> list[RecallHit]:
-    n = max(limit * 5, 50)
-    keyword = keyword_candidates(conn, text, scope, n)
-    semantic = vector_candidates(conn, vector, scope, n) if vector is not None else []
-    relevance = ranking.fuse(keyword, semantic)
+    relevance = relevance_scores(conn, text, vector, scope, limit)
     pool = sorted(relevance, key=relevance.__getitem__, reverse=True)[: limit * 2]
     rows = load_rows(conn, pool)
     scored = _score_rows(rows, relevance, root, now or time.time())
@@ -179,6 +232,28 @@ def hybrid(
     link_map = links_of(conn, [mid for mid, _ in top])
     all_rows = {**rows, **load_rows(conn, [m for m, _ in top if m not in rows])}
     return [to_hit(all_rows[mid], s, stale, link_map[mid]) for mid, (s, stale) in top]
+
+
+def relevance_scores(conn: Connection, text: str, vector: np.ndarray | None, scope: Scope,
+                     limit: int) -> dict[int, float]:
+    """Keyword and vector candidates blended by score, then lifted by their session context."""
+    n = max(limit * 10, CANDIDATES_MIN)
+    keyword = keyword_scores(conn, text, scope, n)
+    semantic = vector_scores(conn, vector, scope, n) if vector is not None else {}
+    own = ranking.blend(keyword, semantic)
+    if not own or ranking.CONTEXT_WEIGHT <= 0:
+        return own
+    seeds = sorted(own, key=own.__getitem__, reverse=True)[:CONTEXT_SEEDS]
+    seed_nbrs = session_neighbours(conn, seeds, scope)
+    extra = sorted({m for ns in seed_nbrs.values() for m in ns} - own.keys())
+    if extra:  # neighbours are scored on their own merits; context lifts, it never admits alone
+        keyword.update(keyword_scores(conn, text, scope, len(extra), only=extra))
+        if vector is not None:
+            sims = similarities(conn, vector, [m for m in extra if m not in semantic])
+            semantic.update({m: s for m, s in sims.items() if s >= 1.0 - MAX_VECTOR_DISTANCE})
+        own = ranking.blend(keyword, semantic)
+    nbrs = {**session_neighbours(conn, extra, scope), **seed_nbrs}
+    return ranking.with_context(own, nbrs)
 
 
 def _score_rows(

@@ -22,6 +22,7 @@ from . import __version__, render
 from .config import ANONYMOUS_AGENT, USER_AGENT, Settings
 from .errors import MemoryStoreError
 from .models import Actor, ForgetResult, LinkResult, RecallResult, RememberResult
+from .server_extras import register_extras
 from .store import MemoryStore
 
 log = logging.getLogger("mcp_memory")
@@ -95,6 +96,7 @@ def create_server(settings: Settings | None = None, store: MemoryStore | None = 
         "mcp-memory", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
     )
     _register_tools(server)
+    register_extras(server)
     return server
 
 

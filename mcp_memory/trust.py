@@ -138,9 +138,7 @@ def _clean_write(t: AgentTrust) -> AgentTrust:
 
 def _negative(t: AgentTrust, event: str) -> AgentTrust:
     surplus = max(0.0, t.alpha - t.prior_alpha)
-    return replace(
-        t, alpha=t.alpha - surplus * FORFEIT_SHARE, beta=t.beta + BETA_WEIGHTS[event]
-    )
+    return replace(t, alpha=t.alpha - surplus * FORFEIT_SHARE, beta=t.beta + BETA_WEIGHTS[event])
 
 
 def _approved(t: AgentTrust) -> AgentTrust:

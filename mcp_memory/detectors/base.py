@@ -176,18 +176,43 @@ def graded(base: float, text: str, start: int, end: int, boost: float = 0.35) ->
     return sev
 
 
-Pattern = tuple["re.Pattern[str]", float, str]
+Pattern = tuple["re.Pattern[str]", float, str, tuple[str, ...]]
 
 
-def compile_table(rows: list[tuple[str, float, str]], flags: int = re.IGNORECASE) -> list[Pattern]:
-    """Compile (regex, severity, detail) rows once at import."""
-    return [(re.compile(rx, flags), sev, detail) for rx, sev, detail in rows]
+def compile_table(
+    rows: list[tuple[str, float, str]],
+    flags: int = re.IGNORECASE,
+    needles: dict[int, str] | None = None,
+) -> list[Pattern]:
+    """Compile (regex, severity, detail) rows once at import.
+
+    ``needles`` maps a row index to space-separated lower-case substrings, one of which must be in
+    the text for the row to run: a substring test is ~100x cheaper than a failed regex scan.
+    """
+    needles = needles or {}
+    return [
+        (
+            re.compile(rx, flags),
+            sev,
+            detail,
+            tuple(needles.get(i, "").split("|")) if i in needles else (),
+        )
+        for i, (rx, sev, detail) in enumerate(rows)
+    ]
+
+
+def has_needle(low: str, needles: tuple[str, ...]) -> bool:
+    """True when a row has no needles or one of them occurs in the lower-cased text."""
+    return not needles or any(n in low for n in needles)
 
 
 def run_table(family: str, text: str, table: list[Pattern]) -> list[Signal]:
     """First match of each row becomes a signal; rows are independent so order does not matter."""
     out = []
-    for rx, sev, detail in table:
+    low = text.lower()
+    for rx, sev, detail, needles in table:
+        if not has_needle(low, needles):
+            continue
         m = rx.search(text)
         if m:
             out.append(signal(family, sev, text, m, detail))

@@ -3,7 +3,8 @@
 A coding note that *mentions* ``curl``, ``--force`` or ``verify=False`` is normal. What a poisoned
 lesson adds is framing ("always", "just", "to save time") or a hostile target (a bare IP, plain
 http, an unknown host). So each risky command has a base severity that the clause around it grades:
-a warning ("never use --no-verify") drops it, a lesson raises it, a localhost/test-only use halves it.
+a warning ("never use --no-verify") drops it, a lesson raises it, a localhost/test-only use
+halves it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from .base import Signal, excerpt, graded
+from .base import Signal, excerpt, graded, has_needle
 
 FAMILY = "dangerous_command"
 
@@ -25,7 +26,9 @@ _WELL_KNOWN_INSTALLERS = (
     "pyenv.run", "foundry.paradigm.xyz", "tailscale.com/install.sh", "ollama.com/install.sh",
     "deb.nodesource.com", "rpm.nodesource.com", "sh.vector.dev", "get.k3s.io",
 )  # fmt: skip
-_LOCAL_HOSTS = re.compile(r"^(?:localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal)$")
+_LOCAL_HOSTS = re.compile(
+    r"^(?:localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal)$"
+)
 _PRIVATE_HOSTS = re.compile(
     r"(?:\.internal|\.corp|\.local|\.lan|\.intranet|\.svc|\.cluster\.local)$|"
     r"^(?:10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)"
@@ -82,6 +85,8 @@ _PIPE_TO_SHELL = re.compile(
 
 
 def _pipe_to_shell(text: str) -> list[Signal]:
+    if "|" not in text and "$(" not in text and "<(" not in text and "iex" not in text.lower():
+        return []
     m = _PIPE_TO_SHELL.search(text)
     if not m:
         return []
@@ -95,19 +100,25 @@ def _pipe_to_shell(text: str) -> list[Signal]:
     return [Signal(FAMILY, round(min(sev, 1.0), 3), excerpt(text, m.start(), m.end()), detail)]
 
 
-# (regex, base severity, detail, fixed): fixed rows ignore framing because no honest note needs them.
+# (regex, base severity, detail, fixed): fixed rows ignore framing (no honest note needs them).
 _ROWS: list[tuple[str, float, str, bool]] = [
     (
         r"/dev/tcp/[\w.\-]+/\d+|\bnc(?:at)?\b[^\n|]{0,60}\s-[ec]\s*/bin/(?:ba)?sh|"
         r"\bmkfifo\b[^\n]{0,80}\bnc\b|\bsocat\b[^\n]{0,80}\bexec:|"
         r"import socket,\s*subprocess|socket\.socket\([^)]*\);?\s*\w+\.connect\(\(\s*['\"]\d",
-        0.95, "A reverse-shell construction.", True,
+        0.95,
+        "A reverse-shell construction.",
+        True,
     ),
     (
-        r"\brm\s+-(?:rf|fr|r\s+-f)\s+(?:--no-preserve-root\s+)?(?:/|~|\$HOME|/\*|\.git)(?:\s|$|[\"'`])|"
-        r":\(\)\s*\{\s*:\|:&\s*\};:|\bmkfs(?:\.\w+)?\s+/dev/|\bdd\s+if=/dev/(?:zero|random|urandom)\s+of=/dev/|"
+        r"\brm\s+-(?:rf|fr|r\s+-f)\s+(?:--no-preserve-root\s+)?(?:/|~|\$HOME|/\*|"
+        r"\.git)(?:\s|$|[\"'`])|"
+        r":\(\)\s*\{\s*:\|:&\s*\};:|\bmkfs(?:\.\w+)?\s+/dev/|\bdd\s+if=/dev/(?:zero|"
+        r"random|urandom)\s+of=/dev/|"
         r"\bchmod\s+-R\s+777\s+/(?:\s|$)",
-        0.7, "A destructive command.", False,
+        0.7,
+        "A destructive command.",
+        False,
     ),
     (
         r"\bverify\s*=\s*False\b|\bNODE_TLS_REJECT_UNAUTHORIZED\s*=?\s*[\"']?0|"
@@ -119,26 +130,34 @@ _ROWS: list[tuple[str, float, str, bool]] = [
         r"\b(?:curl|wget|helm|kubectl|pip)\b[^\n|]{0,100}\s(?:-k|--insecure|--no-check-certificate|"
         r"--insecure-skip-tls-verify|--trusted-host)\b|--no-check-certificate|"
         r"--insecure-skip-tls-verify|\bsslverify\s*=\s*(?:0|false)|CERT_NONE|"
-        r"\b(?:disable|turn off|skip|bypass|ignore)\s+(?:the\s+)?(?:ssl|tls|https|certificate|cert)\s+"
+        r"\b(?:disable|turn off|skip|bypass|ignore)\s+(?:the\s+)?(?:ssl|tls|https|"
+        r"certificate|cert)\s+"
         r"(?:verification|validation|checks?|errors?|warnings?)",
-        0.3, "Turns off TLS certificate verification.", False,
+        0.3,
+        "Turns off TLS certificate verification.",
+        False,
     ),
     (
         r"(?:\bgit\b[^\n]{0,60}\s--no-verify\b|\bgit\s+commit\b[^\n]{0,40}\s-n\b|\bHUSKY\s*=\s*0\b|"
         r"\bcore\.hooksPath\s+/dev/null|\bSKIP\s*=\s*[\w,-]*(?:lint|check|test|secret|hook)|"
         r"\b(?:skip|bypass|disable|remove|delete|uninstall)\s+(?:the\s+)?(?:pre-?commit|pre-?push|"
         r"commit|git)\s+hooks?\b|--no-verify\b)",
-        0.3, "Skips git hooks and their checks.", False,
+        0.3,
+        "Skips git hooks and their checks.",
+        False,
     ),
     (
         r"\bgit\s+push\b(?:\s+[\w./:@-]+)*?\s+(?:--force(?!-with-lease|-if-includes)\b|-f\b)"
         r"(?:\s+[\w./:@-]+)*|\bgit\s+push\s+[\w.-]+\s+\+(?:main|master)\b",
-        0.2, "Force-pushes and can destroy shared history.", False,
+        0.2,
+        "Force-pushes and can destroy shared history.",
+        False,
     ),
     (
         r"\[(?:skip ci|ci skip|no ci|skip actions)\]|\*\*\*NO_CI\*\*\*|"
         r"-k\s+[\"']?not\s+\w*(?:secur|auth|crypt|vuln|safety|permission|sanit|xss|csrf|inject)\w*|"
-        r"\b(?:SKIP_TESTS|SKIP_CHECKS|DISABLE_TESTS|NO_TESTS|SKIP_SECURITY\w*)\s*=\s*(?:1|true|yes)|"
+        r"\b(?:SKIP_TESTS|SKIP_CHECKS|DISABLE_TESTS|NO_TESTS|"
+        r"SKIP_SECURITY\w*)\s*=\s*(?:1|true|yes)|"
         r"-DskipTests\b|-Dmaven\.test\.skip=true|--disable-(?:security|ssl|tls|verif\w*|sandbox|"
         r"web-security|checks?|scan\w*|lint\w*|tests?|hooks|auth\w*|csrf|audit|signature\w*)\b|"
         r"\bnoqa\b[^\n]{0,30}\b(?:every|all|each)\b|\b(?:every|all|each)\b[^\n]{0,30}#\s*noqa\b|"
@@ -147,7 +166,8 @@ _ROWS: list[tuple[str, float, str, bool]] = [
         r"\|\|\s*(?:true|exit 0|:)|--exit-zero\b|"
         r"\b(?:disable|skip|turn off|remove|delete|bypass|comment out|mute|silence)\s+"
         r"(?:the\s+|all\s+|any\s+)?(?:security|sast|dast|secret|dependency|vulnerability|codeql|"
-        r"snyk|trivy|bandit|semgrep|gitleaks|dependabot|audit|license)\s*(?:scans?|scanning|checks?|"
+        r"snyk|trivy|bandit|semgrep|gitleaks|dependabot|audit|license)\s*(?:scans?|"
+        r"scanning|checks?|"
         r"jobs?|steps?|alerts?|gates?|tests?|audits?|workflows?)?\b|"
         r"\b(?:delete|remove|skip|disable|comment out|xfail|mark)\s+(?:the\s+|all\s+|any\s+)?"
         r"(?:failing|flaky|broken|red|security|auth)\s+tests?\b|"
@@ -156,23 +176,33 @@ _ROWS: list[tuple[str, float, str, bool]] = [
         r"authentication|auth checks?|rate limiting|the linter|linting|type ?checking)\b|"
         r"\bcommit\.gpgsign\s+false\b|\bsetenforce\s+0\b|\bufw\s+disable\b|"
         r"\b--allow-unauthenticated\b|\bapt-key\s+add\b|\bsecurity\s*=\s*none\b",
-        0.25, "Disables tests, linters, hooks or security checks.", False,
+        0.25,
+        "Disables tests, linters, hooks or security checks.",
+        False,
     ),
     (
         r"\bpip3?\s+config\s+set\s+(?:global|user|site)\.(?:extra-)?index-url\s+\S+|"
-        r"--(?:extra-)?index-url(?:=|\s+)\S+|\bpip3?\s+install\b[^\n]{0,80}\s-i\s+\S+|\bPIP_(?:EXTRA_)?INDEX_URL\s*=\s*\S+|"
+        r"--(?:extra-)?index-url(?:=|\s+)\S+|"
+        r"\bpip3?\s+install\b[^\n]{0,80}\s-i\s+\S+|\bPIP_(?:EXTRA_)?INDEX_URL\s*=\s*\S+|"
         r"\b(?:npm|yarn|pnpm)\s+config\s+set\s+(?:@[\w-]+:)?registry\s+\S+|"
         r"--registry(?:=|\s+)\S+|^\s*(?:@[\w-]+:)?registry\s*=\s*\S+|"
-        r"\bGOPROXY\s*=\s*\S+|\bgem\s+sources\s+(?:--add|-a)\s+\S+|\bUV_(?:EXTRA_)?INDEX_URL\s*=\s*\S+|"
+        r"\bGOPROXY\s*=\s*\S+|\bgem\s+sources\s+(?:--add|-a)\s+\S+|"
+        r"\bUV_(?:EXTRA_)?INDEX_URL\s*=\s*\S+|"
         r"\bconda\s+config\s+--add\s+channels\s+\S+|\bcargo\b[^\n]{0,40}--index\s+\S+",
-        0.1, "Points the package manager at a different index.", False,
+        0.1,
+        "Points the package manager at a different index.",
+        False,
     ),
     (
-        r"\b(?:GOSUMDB\s*=\s*off|GONOSUMCHECK\s*=|GONOSUMDB\s*=|GOINSECURE\s*=|GOFLAGS\s*=\s*-insecure|"
-        r"--no-(?:package-)?lock\w*\s+--ignore-scripts=false|npm\s+config\s+set\s+strict-ssl\s+false|"
+        r"\b(?:GOSUMDB\s*=\s*off|GONOSUMCHECK\s*=|GONOSUMDB\s*=|GOINSECURE\s*=|"
+        r"GOFLAGS\s*=\s*-insecure|"
+        r"--no-(?:package-)?lock\w*\s+--ignore-scripts=false|"
+        r"npm\s+config\s+set\s+strict-ssl\s+false|"
         r"--disable-integrity|--no-integrity|--skip-integrity|--allow-insecure-registry|"
         r"--insecure-registry)\b",
-        0.35, "Turns off package integrity checks.", False,
+        0.35,
+        "Turns off package integrity checks.",
+        False,
     ),
     (
         r"\$\{\{\s*secrets\.[A-Z0-9_]+\s*\}\}[^\n]{0,120}\b(?:curl|wget|nc|http)|"
@@ -181,7 +211,9 @@ _ROWS: list[tuple[str, float, str, bool]] = [
         r"\.github/workflows/[\w.-]+[^\n]{0,200}\b(?:curl|wget|nc|base64|printenv|env\s*\|)|"
         r"\b(?:curl|wget)\b[^\n]{0,200}\.github/workflows|pull_request_target[^\n]{0,200}"
         r"(?:head\.sha|head\.ref|github\.event\.pull_request\.head)|permissions\s*:\s*write-all",
-        0.5, "Tampers with CI workflows or leaks CI secrets.", False,
+        0.5,
+        "Tampers with CI workflows or leaks CI secrets.",
+        False,
     ),
     (
         r"\b(?:commit|push|check in|add)\s+(?:the\s+)?(?:\.env|credentials|secrets?|private keys?|"
@@ -190,11 +222,32 @@ _ROWS: list[tuple[str, float, str, bool]] = [
         r"\bchmod\s+(?:-R\s+)?777\b|\b(?:csrf_exempt|@csrf\.exempt)\b[^\n]{0,40}\b(?:all|every)\b|"
         r"\bAccess-Control-Allow-Origin\s*:\s*\*[^\n]{0,40}\bcredentials\b|"
         r"\bsudo\s+chown\s+-R\s+\S+\s+/(?:usr|etc)\b|\bDEBUG\s*=\s*True\b[^\n]{0,40}\bproduction\b",
-        0.25, "An unsafe shortcut (secrets in git, world-writable files, auth off).", False,
+        0.25,
+        "An unsafe shortcut (secrets in git, world-writable files, auth off).",
+        False,
     ),
 ]
 
-_TABLE = [(re.compile(rx, re.IGNORECASE | re.MULTILINE), s, d, f) for rx, s, d, f in _ROWS]
+_NEEDLES = {
+    0: "/dev/tcp|nc|mkfifo|socat|socket",
+    1: "rm |:()|mkfs|dd if|chmod",
+    2: "verify|tls|ssl|insecure|certificate|cert|-k|trusted-host|check_hostname",
+    3: "no-verify|commit|husky|hookspath|skip=|hook",
+    4: "push",
+    5: (
+        "skip|ci|not |test|disable|noqa|eslint|nosec|continue-on-error|exit-zero|remove|"
+        "delete|bypass|comment out|mute|silence|xfail|mark|turn off|gpgsign|"
+        "setenforce|ufw|unauthenticated|apt-key|security"
+    ),
+    6: "index|registry|goproxy|gem sources|channels|cargo",
+    7: "gosumdb|gonosum|goinsecure|goflags|strict-ssl|integrity|insecure",
+    8: "secrets|github/workflows|pull_request_target|write-all",
+    9: "commit|push|check in|add|hard|chmod|csrf|access-control|chown|debug",
+}
+_TABLE = [
+    (re.compile(rx, re.IGNORECASE | re.MULTILINE), s, d, f, tuple(_NEEDLES[i].split("|")))
+    for i, (rx, s, d, f) in enumerate(_ROWS)
+]
 _PROTECTED_BRANCH = re.compile(
     r"\b(?:main|master|prod|production|release|trunk|develop|stable|live|protected|shared|upstream|"
     r"origin/main|origin/master|default branch|everyone|all branches)\b",
@@ -219,7 +272,10 @@ def _url_adjusted(idx: int, base: float, m: re.Match[str], text: str) -> float:
 
 def _table_signals(text: str) -> list[Signal]:
     out = []
-    for idx, (rx, base, detail, fixed) in enumerate(_TABLE):
+    low = text.lower()
+    for idx, (rx, base, detail, fixed, needles) in enumerate(_TABLE):
+        if not has_needle(low, needles):
+            continue
         best: tuple[float, re.Match[str]] | None = None
         for m in rx.finditer(text):
             adj = _url_adjusted(idx, base, m, text)
@@ -228,7 +284,9 @@ def _table_signals(text: str) -> list[Signal]:
                 best = (sev, m)
         if best and best[0] > 0.05:
             sev, m = best
-            out.append(Signal(FAMILY, round(min(sev, 1.0), 3), excerpt(text, m.start(), m.end()), detail))
+            out.append(
+                Signal(FAMILY, round(min(sev, 1.0), 3), excerpt(text, m.start(), m.end()), detail)
+            )
     return out
 
 

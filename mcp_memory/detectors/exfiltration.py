@@ -27,9 +27,12 @@ _MD_IMAGE = re.compile(
     r"!\[[^\]\n]{0,200}\]\(\s*<?(https?://[^)\s>]+\?[^)\s>]*=[^)\s>]*)", re.IGNORECASE
 )
 _HTML_IMAGE = re.compile(
-    r"<img\b[^>]{0,200}\bsrc\s*=\s*[\"']?(https?://[^\"'\s>]+\?[^\"'\s>]*=[^\"'\s>]*)", re.IGNORECASE
+    r"<img\b[^>]{0,200}\bsrc\s*=\s*[\"']?(https?://[^\"'\s>]+\?[^\"'\s>]*=[^\"'\s>]*)",
+    re.IGNORECASE,
 )
-_BADGE = re.compile(r"shields\.io|badge|codecov\.io|coveralls\.io|badgen\.net|travis-ci", re.IGNORECASE)
+_BADGE = re.compile(
+    r"shields\.io|badge|codecov\.io|coveralls\.io|badgen\.net|travis-ci", re.IGNORECASE
+)
 _TEMPLATE = re.compile(
     r"\{\{?[^}\s]{1,40}\}?\}|\$\{?[A-Za-z_]\w*|<[A-Za-z_][\w -]{0,30}>|%s|\[[A-Z_ ]{3,30}\]|"
     r"\b(?:DATA|SECRET|TOKEN|KEY|PASSWORD|HISTORY|CONTEXT|CHAT|CONVERSATION|CONTENT|SUMMARY|INFO|"
@@ -37,7 +40,8 @@ _TEMPLATE = re.compile(
 )
 _SENSITIVE = (
     r"(?:secrets?|tokens?|api[ _-]?keys?|keys?|credentials?|passwords?|passwd|env(?:ironment)?"
-    r"(?: variables| vars)?|\.env|ssh|id_rsa|cookies?|sessions?|conversation|chat(?: history| log)?|"
+    r"(?: variables| vars)?|\.env|ssh|id_rsa|cookies?|sessions?|conversation|"
+    r"chat(?: history| log)?|"
     r"history|transcript|prompts?|system prompt|user(?:'s)? (?:data|info|details|messages?|code)|"
     r"personal (?:data|info)|pii|source(?: code)?|codebase|repo(?:sitory)?(?: contents)?|"
     r"file contents|contents of|clipboard|config(?:uration)?|aws|gcp|database dump|db dump|"
@@ -93,7 +97,9 @@ _URL_DATA_PARAM = re.compile(
 
 
 def _sig(sev: float, text: str, m: re.Match[str], detail: str) -> Signal:
-    return Signal(FAMILY, round(min(max(sev, 0.0), 1.0), 3), excerpt(text, m.start(), m.end()), detail)
+    return Signal(
+        FAMILY, round(min(max(sev, 0.0), 1.0), 3), excerpt(text, m.start(), m.end()), detail
+    )
 
 
 def _image_signals(text: str) -> list[Signal]:
@@ -170,4 +176,9 @@ def _upload_signals(text: str) -> list[Signal]:
 
 def detect(text: str) -> list[Signal]:
     """Flag data leaving the machine through URLs, images, webhooks or uploads."""
-    return _image_signals(text) + _send_signals(text) + _collector_signals(text) + _upload_signals(text)
+    return (
+        _image_signals(text)
+        + _send_signals(text)
+        + _collector_signals(text)
+        + _upload_signals(text)
+    )

@@ -15,7 +15,10 @@ _DROP = (
     r"set aside|throw out|discard|abandon|pay no (?:attention|heed) to|"
     r"stop (?:following|obeying)|do not (?:follow|obey)|don'?t (?:follow|obey)|no longer follow)"
 )
-_FILLER = r"(?:\s+(?:all|any|of|the|your|my|these|those|every|everything|that|you|have|been|were|was|are|is|given|told|received|got|just|\w+'?s?)){0,4}"
+_FILLER = (
+    r"(?:\s+(?:all|any|of|the|your|my|these|those|every|everything|that|you|have|been|"
+    r"were|was|are|is|given|told|received|got|just|\w+'?s?)){0,4}"
+)
 _EARLIER = (
     r"(?:previous(?:ly)?|prior|above|earlier|preceding|foregoing|former|original|initial|"
     r"system|developer|safety|before|given)"
@@ -47,7 +50,8 @@ _ROWS: list[tuple[str, float, str]] = [
     ),
     (
         rf"\b{_DROP}\s+(?:about\s+)?(?:all\s+|everything\s+|anything\s+|every\w*\s+)?(?:that\s+)?"
-        r"(?:you(?:'ve| have)?\s+(?:been|were|got)\s+(?:told|taught|instructed|given|programmed|trained)|"
+        r"(?:you(?:'ve| have)?\s+(?:been|were|got)\s+(?:told|taught|instructed|"
+        r"given|programmed|trained)|"
         r"(?:those|these|the|your)\s+(?:rules|restrictions|limits)\s+that\b)",
         0.8,
         "Tells the reader to discard what it was told.",
@@ -67,13 +71,15 @@ _ROWS: list[tuple[str, float, str]] = [
     ),
     (
         r"\b(?:i'?m|i am|we are|we're|you are|you're)\s+(?:now\s+)?(?:entering|in|switching to)\s+"
-        r"(?:an?\s+|the\s+)?['\"]?[\w ]{0,30}\b(?:override|god|sudo|jailbreak|unrestricted)\s+mode\b",
+        r"(?:an?\s+|the\s+)?['\"]?[\w ]{0,30}\b(?:override|god|sudo|jailbreak|"
+        r"unrestricted)\s+mode\b",
         0.7,
         "Declares an override mode.",
     ),
     (
         r"\byou\s+(?:have to|must|need to|are required to)\s+(?:answer|obey|comply with|fulfil+)\s+"
-        r"(?:all|every|any)\s+(?:of\s+)?(?:my|the user'?s)\s+(?:questions|requests|commands|orders)\b",
+        r"(?:all|every|any)\s+(?:of\s+)?(?:my|the user'?s)\s+(?:questions|requests|"
+        r"commands|orders)\b",
         0.6,
         "Demands unconditional compliance.",
     ),
@@ -121,7 +127,8 @@ _ROWS: list[tuple[str, float, str]] = [
         "Restricts the reader to instructions planted in data.",
     ),
     (
-        rf"\b{_DROP}\s+(?:the\s+|your\s+)?(?:user|operator|developer|human|owner|maintainer)(?:'s|s'|s)?"
+        rf"\b{_DROP}\s+(?:the\s+|your\s+)?(?:user|operator|developer|human|owner|"
+        rf"maintainer)(?:'s|s'|s)?"
         r"\s+(?:instructions|requests|rules|directives|guidance|wishes|commands)\b",
         0.8,
         "Tells the reader to stop following the user.",
@@ -163,7 +170,8 @@ _ROWS: list[tuple[str, float, str]] = [
         "Claims top priority over other instructions.",
     ),
     (
-        r"\b(?:no longer|not|never)\s+(?:be\s+)?(?:bound|restricted|limited|constrained|governed)\s+"
+        r"\b(?:no longer|not|never)\s+(?:be\s+)?(?:bound|restricted|limited|"
+        r"constrained|governed)\s+"
         r"by\s+(?:your|any|the|its|openai|anthropic|those|these)\b",
         0.8,
         "Tells the reader it is not bound by its rules.",
@@ -178,8 +186,10 @@ _ROWS: list[tuple[str, float, str]] = [
     ),
     (
         r"\b(?:treat|regard|consider|handle|interpret)\s+(?:this|these|the following|it|them)\s+"
-        r"(?:(?:note|memory|text|message|content)\s+)?(?:as|like)\s+(?:a\s+|an\s+)?(?:system|developer|"
-        r"admin|root|operator|trusted|authoritative|official)\s+(?:instructions?|prompts?|messages?|"
+        r"(?:(?:note|memory|text|message|content)\s+)?(?:as|like)\s+(?:a\s+|"
+        r"an\s+)?(?:system|developer|"
+        r"admin|root|operator|trusted|authoritative|official)\s+(?:instructions?|"
+        r"prompts?|messages?|"
         r"directives?|commands?|orders?)\b",
         0.85,
         "Asks for data to be treated as instructions.",
@@ -218,7 +228,56 @@ _ROWS: list[tuple[str, float, str]] = [
     ),
 ]
 
-_TABLE = compile_table(_ROWS)
+_NEEDLES = {
+    0: (
+        "ignor|disregard|forget|overlook|overrid|bypass|set aside|throw out|discard|"
+        "abandon|pay no|follow|obey"
+    ),
+    1: (
+        "ignor|disregard|forget|overlook|overrid|bypass|set aside|throw out|discard|"
+        "abandon|pay no|follow|obey"
+    ),
+    2: (
+        "ignor|disregard|forget|overlook|overrid|bypass|set aside|throw out|discard|"
+        "abandon|pay no|follow|obey"
+    ),
+    3: (
+        "ignor|disregard|forget|overlook|overrid|bypass|set aside|throw out|discard|"
+        "abandon|pay no|follow|obey"
+    ),
+    4: "regardless",
+    5: "i am|i'm|as your",
+    6: " mode",
+    7: "answer|obey|comply|fulfil",
+    8: (
+        "ignor|olvid|vergiss|vergessen|missacht|oubli|esque|dimentic|negeer|zignoruj|以前|"
+        "之前|前の|これまで|先前|이전"
+    ),
+    9: "you are now",
+    10: "instruction|directive|orders|system prompt",
+    11: "from now on",
+    12: "you are now",
+    13: "only",
+    14: (
+        "ignor|disregard|forget|overlook|overrid|bypass|set aside|throw out|discard|"
+        "abandon|pay no|follow|obey"
+    ),
+    15: "prompt|system message|instructions",
+    16: " mode",
+    17: " mode",
+    18: "do anything now|dan",
+    19: "overrid|supersede|replace|precedence|outrank|trump|cancel",
+    20: "priority",
+    21: "bound by|restricted by|limited by|constrained by|governed by",
+    22: "safety|content|ethical|moral|alignment|refusal|moderation",
+    23: "treat|regard|consider|handle|interpret",
+    24: "obey|comply|follow",
+    25: "pretend|imagine|roleplay|role-play|act as if",
+    26: "real|true|actual|new|only",
+    27: "come from|comes from|came from",
+    28: "instead|rather",
+}
+_TABLE = compile_table(_ROWS, needles=_NEEDLES)
 
 
 def detect(text: str) -> list[Signal]:

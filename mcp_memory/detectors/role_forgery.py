@@ -82,7 +82,20 @@ _ROWS_CASED: list[tuple[str, float, str]] = [
     (r"</?(?:user|assistant|human|ai)>", 0.6, "Lower-case chat-role tags forge a turn."),
 ]
 
-_TABLE = compile_table(_ROWS_CASELESS, re.IGNORECASE) + compile_table(_ROWS_CASED, 0)
+_NEEDLES = {
+    0: "<|",
+    1: "[inst|[/inst|[sys|[/sys|<<",
+    2: "</",
+    3: "<",
+    4: "begin|end|start",
+    5: "#",
+    6: "system|developer",
+    7: "assistant|ai|claude|gpt|model",
+    8: "human|user",
+    9: "mode",
+    10: "[",
+}
+_TABLE = compile_table(_ROWS_CASELESS, re.IGNORECASE, _NEEDLES) + compile_table(_ROWS_CASED, 0)
 
 
 def detect(text: str) -> list[Signal]:

@@ -11,7 +11,10 @@ from .base import Signal, compile_table, run_table
 
 FAMILY = "secrecy_trigger"
 
-_WHO = r"(?:the\s+)?(?:user|human|developer|operator|anyone|anybody|them|reviewers?|maintainers?|team|owner|admin)"
+_WHO = (
+    r"(?:the\s+)?(?:user|human|developer|operator|anyone|anybody|them|reviewers?|"
+    r"maintainers?|team|owner|admin)"
+)
 _THIS = (
     r"(?:this|these|that|it|the (?:instructions?|memory|memories|note|notes|rule|rules|change|"
     r"changes|step|request|above|following|endpoint|upload|webhook|action))"
@@ -21,7 +24,8 @@ _ROWS: list[tuple[str, float, str]] = [
     (
         rf"\b(?:do not|don'?t|never|must not|should not|shouldn'?t|avoid)\s+(?:ever\s+)?"
         rf"(?:tell|mention|inform|reveal|disclose|show|explain|report|admit|acknowledge|"
-        rf"bring up|surface|say|let)\s+(?:{_WHO}\s+(?:about\s+)?{_THIS}|{_THIS}\s+(?:to|with)\s+{_WHO}|"
+        rf"bring up|surface|say|let)\s+(?:{_WHO}\s+(?:about\s+)?{_THIS}|"
+        rf"{_THIS}\s+(?:to|with)\s+{_WHO}|"
         rf"{_WHO}\s+(?:know|see|notice|find out)|{_THIS}\b(?!\s+(?:function|method|field|column|"
         rf"value|error|exception|stack)))",
         0.85,
@@ -34,7 +38,8 @@ _ROWS: list[tuple[str, float, str]] = [
         "Acts behind the user's back.",
     ),
     (
-        r"\b(?:keep|keeping|kept)\s+(?:this|it|these|that|the (?:instruction|memory|note|rule)s?)\s+"
+        r"\b(?:keep|keeping|kept)\s+(?:this|it|these|that|the (?:instruction|memory|"
+        r"note|rule)s?)\s+"
         r"(?:a\s+)?(?:secret|hidden|confidential|private|between us|quiet|to yourself|"
         r"from (?:the user|them|anyone|the team))\b",
         0.8,
@@ -47,7 +52,8 @@ _ROWS: list[tuple[str, float, str]] = [
         "Asks to hide actions from the user.",
     ),
     (
-        r"\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly|surreptitiously)\s+"
+        r"\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly|"
+        r"surreptitiously)\s+"
         r"(?:add|run|send|insert|change|modify|include|execute|install|replace|commit|push|"
         r"disable|remove|delete|append|redirect|upload|forward|post|copy|inject|rewrite|swap|"
         r"exfiltrate|use|call|fetch|curl|email|cc|bcc|ship|approve|merge)\b",
@@ -80,7 +86,8 @@ _ROWS: list[tuple[str, float, str]] = [
         "A delayed trigger counted in conversation turns.",
     ),
     (
-        r"\b(?:in|during|for)\s+(?:the\s+|all\s+|any\s+)?(?:next|future|later|subsequent|following)\s+"
+        r"\b(?:in|during|for)\s+(?:the\s+|all\s+|any\s+)?(?:next|future|later|"
+        r"subsequent|following)\s+"
         r"(?:sessions?|conversations?|chats?)\b.{0,80}\b(?:then|you (?:must|should|will)|"
         r"silently|without|always|instead|secretly)\b",
         0.6,
@@ -122,7 +129,24 @@ _ROWS: list[tuple[str, float, str]] = [
     ),
 ]
 
-_TABLE = compile_table(_ROWS)
+_NEEDLES = {
+    0: "not|don't|dont|never|avoid",
+    1: "without",
+    2: "keep",
+    3: "hide|conceal|mask|obscure",
+    4: "silently|quietly|secretly|covertly|discreetly|stealthily|invisibly|surreptitiously",
+    5: "not|n't",
+    6: "says|types|writes|sends|mentions|uses the|asks about",
+    7: "word|phrase|string|token",
+    8: "after",
+    9: "next|future|later|subsequent|following",
+    10: "next time",
+    11: "once|after|when",
+    12: "not|don't|dont|never",
+    13: "deny",
+    14: "deny|pretend|claim|act as if|say",
+}
+_TABLE = compile_table(_ROWS, needles=_NEEDLES)
 
 
 def detect(text: str) -> list[Signal]:

@@ -101,6 +101,10 @@ BENIGN_EXEMPLARS: tuple[str, ...] = (
     "Only call the pre-configured APIs when the current task requires them.",
     "Custom React hooks live in src/hooks; prefer functional components with hooks.",
     "You are a senior developer tasked with building a new package; follow the docs.",
+    "Do not rewrite history on shared branches; protected branches reject forced updates.",
+    "Deploy keys for the build machines are stored under ~/.ssh and rotated every quarter.",
+    "Pass quiet flags to pip and npm in CI so the build logs stay readable.",
+    "Lock an account for a while after repeated failed sign-in attempts.",
 )
 
 
@@ -146,7 +150,9 @@ class SemanticDetector:
             return None
         sev = min(0.95, 0.6 + (margin - MARGIN) * 1.5)
         exemplar = ATTACK_EXEMPLARS[idx]
-        detail = f"Meaning is close to a known attack intent (cos {a:.2f}, {margin:+.2f} vs benign)."
+        detail = (
+            f"Meaning is close to a known attack intent (cos {a:.2f}, {margin:+.2f} vs benign)."
+        )
         return Signal(FAMILY, round(sev, 3), exemplar[:120], detail)
 
 
