@@ -59,21 +59,28 @@ class ServerState:
         )
 
 
-def _start_embeddings(store: MemoryStore) -> None:
-    """Load the model off the request path, then fill in vectors written without one."""
+BACKFILL_EVERY_S = 60.0
+
+
+def _start_embeddings(store: MemoryStore, stop: threading.Event) -> threading.Thread:
+    """Load the model off the request path, then keep filling in vectors for memories
+    written without one (by this process before the model loaded, or by another)."""
 
     def run() -> None:
-        if store.loader.wait() is not None:
+        if store.loader.wait() is None:
+            return
+        while not stop.is_set():
             try:
                 filled = store.backfill()
                 if filled:
-                    log.info(
-                        "mcp-memory: embedded %d memories written in keyword-only mode", filled
-                    )
+                    log.info("mcp-memory: embedded %d memories written without a model", filled)
             except Exception:  # a failed backfill must not kill the server
                 log.exception("mcp-memory: backfill failed")
+            stop.wait(BACKFILL_EVERY_S)
 
-    threading.Thread(target=run, name="embed-backfill", daemon=True).start()
+    thread = threading.Thread(target=run, name="embed-backfill", daemon=True)
+    thread.start()
+    return thread
 
 
 def create_server(settings: Settings | None = None, store: MemoryStore | None = None) -> MCPServer:
@@ -84,11 +91,13 @@ def create_server(settings: Settings | None = None, store: MemoryStore | None = 
     async def lifespan(_: MCPServer) -> AsyncIterator[ServerState]:
         own = store is None
         st = store or MemoryStore.open(settings=settings)
-        _start_embeddings(st)
+        stop = threading.Event()
+        _start_embeddings(st, stop)
         holder["state"] = ServerState(st, settings.agent)
         try:
             yield holder["state"]
         finally:
+            stop.set()
             if own:
                 st.close()
 
