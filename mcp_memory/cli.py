@@ -195,6 +195,7 @@ def _mount_subcommands() -> None:
     app.add_typer(cli_admin.audit_app, name="audit")
     app.command("erase")(cli_admin.erase_command)
     app.command("backup")(cli_admin.backup_command)
+    app.command("import")(cli_admin.import_command)
     app.command("install")(cli_extras.install_command)
     app.command("context")(cli_extras.context_command)
 

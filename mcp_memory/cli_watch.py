@@ -24,6 +24,7 @@ from .watch import Watcher
 
 log = logging.getLogger("mcp_memory")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_HERE = Path(".")
 
 
 def start_watcher(store: MemoryStore, root: Path, *, polling: bool = False) -> Watcher:
@@ -69,9 +70,9 @@ def _open(root: Path, project: str | None, db: Path | None) -> MemoryStore:
 
 
 def watch_command(
-    path: Annotated[Path, typer.Argument(help="Project folder to watch (default: current)")] = Path(
-        "."
-    ),
+    path: Annotated[
+        Path, typer.Argument(help="Project folder to watch (default: current)")
+    ] = _HERE,
     polling: Annotated[
         bool,
         typer.Option(
@@ -92,9 +93,9 @@ def watch_command(
 ) -> None:
     """Keep instruction files (AGENTS.md, CLAUDE.md, .cursorrules, ...) in memory.
 
-    Each section or bullet becomes a memory (source=file). Edits retire what changed,
-    deletions retire everything from the file, and hidden or suspicious text is quarantined
-    and reported here. Runs until Ctrl-C or SIGTERM.
+    Each section or bullet becomes a memory (source=file); edits and deletions
+    retire what changed. Hidden or suspicious text is quarantined and reported
+    on stderr. Runs until Ctrl-C or SIGTERM.
     """
     root = path.expanduser().resolve()
     if not root.is_dir():

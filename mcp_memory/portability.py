@@ -47,10 +47,10 @@ from referencing import Registry, Resource
 from . import agents, audit, db, validation, vectors
 from .errors import InvalidInput, SecretRejected
 from .models import HUMAN, Actor, MemoryRecord
-from .store import MemoryStore, Verdict, content_hash, keywords
+from .store import MemoryStore, Verdict, content_hash, insert_row, keywords
 
 EXPORT_VERSION = 1
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"  # also ./schemas at the repo root
 MAX_LINE_BYTES = 512 * 1024  # 16 KiB of content fully \u-escaped plus 50 long paths still fits
 MAX_MESSAGE_CHARS = 300
 EMBED_BATCH = 64
@@ -425,36 +425,18 @@ def _insert(conn: db.Connection, s: Screened, status: str, ctx: Commit) -> int:
         wanted = None  # taken by a concurrent writer since the plan: remap this one line
     reasons = sorted(set(item.reasons) | set(verdict.reasons))
     changed_by, why = ("import", "quarantined on import") if status != item.status else (None, None)
-    cur = conn.execute(
-        """insert into memories(id, content, keywords, kind, tags, project, status, agent,
-             client_name, client_version, session_id, source, content_hash, trust, risk,
-             reasons, files, created_at, updated_at, status_changed_by, status_reason)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (
-            wanted,
-            item.text,
-            keywords(item.text, item.tags, [f["path"] for f in item.files]),
-            item.kind,
-            json.dumps(item.tags),
-            item.project,
-            status,
-            item.agent,
-            item.client_name,
-            item.client_version,
-            item.session_id,
-            item.source,
-            item.digest,
-            round(min(item.trust, ctx.screen_trust), 4),
-            round(max(item.risk, verdict.risk), 4),
-            json.dumps(reasons),
-            json.dumps(item.files),
-            item.created_at,
-            item.updated_at,
-            changed_by,
-            why,
-        ),
-    )
-    return int(cur.lastrowid)
+    return insert_row(conn, {
+        "id": wanted, "content": item.text,
+        "keywords": keywords(item.text, item.tags, [f["path"] for f in item.files]),
+        "kind": item.kind, "tags": json.dumps(item.tags), "project": item.project,
+        "status": status, "agent": item.agent, "client_name": item.client_name,
+        "client_version": item.client_version, "session_id": item.session_id,
+        "source": item.source, "content_hash": item.digest,
+        "trust": round(min(item.trust, ctx.screen_trust), 4),
+        "risk": round(max(item.risk, verdict.risk), 4), "reasons": json.dumps(reasons),
+        "files": json.dumps(item.files), "created_at": item.created_at,
+        "updated_at": item.updated_at, "status_changed_by": changed_by, "status_reason": why,
+    })  # fmt: skip
 
 
 def _put_link(conn: db.Connection, src: int, dst: int, relation: str, agent: str) -> None:

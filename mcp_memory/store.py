@@ -298,34 +298,16 @@ class MemoryStore:
         supersedes: int | None,
         now: float,
     ) -> int:
-        cur = conn.execute(
-            """insert into memories(content, keywords, kind, tags, project, status, agent,
-                 client_name, client_version, session_id, source, content_hash, trust, risk,
-                 reasons, files, supersedes, created_at, updated_at)
-               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                text,
-                keywords(text, tags, files),
-                kind,
-                json.dumps(tags),
-                project,
-                status,
-                actor.agent,
-                actor.client_name,
-                actor.client_version,
-                actor.session_id,
-                source,
-                digest,
-                round(agent_trust, 4),
-                round(verdict.risk, 4),
-                json.dumps(verdict.reasons),
-                json.dumps(anchors.anchor(files, self.root)),
-                supersedes,
-                now,
-                now,
-            ),
-        )
-        return int(cur.lastrowid)
+        return insert_row(conn, {
+            "content": text, "keywords": keywords(text, tags, files), "kind": kind,
+            "tags": json.dumps(tags), "project": project, "status": status,
+            "agent": actor.agent, "client_name": actor.client_name,
+            "client_version": actor.client_version, "session_id": actor.session_id,
+            "source": source, "content_hash": digest, "trust": round(agent_trust, 4),
+            "risk": round(verdict.risk, 4), "reasons": json.dumps(verdict.reasons),
+            "files": json.dumps(anchors.anchor(files, self.root)), "supersedes": supersedes,
+            "created_at": now, "updated_at": now,
+        })  # fmt: skip
 
     def _record_rejection(
         self, conn: db.Connection, actor: Actor, digest: str, verdict: Verdict, score: float
@@ -523,6 +505,14 @@ class MemoryStore:
             ).fetchone()[0]
             n_agents = self.conn.execute("select count(*) from agents").fetchone()[0]
         return {"memories": counts, "unembedded": unembedded, "agents": n_agents}
+
+
+def insert_row(conn: db.Connection, values: dict[str, object]) -> int:
+    """The one INSERT into memories (FTS follows by trigger); column names come from code."""
+    columns = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    cur = conn.execute(f"insert into memories({columns}) values ({marks})", tuple(values.values()))
+    return int(cur.lastrowid)
 
 
 def record_from_row(row: db.sqlite3.Row) -> MemoryRecord:

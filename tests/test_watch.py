@@ -224,7 +224,8 @@ def test_the_watch_command_reports_quarantine_and_exits_cleanly_on_a_signal(
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_lines, args=(proc.stderr, lines), daemon=True).start()
+    reader = threading.Thread(target=_lines, args=(proc.stderr, lines), daemon=True)
+    reader.start()
     try:
         seen = _wait_for_line(lines, "QUARANTINED .cursorrules:1", 60)
         assert any("polling" in line for line in seen)
@@ -235,3 +236,5 @@ def test_the_watch_command_reports_quarantine_and_exits_cleanly_on_a_signal(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        reader.join(TIMEOUT)  # EOF once the process is gone; then the pipe can be closed
+        proc.stderr.close()  # type: ignore[union-attr]
