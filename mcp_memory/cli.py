@@ -36,16 +36,43 @@ def serve(
         typer.Option(help="Agent identity (default: $MCP_MEMORY_AGENT or clientInfo)"),
     ] = None,
     db: DbOption = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Also keep this folder's instruction "
+            "files (AGENTS.md, .cursorrules, ...) in memory",
+        ),
+    ] = False,
+    polling: Annotated[
+        bool,
+        typer.Option(
+            "--polling",
+            envvar="MCP_MEMORY_WATCH_POLLING",
+            help="With --watch: poll instead of inotify",
+        ),
+    ] = False,
 ) -> None:
     """Run the MCP server (stdio for one client, http for several on this machine)."""
-    from .server import run
+    from .server import configure_logging, run
 
     if transport not in ("stdio", "http"):
         raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
     settings = settings_for(db)
     if agent:
         settings = replace(settings, agent=agent)
-    run(transport, settings=settings, host=host, port=port)  # type: ignore[arg-type]
+    configure_logging()  # before the watcher starts, so its first quarantine reports reach stderr
+    watcher = None
+    if watch:
+        from .cli_watch import start_watcher
+
+        watcher = start_watcher(open_store(db), Path.cwd(), polling=polling)
+    try:
+        run(transport, settings=settings, host=host, port=port)  # type: ignore[arg-type]
+    finally:
+        if watcher is not None:
+            watcher.stop()
+            watcher.store.close()
 
 
 @app.command()
@@ -188,7 +215,7 @@ def version() -> None:
 
 def _mount_subcommands() -> None:
     """Review, audit, erasure and backup live in their own modules."""
-    from . import cli_admin, cli_extras, cli_review
+    from . import cli_admin, cli_extras, cli_review, cli_watch
 
     app.add_typer(cli_review.quarantine_app, name="quarantine")
     app.add_typer(cli_review.agents_app, name="agents")
@@ -196,6 +223,7 @@ def _mount_subcommands() -> None:
     app.command("erase")(cli_admin.erase_command)
     app.command("backup")(cli_admin.backup_command)
     app.command("import")(cli_admin.import_command)
+    app.command("watch")(cli_watch.watch_command)
     app.command("install")(cli_extras.install_command)
     app.command("context")(cli_extras.context_command)
 

@@ -14,11 +14,12 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from .db import Connection
 from .errors import InvalidInput
 from .models import Actor
 from .store import MemoryStore, content_hash
@@ -296,20 +297,29 @@ def known_paths(store: MemoryStore) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _record(store: MemoryStore, rel: str, piece: Piece, memory_id: int) -> None:
-    with store.transaction() as conn:
+def _recorder(store: MemoryStore, rel: str, piece: Piece) -> Callable[[Connection, int], None]:
+    """Path and line are provenance: they commit in the same transaction as the memory."""
+
+    def record(conn: Connection, memory_id: int) -> None:
         conn.execute(
             "insert or replace into file_sources(project, path, piece_hash, memory_id, line) "
             "values (?, ?, ?, ?, ?)",
             (store.settings.project, rel, piece.digest, memory_id, piece.line),
         )
 
+    return record
+
 
 def _ingest(store: MemoryStore, rel: str, piece: Piece, actor: Actor, report: SyncReport) -> None:
     where = f"{rel}:{piece.line}"
     try:
         result = store.remember(
-            piece.content, actor=actor, kind=kind_for(rel), tags=[TAG], source="file"
+            piece.content,
+            actor=actor,
+            kind=kind_for(rel),
+            tags=[TAG],
+            source="file",
+            in_transaction=_recorder(store, rel, piece),
         )
     except InvalidInput as exc:  # includes SecretRejected: nothing was stored
         log.warning("mcp-memory watch: %s not stored: %s", where, exc)
@@ -319,7 +329,6 @@ def _ingest(store: MemoryStore, rel: str, piece: Piece, actor: Actor, report: Sy
         log.warning("mcp-memory watch: %s rejected (%s)", where, ", ".join(result.reasons))
         report.skipped += 1
         return
-    _record(store, rel, piece, result.id)
     if result.status == "quarantined":
         report.quarantined.append(result.id)
         log.warning(

@@ -203,6 +203,7 @@ class MemoryStore:
         source: object = None,
         files: object = None,
         supersedes: object = None,
+        in_transaction: Callable[[db.Connection, int], None] | None = None,
     ) -> RememberResult:
         text = validation.content(content)
         kind_, tags_ = validation.kind(kind), validation.tags(tags)  # type: ignore[arg-type]
@@ -224,6 +225,8 @@ class MemoryStore:
                 (digest, project_),
             ).fetchone()
             if dup:
+                if in_transaction is not None:
+                    in_transaction(conn, dup[0])
                 return RememberResult(
                     id=dup[0],
                     status="duplicate",
@@ -250,6 +253,8 @@ class MemoryStore:
             )
             if vector is not None and model is not None:
                 self._put_vector(conn, memory_id, vector, model)
+            if in_transaction is not None:  # extra provenance (e.g. file and line) commits with it
+                in_transaction(conn, memory_id)
             reasons = list(verdict.reasons)
             if old is not None:
                 reasons += self._supersede(conn, old, memory_id, actor, t.score)
