@@ -46,9 +46,10 @@ from mcp_memory.store import allow_all  # noqa: E402
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 BUILD_VERSION = "2"
-# Sources whose change alters what gets stored (screening, schema, tokenizer, vectors).
-WRITE_PATH = ["store.py", "gate.py", "trust.py", "migrations.py", "db.py", "embeddings.py",
-              "validation.py", "agents.py", "detectors"]
+# Sources whose change alters what gets stored: schema and tokenizer always, screening too
+# when it is on (other edits: use --rebuild).
+SCHEMA = ["migrations.py", "vectors.py"]
+WRITE_PATH = [*SCHEMA, "gate.py", "trust.py", "contradiction.py", "agents.py", "detectors"]
 ACTOR = Actor(agent="locomo")
 _EVIDENCE = re.compile(r"D:?(\d+):(\d+)")
 _DATE = re.compile(r"(\d{1,2}) (\w+),? (\d{4})")
@@ -109,7 +110,7 @@ def cache_key(data: Path, model_dir: Path, screen: str) -> str:
     h.update(data.read_bytes())
     h.update(str((model_dir / "model.onnx").stat().st_size).encode())
     pkg = ROOT / "mcp_memory"
-    for name in WRITE_PATH:
+    for name in WRITE_PATH if screen == "real" else SCHEMA:
         for f in sorted([pkg / name] if (pkg / name).is_file() else (pkg / name).rglob("*.py")):
             h.update(f.read_bytes())
     return h.hexdigest()[:16]

@@ -65,12 +65,13 @@ class Scope:
 def keyword_scores(conn: Connection, text: str, scope: Scope, n: int,
                    only: Sequence[int] | None = None) -> dict[int, float]:
     """Top-n keyword matches as {id: -bm25} (higher is better), best first; `only` restricts
-    the match to those ids (used to score context neighbours)."""
+    the match to those ids (used to score context neighbours; `+` keeps FTS5 from running the
+    whole match once per id)."""
     match = fts_query(text)
     if match is None or (only is not None and not only):
         return {}
     where, params = scope.sql()
-    restrict = f" and f.rowid in ({','.join('?' * len(only))})" if only is not None else ""
+    restrict = f" and +f.rowid in ({','.join('?' * len(only))})" if only is not None else ""
     rows = conn.execute(
         f"""select m.id, bm25(memories_fts, 1.0, 0.5) as s from memories_fts f
             join memories m on m.id = f.rowid
