@@ -1,6 +1,7 @@
 """LoCoMo turn-level retrieval through the real remember/recall path, next to plain FTS5 bm25.
 
-    python benchmarks/locomo.py --model-dir ../shared/models/all-MiniLM-L6-v2-onnx [--rebuild] [--json]
+    python benchmarks/locomo.py [--data ../shared/data/locomo10.json] [--screen real|off]
+        [--model-dir ../shared/models/all-MiniLM-L6-v2-onnx] [--rebuild] [--json]
 
 Data: LoCoMo (Maharana et al., 2024), `locomo10.json`, CC BY-NC 4.0. It is read at run time
 from --data and never copied into this repository.
@@ -54,15 +55,14 @@ ACTOR = Actor(agent="locomo")
 _EVIDENCE = re.compile(r"D:?(\d+):(\d+)")
 _DATE = re.compile(r"(\d{1,2}) (\w+),? (\d{4})")
 _STOP = frozenset(
-    """a an and are as at be but by did do does for from had has have how i in is it its
-    me my of on or our so that the their them then there these they this to was we were
-    what when where which who whom why will with would you your""".split()
+    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your"]
 )
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _EDGE = re.compile(r"^[^\w]+|[^\w]+$")
 
 
 # ---- data ------------------------------------------------------------------------------------
+
 
 def session_date(raw: str) -> str:
     """'1:56 pm on 8 May, 2023' -> '8 May 2023'."""
@@ -73,8 +73,11 @@ def session_date(raw: str) -> str:
 def turns_of(sample: dict) -> list[tuple[str, str, int]]:
     """(dia_id, memory text, session number) for every turn, sessions in order."""
     conv = sample["conversation"]
-    numbers = sorted(int(k.split("_")[1]) for k in conv
-                     if re.fullmatch(r"session_\d+", k) and isinstance(conv[k], list))
+    numbers = sorted(
+        int(k.split("_")[1])
+        for k in conv
+        if re.fullmatch(r"session_\d+", k) and isinstance(conv[k], list)
+    )
     out = []
     for n in numbers:
         date = session_date(conv.get(f"session_{n}_date_time", ""))
@@ -105,6 +108,7 @@ def queries_of(sample: dict, known: set[str]) -> list[dict]:
 
 # ---- build (cached) --------------------------------------------------------------------------
 
+
 def cache_key(data: Path, model_dir: Path, screen: str) -> str:
     h = hashlib.sha256(f"{BUILD_VERSION}:{screen}".encode())
     h.update(data.read_bytes())
@@ -130,8 +134,11 @@ class Precomputed:
 
 
 def build(samples: list[dict], db: Path, emb: Precomputed, debug: Path, screen: str) -> dict:
-    store = MemoryStore.open(settings=Settings(db_path=db, project="locomo"), embedder=emb,
-                             screen=allow_all if screen == "off" else None)
+    store = MemoryStore.open(
+        settings=Settings(db_path=db, project="locomo"),
+        embedder=emb,
+        screen=allow_all if screen == "off" else None,
+    )
     ids: dict[str, dict[str, int]] = {}
     not_stored: list[dict] = []
     counts: dict[str, int] = defaultdict(int)
@@ -139,7 +146,7 @@ def build(samples: list[dict], db: Path, emb: Precomputed, debug: Path, screen: 
     for sample in samples:
         sid, turns = sample["sample_id"], turns_of(sample)
         texts = [t for _, t, _ in turns]
-        for text, vec in zip(texts, emb.model.embed(texts)):
+        for text, vec in zip(texts, emb.model.embed(texts), strict=True):
             emb.cache[text] = vec
         ids[sid] = {}
         for dia, text, n in turns:
@@ -154,17 +161,29 @@ def build(samples: list[dict], db: Path, emb: Precomputed, debug: Path, screen: 
             if mid is not None:
                 ids[sid][dia] = mid
             if status != "stored":
-                not_stored.append({"sample": sid, "dia_id": dia, "status": status,
-                                   "reasons": reasons, "text": text})
+                not_stored.append(
+                    {
+                        "sample": sid,
+                        "dia_id": dia,
+                        "status": status,
+                        "reasons": reasons,
+                        "text": text,
+                    }
+                )
         emb.cache.clear()
     store.close()
-    meta = {"ids": ids, "counts": dict(counts), "not_stored": not_stored,
-            "build_seconds": round(time.perf_counter() - t0, 1)}
+    meta = {
+        "ids": ids,
+        "counts": dict(counts),
+        "not_stored": not_stored,
+        "build_seconds": round(time.perf_counter() - t0, 1),
+    }
     debug.write_text(json.dumps(not_stored, indent=1))
     return meta
 
 
 # ---- evaluate --------------------------------------------------------------------------------
+
 
 def plain_fts_query(text: str) -> str | None:
     """The original product query, frozen here so the baseline stays put while search.py moves."""
@@ -181,7 +200,9 @@ def bm25_ids(store: MemoryStore, question: str, project: str, k: int) -> list[in
     rows = store.conn.execute(
         """select m.id from memories_fts f join memories m on m.id = f.rowid
            where memories_fts match ? and m.project = ? and m.status = 'active'
-           order by bm25(memories_fts) limit ?""", (match, project, k))
+           order by bm25(memories_fts) limit ?""",
+        (match, project, k),
+    )
     return [r[0] for r in rows]
 
 
@@ -195,8 +216,10 @@ def score(ranked: list[int], relevant: set[int]) -> dict[str, float]:
 
 
 def evaluate(store: MemoryStore, samples: list[dict], ids: dict[str, dict[str, int]]) -> dict:
-    per: dict[str, dict[str, list[dict[str, float]]]] = {"recall": defaultdict(list),
-                                                           "bm25": defaultdict(list)}
+    per: dict[str, dict[str, list[dict[str, float]]]] = {
+        "recall": defaultdict(list),
+        "bm25": defaultdict(list),
+    }
     latency: list[float] = []
     for sample in samples:
         sid = sample["sample_id"]
@@ -206,43 +229,58 @@ def evaluate(store: MemoryStore, samples: list[dict], ids: dict[str, dict[str, i
             t0 = time.perf_counter()
             hits = store.recall(q["question"], project=sid, limit=10).results
             latency.append((time.perf_counter() - t0) * 1000)
-            for name, ranked in (("recall", [h.id for h in hits]),
-                                 ("bm25", bm25_ids(store, q["question"], sid, 10))):
+            for name, ranked in (
+                ("recall", [h.id for h in hits]),
+                ("bm25", bm25_ids(store, q["question"], sid, 10)),
+            ):
                 s = score(ranked, relevant)
                 per[name][q["category"]].append(s)
                 per[name]["all"].append(s)
-    out: dict = {"latency_ms": {"p50": statistics.median(latency),
-                                "p95": float(np.percentile(latency, 95))}}
+    out: dict = {
+        "latency_ms": {"p50": statistics.median(latency), "p95": float(np.percentile(latency, 95))}
+    }
     for name, groups in per.items():
-        out[name] = {str(c): {"n": len(v), **{m: sum(x[m] for x in v) / len(v) for m in v[0]}}
-                     for c, v in groups.items()}
+        out[name] = {
+            str(c): {"n": len(v), **{m: sum(x[m] for x in v) / len(v) for m in v[0]}}
+            for c, v in groups.items()
+        }
     return out
 
 
 def table(res: dict) -> str:
-    lines = [f"{'category':<16} {'n':>5} | {'bm25 R@5':>8} {'R@10':>6} {'NDCG':>6} | "
-             f"{'recall R@5':>10} {'R@10':>6} {'NDCG':>6}"]
+    lines = [
+        f"{'category':<16} {'n':>5} | {'bm25 R@5':>8} {'R@10':>6} {'NDCG':>6} | "
+        f"{'recall R@5':>10} {'R@10':>6} {'NDCG':>6}"
+    ]
     for key in ["1", "2", "3", "4", "all"]:
         b, r = res["bm25"].get(key), res["recall"].get(key)
         if not r:
             continue
         label = f"{key} {CATEGORIES[int(key)]}" if key != "all" else "all (1-4)"
-        lines.append(f"{label:<16} {r['n']:>5} | {b['R@5']:>8.3f} {b['R@10']:>6.3f} "
-                     f"{b['NDCG@10']:>6.3f} | {r['R@5']:>10.3f} {r['R@10']:>6.3f} {r['NDCG@10']:>6.3f}")
+        lines.append(
+            f"{label:<16} {r['n']:>5} | {b['R@5']:>8.3f} {b['R@10']:>6.3f} "
+            f"{b['NDCG@10']:>6.3f} | {r['R@5']:>10.3f} {r['R@10']:>6.3f} "
+            f"{r['NDCG@10']:>6.3f}"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/locomo10.json")
-    ap.add_argument("--model-dir", type=Path,
-                    default=ROOT.parent / "shared/models/all-MiniLM-L6-v2-onnx")
+    ap.add_argument(
+        "--model-dir", type=Path, default=ROOT.parent / "shared/models/all-MiniLM-L6-v2-onnx"
+    )
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "locomo-bench")
     ap.add_argument("--rebuild", action="store_true", help="ignore the cached database")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--screen", choices=["real", "off"], default="real",
-                    help="real: the trust layer screens every write (default); off: store every "
-                         "turn, to measure retrieval alone")
+    ap.add_argument(
+        "--screen",
+        choices=["real", "off"],
+        default="real",
+        help="real: the trust layer screens every write (default); off: store every "
+        "turn, to measure retrieval alone",
+    )
     args = ap.parse_args()
 
     samples = json.loads(args.data.read_text())
@@ -270,8 +308,10 @@ def main() -> None:
     print(f"db {db} (screen={args.screen}, built in {meta['build_seconds']} s)")
     print(f"turns by write status: {meta['counts']}; not stored -> {work / 'not_stored.json'}")
     print(table(res))
-    print(f"recall latency (embed + search, ~600 memories/conversation): "
-          f"p50 {res['latency_ms']['p50']:.1f} ms, p95 {res['latency_ms']['p95']:.1f} ms")
+    print(
+        f"recall latency (embed + search, ~600 memories/conversation): "
+        f"p50 {res['latency_ms']['p50']:.1f} ms, p95 {res['latency_ms']['p95']:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ BURST_WINDOW_S = 600
 BURST_LOOKBACK = 20  # latest writes of the agent compared against
 BURST_SIMILARITY = 0.8  # word-set Jaccard at which two writes say the same thing
 BURST_COUNT = 3
+STANDING_REASONS = frozenset({"low_agent_trust", "untrusted_source"})
 CONTRADICTION_NEIGHBOURS = 5
 SAME_SUBJECT_DISTANCE = 0.3  # MiniLM cosine distance: paraphrases sit well under this
 TRUST_MARGIN = 0.1  # only a clearly more trusted memory is defended
@@ -112,6 +113,15 @@ def contradiction(
     return None
 
 
+def _events(decision: trust.Decision) -> list[str]:
+    """Trust moves on what the content showed, never on the writer's standing alone: a write
+    held only because its agent is already distrusted must not sink that agent further."""
+    content_reasons = set(decision.reasons) - STANDING_REASONS
+    if decision.status == "quarantined":
+        return ["quarantined"] if content_reasons else []
+    return ["rejected_write"] if decision.status == "rejected" else ["clean_write"]
+
+
 def screen_write(
     store: MemoryStore,
     text: str,
@@ -136,11 +146,7 @@ def screen_write(
         found = contradiction(store, text, vector, writer.score, actor, project)
         signals += [found] if found else []
     decision = trust.decide(signals, agent_trust=writer.score, source=source, is_user=actor.is_user)
-    events = {
-        "stored": ["clean_write"],
-        "quarantined": ["quarantined"],
-        "rejected": ["rejected_write"],
-    }[decision.status]
+    events = _events(decision)
     reasons = list(decision.reasons)
     if any(sig.family == "contradiction" for sig in signals) and not actor.is_user:
         events.append("contradiction")

@@ -216,3 +216,9 @@ def m004_file_sources(conn: Connection) -> None:
         create index file_sources_memory on file_sources(memory_id);
         """,
     )
+
+
+@migration
+def m005_fts_vocab(conn: Connection) -> None:
+    """Per-term document counts (a view, no storage): recall prunes very common query terms."""
+    conn.execute("create virtual table memories_fts_vocab using fts5vocab(memories_fts, 'row')")

@@ -34,7 +34,9 @@ class Weights:
     k: int = RRF_K
 
 
-def fuse(keyword_ids: Sequence[int], vector_ids: Sequence[int], w: Weights = Weights()) -> dict[int, float]:
+def fuse(
+    keyword_ids: Sequence[int], vector_ids: Sequence[int], w: Weights = Weights()
+) -> dict[int, float]:
     """Reciprocal rank fusion, normalised so a memory first in both lists scores 1.0."""
     best = (w.keyword + w.vector) / (w.k + 1)
     scores: dict[int, float] = {}
@@ -50,8 +52,9 @@ class Blend:
     vector: float = BLEND_VECTOR
 
 
-def blend(keyword: Mapping[int, float], similarity: Mapping[int, float],
-          w: Blend = Blend()) -> dict[int, float]:
+def blend(
+    keyword: Mapping[int, float], similarity: Mapping[int, float], w: Blend = Blend()
+) -> dict[int, float]:
     """Weighted sum of max-normalised keyword scores (higher is better, e.g. -bm25) and cosine
     similarities, in 0..1. Unlike RRF it keeps how far ahead a strong keyword match is."""
     top = max((v for v in keyword.values() if v > 0), default=0.0)
@@ -64,8 +67,11 @@ def blend(keyword: Mapping[int, float], similarity: Mapping[int, float],
     return out
 
 
-def with_context(own: Mapping[int, float], neighbours: Mapping[int, Iterable[int]],
-                 weight: float = CONTEXT_WEIGHT) -> dict[int, float]:
+def with_context(
+    own: Mapping[int, float],
+    neighbours: Mapping[int, Iterable[int]],
+    weight: float = CONTEXT_WEIGHT,
+) -> dict[int, float]:
     """Add `weight` x the best neighbour's own relevance, renormalised to 0..1.
 
     Only a neighbour's *own* score counts, so context never chains across a session."""
@@ -77,6 +83,8 @@ def with_context(own: Mapping[int, float], neighbours: Mapping[int, Iterable[int
 
 
 def adjust(relevance: float, *, trust: float, age_days: float, stale: bool) -> float:
-    recency = RECENCY_FLOOR + (1 - RECENCY_FLOOR) * math.exp(-max(age_days, 0) / RECENCY_HALF_LIFE_DAYS)
+    recency = RECENCY_FLOOR + (1 - RECENCY_FLOOR) * math.exp(
+        -max(age_days, 0) / RECENCY_HALF_LIFE_DAYS
+    )
     trust_factor = TRUST_FLOOR + (1 - TRUST_FLOOR) * min(max(trust, 0.0), 1.0)
     return relevance * recency * trust_factor * (STALE_FACTOR if stale else 1.0)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -18,27 +20,132 @@ from .models import LinkRef, RecallHit
 
 VEC_TABLE = vectors.VEC_TABLE
 MAX_FTS_TERMS = 32
+FTS_DOC_BUDGET = 4000  # documents bm25 may score per query (see prune_common)
+_INDEX_TOKEN = re.compile(r"[^\W_]+")
 MAX_VECTOR_DISTANCE = 0.9  # cosine distance; beyond this MiniLM neighbours are noise
 CANDIDATES_MIN = 100  # per retriever; deeper pools find more for context to work with
-CONTEXT_SEEDS = 30  # best candidates whose session neighbours are pulled in and scored
+CONTEXT_SEEDS = 50  # best candidates whose session neighbours are pulled in and scored
 CONTEXT_WINDOW = 2  # ids either side that count as "written next to it"
 CONTEXT_SECONDS = 6 * 3600  # ... and no further apart in time than this
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
 STOPWORDS = frozenset(
-    """a an and are as at be but by did do does for from had has have how i in is it its
-    me my of on or our so that the their them then there these they this to was we were
-    what when where which who whom why will with would you your""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
 )
 
 
-def fts_query(text: str, max_terms: int = MAX_FTS_TERMS) -> str | None:
-    """Quote every chunk so no user text is parsed as FTS5 syntax (`NOT`, `a:b`, `"`, `*`)."""
+def query_chunks(text: str, max_terms: int = MAX_FTS_TERMS) -> list[str]:
+    """Whitespace chunks without edge punctuation or stopwords (unless that is all there is)."""
     chunks = [_EDGE_PUNCT.sub("", c) or c for c in _CTRL.sub(" ", text).split()]
     meaningful = [c for c in chunks if c.lower() not in STOPWORDS] or chunks
-    unique = list(dict.fromkeys(meaningful))[:max_terms]
-    quoted = ['"' + c.replace('"', '""') + '"' for c in unique if c.strip()]
+    return [c for c in dict.fromkeys(meaningful) if c.strip()][:max_terms]
+
+
+def quote_chunks(chunks: Sequence[str]) -> str | None:
+    """Quote every chunk so no user text is parsed as FTS5 syntax (`NOT`, `a:b`, `"`, `*`)."""
+    quoted = ['"' + c.replace('"', '""') + '"' for c in chunks]
     return " OR ".join(quoted) if quoted else None
+
+
+def fts_query(text: str, max_terms: int = MAX_FTS_TERMS) -> str | None:
+    return quote_chunks(query_chunks(text, max_terms))
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import snowballstemmer  # the same Porter algorithm as FTS5's `porter` tokenizer
+
+    return snowballstemmer.stemmer("porter")
+
+
+def index_terms(chunk: str) -> list[str]:
+    """The terms FTS5 (porter unicode61 remove_diacritics 2) stores for `chunk`."""
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", chunk.lower()) if not unicodedata.combining(c)
+    )
+    return [_stemmer().stemWord(t) for t in _INDEX_TOKEN.findall(plain)]
+
+
+def prune_common(conn: Connection, chunks: list[str], budget: int = FTS_DOC_BUDGET) -> list[str]:
+    """Keep the rarest chunks whose matches fit the budget (always at least one).
+
+    bm25 is computed for every document matching any OR'ed term (~1.5 us each), so a
+    term found in half a 100k corpus costs ~75 ms while adding almost nothing to the
+    ranking (its idf is near zero)."""
+    terms = {c: index_terms(c) for c in chunks}
+    wanted = sorted({t for ts in terms.values() for t in ts})
+    if not wanted:
+        return chunks
+    rows = conn.execute(
+        f"select term, doc from memories_fts_vocab where term in ({','.join('?' * len(wanted))})",
+        wanted,
+    )
+    df = {r[0]: int(r[1]) for r in rows}
+    cost = {c: min((df.get(t, 0) for t in ts), default=0) for c, ts in terms.items()}
+    keep: set[str] = set()
+    spent = 0
+    for chunk in sorted(chunks, key=cost.__getitem__):
+        if keep and spent + cost[chunk] > budget:
+            break
+        keep.add(chunk)
+        spent += cost[chunk]
+    return [c for c in chunks if c in keep]
 
 
 @dataclass
@@ -57,26 +164,27 @@ class Scope:
             params += self.kinds
         if self.tags:
             marks = ",".join("?" * len(self.tags))
-            clauses.append(f"exists (select 1 from json_each({alias}.tags) where value in ({marks}))")
+            clauses.append(
+                f"exists (select 1 from json_each({alias}.tags) where value in ({marks}))"
+            )
             params += self.tags
         return " and ".join(clauses), params
 
 
-def keyword_scores(conn: Connection, text: str, scope: Scope, n: int,
-                   only: Sequence[int] | None = None) -> dict[int, float]:
-    """Top-n keyword matches as {id: -bm25} (higher is better), best first; `only` restricts
-    the match to those ids (used to score context neighbours; `+` keeps FTS5 from running the
-    whole match once per id)."""
-    match = fts_query(text)
-    if match is None or (only is not None and not only):
+def keyword_scores(
+    conn: Connection, text: str, scope: Scope, n: int | None = None
+) -> dict[int, float]:
+    """Keyword matches as {id: -bm25} (higher is better), best first; all of them when n is
+    None. prune_common bounds how many there can be, so scoring all is affordable."""
+    match = quote_chunks(prune_common(conn, query_chunks(text)))
+    if match is None:
         return {}
     where, params = scope.sql()
-    restrict = f" and +f.rowid in ({','.join('?' * len(only))})" if only is not None else ""
     rows = conn.execute(
         f"""select m.id, bm25(memories_fts, 1.0, 0.5) as s from memories_fts f
             join memories m on m.id = f.rowid
-            where memories_fts match ? and {where}{restrict} order by s limit ?""",
-        [match, *params, *(only or ()), n],
+            where memories_fts match ? and {where} order by s limit ?""",
+        [match, *params, -1 if n is None else n],
     )
     return {r[0]: -float(r[1]) for r in rows}
 
@@ -90,11 +198,15 @@ def has_vectors(conn: Connection) -> bool:
 
 
 def vector_scores(conn: Connection, vector: np.ndarray, scope: Scope, n: int) -> dict[int, float]:
-    """KNN per partition (this project, then global), merged: {id: cosine similarity}, best first."""
+    """KNN per partition (this project, then global), merged: {id: cosine similarity}, best
+    first."""
     hits: list[tuple[float, int]] = []
     for project in scope.projects:
-        hits += [h for h in vectors.knn(conn, vector, project, n, scope.kinds)
-                 if h[0] <= MAX_VECTOR_DISTANCE]
+        hits += [
+            h
+            for h in vectors.knn(conn, vector, project, n, scope.kinds)
+            if h[0] <= MAX_VECTOR_DISTANCE
+        ]
     hits = sorted(hits)[:n]
     if scope.tags and hits:
         keep = set(_keep_visible(conn, [m for _, m in hits], scope))
@@ -112,14 +224,15 @@ def similarities(conn: Connection, vector: np.ndarray, ids: Sequence[int]) -> di
         return {}
     rows = conn.execute(
         f"""select memory_id, vec_distance_cosine(embedding, ?) from {vectors.FLOAT_TABLE}
-            where memory_id in ({','.join('?' * len(ids))})""",
+            where memory_id in ({",".join("?" * len(ids))})""",
         [np.asarray(vector, dtype=np.float32).tobytes(), *ids],
     )
     return {r[0]: 1.0 - float(r[1]) for r in rows if r[1] is not None}
 
 
-def session_neighbours(conn: Connection, ids: Sequence[int], scope: Scope,
-                       window: int = CONTEXT_WINDOW) -> dict[int, list[int]]:
+def session_neighbours(
+    conn: Connection, ids: Sequence[int], scope: Scope, window: int = CONTEXT_WINDOW
+) -> dict[int, list[int]]:
     """Visible memories written just before/after each of `ids` (within `window` ids) by the same
     agent, in the same project and session, within CONTEXT_SECONDS of it."""
     if not ids:
@@ -128,7 +241,7 @@ def session_neighbours(conn: Connection, ids: Sequence[int], scope: Scope,
     where, params = scope.sql()
     rows = conn.execute(
         f"""select m.id, m.project, m.agent, m.session_id, m.created_at from memories m
-            where m.id in ({','.join('?' * len(near))}) and {where}""",
+            where m.id in ({",".join("?" * len(near))}) and {where}""",
         [*near, *params],
     ).fetchall()
     info = {r[0]: (r[1], r[2], r[3], float(r[4])) for r in rows}
@@ -138,8 +251,11 @@ def session_neighbours(conn: Connection, ids: Sequence[int], scope: Scope,
         if me is None:
             continue
         out[mid] = [
-            other for other in range(mid - window, mid + window + 1)
-            if other != mid and other in info and info[other][:3] == me[:3]
+            other
+            for other in range(mid - window, mid + window + 1)
+            if other != mid
+            and other in info
+            and info[other][:3] == me[:3]
             and abs(info[other][3] - me[3]) <= CONTEXT_SECONDS
         ]
     return out
@@ -148,7 +264,9 @@ def session_neighbours(conn: Connection, ids: Sequence[int], scope: Scope,
 def _keep_visible(conn: Connection, ids: list[int], scope: Scope) -> list[int]:
     where, params = scope.sql()
     marks = ",".join("?" * len(ids))
-    rows = conn.execute(f"select m.id from memories m where m.id in ({marks}) and {where}", [*ids, *params])
+    rows = conn.execute(
+        f"select m.id from memories m where m.id in ({marks}) and {where}", [*ids, *params]
+    )
     keep = {r[0] for r in rows}
     return [i for i in ids if i in keep]
 
@@ -235,11 +353,13 @@ def hybrid(
     return [to_hit(all_rows[mid], s, stale, link_map[mid]) for mid, (s, stale) in top]
 
 
-def relevance_scores(conn: Connection, text: str, vector: np.ndarray | None, scope: Scope,
-                     limit: int) -> dict[int, float]:
+def relevance_scores(
+    conn: Connection, text: str, vector: np.ndarray | None, scope: Scope, limit: int
+) -> dict[int, float]:
     """Keyword and vector candidates blended by score, then lifted by their session context."""
     n = max(limit * 10, CANDIDATES_MIN)
-    keyword = keyword_scores(conn, text, scope, n)
+    every_match = keyword_scores(conn, text, scope)
+    keyword = dict(list(every_match.items())[:n])
     semantic = vector_scores(conn, vector, scope, n) if vector is not None else {}
     own = ranking.blend(keyword, semantic)
     if not own or ranking.CONTEXT_WEIGHT <= 0:
@@ -248,7 +368,7 @@ def relevance_scores(conn: Connection, text: str, vector: np.ndarray | None, sco
     seed_nbrs = session_neighbours(conn, seeds, scope)
     extra = sorted({m for ns in seed_nbrs.values() for m in ns} - own.keys())
     if extra:  # neighbours are scored on their own merits; context lifts, it never admits alone
-        keyword.update(keyword_scores(conn, text, scope, len(extra), only=extra))
+        keyword.update({m: every_match[m] for m in extra if m in every_match})
         if vector is not None:
             sims = similarities(conn, vector, [m for m in extra if m not in semantic])
             semantic.update({m: s for m, s in sims.items() if s >= 1.0 - MAX_VECTOR_DISTANCE})
@@ -265,7 +385,9 @@ def _score_rows(
         files = json.loads(str(row["files"]))
         stale = anchors.is_stale(files, root) if files else False
         age_days = (now - float(row["created_at"])) / 86400
-        score = ranking.adjust(relevance[mid], trust=memory_trust(row), age_days=age_days, stale=stale)
+        score = ranking.adjust(
+            relevance[mid], trust=memory_trust(row), age_days=age_days, stale=stale
+        )
         out[mid] = (score, stale)
     return out
 

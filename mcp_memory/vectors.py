@@ -17,7 +17,7 @@ from .db import Connection
 VEC_TABLE = "vec_memories"
 FLOAT_TABLE = "memory_vectors"
 COARSE_MIN = 100  # bit-index candidates rescored exactly (recall@10 vs exact: 0.997 at 10k)
-COARSE_FACTOR = 2  # top-k cost in vec0 grows faster than k: 1.4 ms at 100, 9.5 ms at 400
+COARSE_EXTRA = 20  # beyond n: top-k cost in vec0 grows faster than k (1.4 ms at 100, 9.5 at 400)
 MAX_K = 4096  # vec0's limit for k
 
 
@@ -73,7 +73,7 @@ def knn(
     coarse = conn.execute(
         f"""select memory_id from {VEC_TABLE} where embedding match vec_quantize_binary(?)
             and k = ? and project = ? and status = 'active'{kind_sql}""",
-        [blob, min(max(COARSE_MIN, n * COARSE_FACTOR), MAX_K), project, *kinds],
+        [blob, min(max(COARSE_MIN, n + COARSE_EXTRA), MAX_K), project, *kinds],
     ).fetchall()
     if not coarse:
         return []

@@ -80,7 +80,8 @@ def test_trusted_memories_outrank_untrusted_ones_at_equal_relevance() -> None:
 
 def test_stale_memories_rank_lower() -> None:
     assert ranking.adjust(0.5, trust=0.8, age_days=1, stale=True) < ranking.adjust(
-        0.5, trust=0.8, age_days=1, stale=False)
+        0.5, trust=0.8, age_days=1, stale=False
+    )
 
 
 def test_age_nudges_but_never_buries_a_clearly_better_match() -> None:

@@ -190,3 +190,13 @@ def test_the_cli_review_desk_lists_shows_approves_and_distrusts(
     assert out["hidden"] == 1 and out["trust"] < shown_agent["trust"]
     assert runner.invoke(app, ["agents", "show", "nobody"]).exit_code == 1
     assert runner.invoke(app, ["agents", "trust", "user"]).exit_code == 2
+
+
+def test_quarantine_for_low_standing_alone_does_not_sink_trust_further(store: MemoryStore) -> None:
+    """No death spiral: once distrusted, clean writes are held but cost nothing more."""
+    store.remember("First note so the agent exists", actor=AGENT)
+    review.set_trust(store, "claude-code", False)
+    after_distrust = trust_of(store, "claude-code")
+    for text in clean_notes(20, "held "):
+        assert store.remember(text, actor=AGENT).status == "quarantined"
+    assert trust_of(store, "claude-code") >= after_distrust - 1e-6
