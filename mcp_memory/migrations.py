@@ -222,3 +222,10 @@ def m004_file_sources(conn: Connection) -> None:
 def m005_fts_vocab(conn: Connection) -> None:
     """Per-term document counts (a view, no storage): recall prunes very common query terms."""
     conn.execute("create virtual table memories_fts_vocab using fts5vocab(memories_fts, 'row')")
+
+
+@migration
+def m006_scope_recency_index(conn: Connection) -> None:
+    """Serve "newest visible memories of a project" (context, resources) from the index."""
+    conn.execute("drop index if exists memories_project_status")
+    conn.execute("create index memories_scope on memories(project, status, created_at)")

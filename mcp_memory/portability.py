@@ -493,7 +493,7 @@ def _wire_columns(
 
 def _duplicate_of(conn: db.Connection, item: Incoming) -> db.sqlite3.Row | None:
     return conn.execute(
-        "select id, status from memories where content_hash = ? and project = ? "
+        "select id, status from memories where content_hash = ? and +project = ? "
         "order by id limit 1",
         (item.digest, item.project),
     ).fetchone()

@@ -220,8 +220,8 @@ class MemoryStore:
             if verdict.status == "rejected":
                 return self._record_rejection(conn, actor, digest, verdict, t.score)
             dup = conn.execute(
-                "select id from memories where content_hash = ? and project = ? "
-                "and status in ('active', 'quarantined') limit 1",
+                "select id from memories where content_hash = ? and +project = ? "
+                "and +status in ('active', 'quarantined') limit 1",
                 (digest, project_),
             ).fetchone()
             if dup:
