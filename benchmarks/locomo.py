@@ -55,7 +55,63 @@ ACTOR = Actor(agent="locomo")
 _EVIDENCE = re.compile(r"D:?(\d+):(\d+)")
 _DATE = re.compile(r"(\d{1,2}) (\w+),? (\d{4})")
 _STOP = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your"]
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
 )
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _EDGE = re.compile(r"^[^\w]+|[^\w]+$")
@@ -274,6 +330,7 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "locomo-bench")
     ap.add_argument("--rebuild", action="store_true", help="ignore the cached database")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--save", type=Path, default=None, help="also write the results as JSON")
     ap.add_argument(
         "--screen",
         choices=["real", "off"],
@@ -302,6 +359,9 @@ def main() -> None:
         store.close()
     res["turns"] = meta["counts"]
     res["db"], res["screen"] = str(db), args.screen
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(json.dumps(res, indent=1))
     if args.json:
         print(json.dumps(res, indent=1))
         return

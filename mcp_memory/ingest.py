@@ -53,6 +53,17 @@ IGNORED_DIRS = frozenset(
     }
 )
 WATCHER = Actor(agent="file-watcher", client_name="mcp-memory-watch")
+
+
+def watcher_for(project: str) -> Actor:
+    """One writer identity per project: a backdoored rules file in one cloned repo sinks the
+    trust of that repo's file watcher only, not the instruction files of every project."""
+    return Actor(
+        agent=f"{WATCHER.agent}:{project}" if project else WATCHER.agent,
+        client_name=WATCHER.client_name,
+    )
+
+
 MAX_FILE_BYTES = 1 << 20
 TAG = "instruction-file"
 
@@ -373,8 +384,11 @@ def _orphans(store: MemoryStore, rel: str, gone: dict[str, int], actor: Actor) -
         return [r[0] for r in rows]
 
 
-def sync_file(store: MemoryStore, root: Path, rel: str, *, actor: Actor = WATCHER) -> SyncReport:
+def sync_file(
+    store: MemoryStore, root: Path, rel: str, *, actor: Actor | None = None
+) -> SyncReport:
     """Make the store match the file as it is now (missing file: retire everything from it)."""
+    actor = actor or watcher_for(store.settings.project)
     pieces = read_pieces(root / rel) if is_instruction_file(rel) else {}
     known = _known(store, rel)
     report = SyncReport(rel)
@@ -410,7 +424,7 @@ def _log(report: SyncReport) -> None:
 
 
 def sync_paths(
-    store: MemoryStore, root: Path, paths: Iterable[str], *, actor: Actor = WATCHER
+    store: MemoryStore, root: Path, paths: Iterable[str], *, actor: Actor | None = None
 ) -> list[SyncReport]:
     """Files that exist first, vanished ones last: in a rename the new path claims the memory
     (same text, same project -> `duplicate`, same id) before the old path lets go of it."""
@@ -418,7 +432,7 @@ def sync_paths(
     return [sync_file(store, root, rel, actor=actor) for rel in ordered]
 
 
-def sync_all(store: MemoryStore, root: Path, *, actor: Actor = WATCHER) -> list[SyncReport]:
+def sync_all(store: MemoryStore, root: Path, *, actor: Actor | None = None) -> list[SyncReport]:
     """Full reconcile: every instruction file on disk, plus every path stored from before
     (deleted or renamed while nobody was watching)."""
     return sync_paths(

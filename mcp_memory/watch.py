@@ -90,9 +90,10 @@ class Watcher:
         polling: bool = False,
         observer: BaseObserver | None = None,
         quiet: float = QUIET_S,
-        actor: Actor = ingest.WATCHER,
+        actor: Actor | None = None,
     ) -> None:
-        self.store, self.root, self.actor, self.quiet = store, root.resolve(), actor, quiet
+        self.store, self.root, self.quiet = store, root.resolve(), quiet
+        self.actor = actor or ingest.watcher_for(store.settings.project)
         self.polling = polling
         self.observer = observer or make_observer(polling)
         self._injected = observer is not None
