@@ -155,12 +155,15 @@ class Scope:
     tags: list[str] = field(default_factory=list)
 
     def sql(self, alias: str = "m") -> tuple[str, list[object]]:
-        clauses = [f"{alias}.status = 'active'"]
+        """A filter, never the driver: the unary `+` keeps SQLite from walking the
+        (project, status) index over a whole project instead of probing the FTS hits or
+        the id list it is paired with (23 ms vs 0.1 ms per call at 100k)."""
+        clauses = [f"+{alias}.status = 'active'"]
         params: list[object] = []
-        clauses.append(f"{alias}.project in ({','.join('?' * len(self.projects))})")
+        clauses.append(f"+{alias}.project in ({','.join('?' * len(self.projects))})")
         params += self.projects
         if self.kinds:
-            clauses.append(f"{alias}.kind in ({','.join('?' * len(self.kinds))})")
+            clauses.append(f"+{alias}.kind in ({','.join('?' * len(self.kinds))})")
             params += self.kinds
         if self.tags:
             marks = ",".join("?" * len(self.tags))
