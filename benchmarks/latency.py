@@ -94,15 +94,18 @@ def note(rng: random.Random, i: int) -> str:
 
 
 class Precomputed:
-    """Serves bulk vectors for the load phase; falls through to the live model otherwise."""
+    """Serves batch-computed vectors to remember() (same model, so the same vectors);
+    falls through to the live model otherwise. keep=False frees each vector once used."""
 
-    def __init__(self, model: FastEmbedder) -> None:
+    def __init__(self, model: FastEmbedder, keep: bool = False) -> None:
         self.model, self.name, self.dim = model, model.name, model.dim
         self.cache: dict[str, np.ndarray] = {}
+        self.keep = keep
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if len(texts) == 1 and texts[0] in self.cache:
-            return self.cache.pop(texts[0])[None, :]
+            vec = self.cache[texts[0]] if self.keep else self.cache.pop(texts[0])
+            return vec[None, :]
         return self.model.embed(texts)
 
 

@@ -41,6 +41,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from latency import Precomputed  # noqa: E402
 
 from mcp_memory import Actor, FastEmbedder, MemoryStore, SecretRejected, Settings  # noqa: E402
 from mcp_memory.store import allow_all  # noqa: E402
@@ -174,19 +177,6 @@ def cache_key(data: Path, model_dir: Path, screen: str) -> str:
         for f in sorted([pkg / name] if (pkg / name).is_file() else (pkg / name).rglob("*.py")):
             h.update(f.read_bytes())
     return h.hexdigest()[:16]
-
-
-class Precomputed:
-    """Serves batch-computed vectors to remember(); same model, so the same vectors."""
-
-    def __init__(self, model: FastEmbedder) -> None:
-        self.model, self.name, self.dim = model, model.name, model.dim
-        self.cache: dict[str, np.ndarray] = {}
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        if len(texts) == 1 and texts[0] in self.cache:
-            return self.cache[texts[0]][None, :]
-        return self.model.embed(texts)
 
 
 def build(samples: list[dict], db: Path, emb: Precomputed, debug: Path, screen: str) -> dict:
@@ -348,7 +338,9 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         for f in work.glob("locomo.db*"):
             f.unlink()
-        meta = build(samples, db, Precomputed(model), work / "not_stored.json", args.screen)
+        meta = build(
+            samples, db, Precomputed(model, keep=True), work / "not_stored.json", args.screen
+        )
         meta_file.write_text(json.dumps(meta))
     meta = json.loads(meta_file.read_text())
 

@@ -229,3 +229,10 @@ def m006_scope_recency_index(conn: Connection) -> None:
     """Serve "newest visible memories of a project" (context, resources) from the index."""
     conn.execute("drop index if exists memories_project_status")
     conn.execute("create index memories_scope on memories(project, status, created_at)")
+
+
+@migration
+def m007_fts_rank(conn: Connection) -> None:
+    """`rank` = bm25 with the derived keywords column at half weight, so queries can use
+    FTS5's fast rank-ordered LIMIT path instead of calling bm25() themselves."""
+    conn.execute("insert into memories_fts(memories_fts, rank) values ('rank', 'bm25(1.0, 0.5)')")

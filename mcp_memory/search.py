@@ -21,6 +21,7 @@ from .models import LinkRef, RecallHit
 VEC_TABLE = vectors.VEC_TABLE
 MAX_FTS_TERMS = 32
 FTS_DOC_BUDGET = 4000  # documents bm25 may score per query (see prune_common)
+KEYWORD_DEPTH = 1000  # keyword matches kept per query, best first
 _INDEX_TOKEN = re.compile(r"[^\W_]+")
 MAX_VECTOR_DISTANCE = 0.9  # cosine distance; beyond this MiniLM neighbours are noise
 CANDIDATES_MIN = 100  # per retriever; deeper pools find more for context to work with
@@ -122,12 +123,13 @@ def index_terms(chunk: str) -> list[str]:
     return [_stemmer().stemWord(t) for t in _INDEX_TOKEN.findall(plain)]
 
 
-def prune_common(conn: Connection, chunks: list[str], budget: int = FTS_DOC_BUDGET) -> list[str]:
+def prune_common(conn: Connection, chunks: list[str], budget: int | None = None) -> list[str]:
     """Keep the rarest chunks whose matches fit the budget (always at least one).
 
     bm25 is computed for every document matching any OR'ed term (~1.5 us each), so a
     term found in half a 100k corpus costs ~75 ms while adding almost nothing to the
     ranking (its idf is near zero)."""
+    budget = FTS_DOC_BUDGET if budget is None else budget
     terms = {c: index_terms(c) for c in chunks}
     wanted = sorted({t for ts in terms.values() for t in ts})
     if not wanted:
@@ -177,17 +179,22 @@ class Scope:
 def keyword_scores(
     conn: Connection, text: str, scope: Scope, n: int | None = None
 ) -> dict[int, float]:
-    """Keyword matches as {id: -bm25} (higher is better), best first; all of them when n is
-    None. prune_common bounds how many there can be, so scoring all is affordable."""
+    """Keyword matches as {id: -bm25} (higher is better), best first: the top n, or when n is
+    None every match among the KEYWORD_DEPTH best (further down, a keyword score is noise).
+
+    FTS5 ranks alone first (its rank-ordered LIMIT path) and only the survivors are joined
+    for the scope filter, so a common term costs bm25 per match, not a row lookup each."""
     match = quote_chunks(prune_common(conn, query_chunks(text)))
     if match is None:
         return {}
     where, params = scope.sql()
+    depth = KEYWORD_DEPTH if n is None else max(n * 4, n + 50)
     rows = conn.execute(
-        f"""select m.id, bm25(memories_fts, 1.0, 0.5) as s from memories_fts f
-            join memories m on m.id = f.rowid
-            where memories_fts match ? and {where} order by s limit ?""",
-        [match, *params, -1 if n is None else n],
+        f"""select m.id, f.rank from (
+              select rowid, rank from memories_fts where memories_fts match ?
+              order by rank limit ?) f
+            join memories m on m.id = f.rowid where {where} order by f.rank limit ?""",
+        [match, depth, *params, -1 if n is None else n],
     )
     return {r[0]: -float(r[1]) for r in rows}
 

@@ -32,7 +32,7 @@ def _unit(rows: int, seed: int) -> np.ndarray:
 
 
 def test_knn_is_exact_when_the_project_fits_the_rescoring_pool(tmp_path: Path) -> None:
-    matrix = _unit(vectors.RESCORE_POOL - 100, seed=1)
+    matrix = _unit(vectors.RESCORE_MIN - 20, seed=1)
     conn = _store_with_vectors(tmp_path / "v.db", matrix)
     for q in _unit(5, seed=2):
         exact = (np.argsort(-(matrix @ q))[:10] + 1).tolist()
