@@ -24,7 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mcp_memory import erasure  # noqa: E402
+from mcp_memory import (
+    erasure,  # noqa: E402
+    vectors,  # noqa: E402
+)
 from mcp_memory.db import write_transaction  # noqa: E402
 from mcp_memory.embeddings import FakeEmbedder  # noqa: E402
 from mcp_memory.store import MemoryStore, allow_all, content_hash  # noqa: E402
@@ -93,22 +96,18 @@ def build(path: Path, rows: int) -> int:
 
 
 def _insert_batch(
-    store: MemoryStore, ids: list[int], texts: list[str], vectors: np.ndarray
+    store: MemoryStore, ids: list[int], texts: list[str], embeddings: np.ndarray
 ) -> None:
     now = time.time()
     with write_transaction(store.conn, store.lock) as conn:
-        for memory_id, text, vector in zip(ids, texts, vectors, strict=True):
+        for memory_id, text, vector in zip(ids, texts, embeddings, strict=True):
             project = f"proj-{memory_id % 10}"
             conn.execute(
                 "insert into memories(id, content, project, agent, source, content_hash, "
                 "created_at, updated_at, embedding_model) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (memory_id, text, project, "bench", "agent", content_hash(text), now, now, "fake"),
             )
-            conn.execute(
-                "insert into vec_memories(memory_id, project, status, kind, embedding) "
-                "values (?, ?, 'active', 'note', ?)",
-                (memory_id, project, vector.tobytes()),
-            )
+            vectors.put(conn, memory_id, project, "active", "note", vector)
 
 
 def _files_bytes(directory: Path) -> bytes:
