@@ -60,6 +60,7 @@ class ServerState:
 
 
 BACKFILL_EVERY_S = 60.0
+SHUTDOWN_WAIT_S = 15.0
 
 
 def _start_embeddings(store: MemoryStore, stop: threading.Event) -> threading.Thread:
@@ -71,7 +72,7 @@ def _start_embeddings(store: MemoryStore, stop: threading.Event) -> threading.Th
             return
         while not stop.is_set():
             try:
-                filled = store.backfill()
+                filled = store.backfill(should_stop=stop.is_set)
                 if filled:
                     log.info("mcp-memory: embedded %d memories written without a model", filled)
             except Exception:  # a failed backfill must not kill the server
@@ -92,12 +93,14 @@ def create_server(settings: Settings | None = None, store: MemoryStore | None = 
         own = store is None
         st = store or MemoryStore.open(settings=settings)
         stop = threading.Event()
-        _start_embeddings(st, stop)
+        worker = _start_embeddings(st, stop)
         holder["state"] = ServerState(st, settings.agent)
         try:
             yield holder["state"]
         finally:
             stop.set()
+            # Let an embedding batch (native ONNX threads) finish: exiting under it aborts.
+            worker.join(timeout=SHUTDOWN_WAIT_S)
             if own:
                 st.close()
 
@@ -276,6 +279,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger("mcp_memory")
     root.handlers[:] = [handler]
     root.setLevel(level)
+    root.propagate = False  # the SDK puts a rich handler on the root logger: say it once
 
 
 def run(

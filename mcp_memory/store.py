@@ -152,13 +152,13 @@ class MemoryStore:
                     )
         self._vector_model = emb.name
 
-    def backfill(self, batch: int = 64) -> int:
+    def backfill(self, batch: int = 64, should_stop: Callable[[], bool] = lambda: False) -> int:
         """Embed memories written while no model was loaded. Returns how many were filled."""
         emb = self.embedder()
         if emb is None:
             return 0
         done = 0
-        while True:
+        while not should_stop():
             with self.lock:
                 rows = self.conn.execute(
                     "select id, content from memories where embedding_model is null "
@@ -172,6 +172,7 @@ class MemoryStore:
                 for row, vec in zip(rows, vectors, strict=True):
                     self._put_vector(conn, row["id"], vec, emb.name)
             done += len(rows)
+        return done
 
     def _put_vector(
         self, conn: db.Connection, memory_id: int, vector: np.ndarray, model: str
