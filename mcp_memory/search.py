@@ -290,8 +290,7 @@ def load_rows(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, objec
         return {}
     marks = ",".join("?" * len(ids))
     rows = conn.execute(
-        f"""select m.*, case when m.agent = 'user' then 1.0
-                   else coalesce(a.alpha / (a.alpha + a.beta), 0.5) end as agent_trust
+        f"""select m.*, coalesce(a.alpha / (a.alpha + a.beta), 0.5) as agent_trust
             from memories m left join agents a on a.name = m.agent where m.id in ({marks})""",
         list(ids),
     )
