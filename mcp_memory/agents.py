@@ -68,8 +68,7 @@ def ensure(conn: Connection, actor: Actor, trusted: frozenset[str], now: float) 
 
 def save(conn: Connection, name: str, t: trust.AgentTrust) -> None:
     conn.execute(
-        "update agents set alpha = ?, beta = ?, clean_credit = ?, updated_at = ? "
-        "where name = ?",
+        "update agents set alpha = ?, beta = ?, clean_credit = ?, updated_at = ? where name = ?",
         (t.alpha, t.beta, t.clean_credit, t.updated_at, name),
     )
 

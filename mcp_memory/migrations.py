@@ -128,7 +128,7 @@ def m001_core(conn: Connection) -> None:
         create index audit_action on audit_log(action);
 
         create table meta (key text primary key, value text not null);
-        """
+        """,
     )
 
 
