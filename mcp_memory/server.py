@@ -293,5 +293,23 @@ def run(
     server = create_server(settings)
     if transport == "stdio":
         server.run("stdio")
-    else:
-        server.run("streamable-http", host=host, port=port)
+        return
+    if not is_loopback(host):
+        log.warning(
+            "mcp-memory: serving HTTP on %s without authentication: anyone who can reach "
+            "this port can read and write memories. Bind to 127.0.0.1 or put an "
+            "authenticating proxy in front.",
+            host,
+        )
+    server.run("streamable-http", host=host, port=port)
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
