@@ -40,6 +40,8 @@ from typing import Any, TypeVar
 from . import audit
 from .db import Connection, OperationalError, write_transaction
 from .errors import InvalidInput, NotFound, StorageError
+from .store import note_high_water
+from .vectors import bump_epoch
 
 SELECTORS = ("id", "agent", "project", "match", "since")
 FTS_TABLE = "memories_fts"
@@ -271,6 +273,8 @@ def _delete(conn: Connection, plan: ErasePlan, *, actor: str) -> Receipt:
 
 def _delete_rows(conn: Connection, ids: list[int]) -> None:
     payload = _ids_json(ids)
+    note_high_water(conn)  # erased ids are never handed out again
+    bump_epoch(conn)  # other processes drop cached vector codes of erased ids
     slots = _vector_slots(conn, ids)
     if _table_exists(conn, VEC_TABLE):
         conn.executemany(f"delete from {VEC_TABLE} where memory_id = ?", [(i,) for i in ids])

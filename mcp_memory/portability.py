@@ -410,7 +410,9 @@ def _screen_trust(store: MemoryStore) -> float:
 
 
 def _final_status(item: Incoming, verdict: Verdict) -> str:
-    if verdict.status == "quarantined" and item.status == "active":
+    """A file can only make a memory more hidden: whatever the gate holds stays held,
+    unless the file already says it is gone (forgotten) or refused (rejected)."""
+    if verdict.status == "quarantined" and item.status not in ("forgotten", "rejected"):
         return "quarantined"
     return item.status
 

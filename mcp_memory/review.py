@@ -122,6 +122,7 @@ def _decide_write(
     store._set_status(conn, memory_id, status, actor.agent, "approved" if approve else "rejected")
     if approve:
         conn.execute("update memories set risk = 0 where id = ?", (memory_id,))
+        _apply_held_supersede(store, conn, memory_id, actor)
     before, after = agents.record(conn, writer, "review_approved" if approve else "review_rejected")
     audit.append(
         conn,
@@ -142,6 +143,18 @@ def _decide_write(
         "writer": writer,
         "writer_trust": round(after, 4),
     }
+
+
+def _apply_held_supersede(store: MemoryStore, conn: object, memory_id: int, actor: Actor) -> None:
+    """A quarantined write superseded nothing; once a human approves it, it does."""
+    row = conn.execute("select supersedes from memories where id = ?", (memory_id,)).fetchone()
+    if row is None or row["supersedes"] is None:
+        return
+    old = conn.execute(
+        "select id, agent, status from memories where id = ?", (row["supersedes"],)
+    ).fetchone()
+    if old is not None and old["status"] == "active":
+        store._supersede(conn, old, memory_id, actor, 1.0)
 
 
 def _decide_forget(
@@ -244,7 +257,8 @@ def _quarantine_past(store: MemoryStore, conn: object, name: str, actor: Actor) 
     ids = [
         r[0]
         for r in conn.execute(
-            "select id from memories where agent = ? and status = 'active'", (name,)
+            "select id from memories where agent = ? and status in ('active', 'superseded')",
+            (name,),
         )
     ]
     for mid in ids:

@@ -319,7 +319,10 @@ def links_of(conn: Connection, ids: Sequence[int]) -> dict[int, list[LinkRef]]:
 
 
 def memory_trust(row: dict[str, object]) -> float:
-    return round(float(row["agent_trust"]) * (1.0 - float(row["risk"])), 4)
+    """The writer's trust now, never above what it was when written (an imported line
+    cannot borrow the live trust of the agent it claims), times the content's safety."""
+    writer = min(float(row["agent_trust"]), float(row["trust"]))
+    return round(writer * (1.0 - float(row["risk"])), 4)
 
 
 def to_hit(row: dict[str, object], score: float, stale: bool, links: list[LinkRef]) -> RecallHit:

@@ -257,8 +257,10 @@ class MemoryStore:
             if in_transaction is not None:  # extra provenance (e.g. file and line) commits with it
                 in_transaction(conn, memory_id)
             reasons = list(verdict.reasons)
-            if old is not None:
+            if old is not None and status == "active":
                 reasons += self._supersede(conn, old, memory_id, actor, t.score)
+            elif old is not None:  # held for review: the older memory stays until approval
+                reasons.append("supersede_after_review")
             for event in verdict.events:
                 agents.record(conn, actor.agent, event, now)
             self._bump_counters(conn, actor.agent, status)
@@ -338,7 +340,7 @@ class MemoryStore:
         old = conn.execute(
             "select id, agent, status from memories where id = ?", (old_id,)
         ).fetchone()
-        if old is None or old["status"] not in ("active", "quarantined"):
+        if old is None or old["status"] != "active":
             raise NotFound(f"supersedes: no visible memory with id {old_id}")
         return old
 
@@ -513,8 +515,30 @@ class MemoryStore:
         return {"memories": counts, "unembedded": unembedded, "agents": n_agents}
 
 
+HIGH_WATER_KEY = "memory_id_high_water"
+
+
+def note_high_water(conn: db.Connection) -> None:
+    """Remember the largest id ever used, before rows are erased: ids are never reused, or a
+    new memory would inherit an erased one's audit history and other processes' caches."""
+    conn.execute(
+        "insert into meta(key, value) select ?, coalesce(max(id), 0) from memories where true "
+        "on conflict(key) do update set value = max(cast(value as integer), "
+        "cast(excluded.value as integer))",
+        (HIGH_WATER_KEY,),
+    )
+
+
+def next_id(conn: db.Connection) -> int:
+    high = conn.execute("select value from meta where key = ?", (HIGH_WATER_KEY,)).fetchone()
+    top = conn.execute("select coalesce(max(id), 0) from memories").fetchone()[0]
+    return max(int(high[0]) if high else 0, int(top)) + 1
+
+
 def insert_row(conn: db.Connection, values: dict[str, object]) -> int:
     """The one INSERT into memories (FTS follows by trigger); column names come from code."""
+    if values.get("id") is None:
+        values = {**values, "id": next_id(conn)}
     columns = ", ".join(values)
     marks = ", ".join("?" * len(values))
     cur = conn.execute(f"insert into memories({columns}) values ({marks})", tuple(values.values()))

@@ -186,7 +186,7 @@ def knn(
         candidates = entry.ids[np.argpartition(distance, pool)[:pool]]
     else:
         candidates = entry.ids
-    return rescore(conn, query, candidates.tolist(), n, kinds)
+    return rescore(conn, query, candidates.tolist(), n, kinds, project)
 
 
 def hamming(codes: np.ndarray, query_bits: np.ndarray) -> np.ndarray:
@@ -197,16 +197,23 @@ def hamming(codes: np.ndarray, query_bits: np.ndarray) -> np.ndarray:
 
 
 def rescore(
-    conn: Connection, query: np.ndarray, ids: list[int], n: int, kinds: Sequence[str] = ()
+    conn: Connection,
+    query: np.ndarray,
+    ids: list[int],
+    n: int,
+    kinds: Sequence[str] = (),
+    project: str | None = None,
 ) -> list[tuple[float, int]]:
-    """Exact cosine for candidate ids, visible ones only, best n."""
+    """Exact cosine for candidate ids, visible ones only (and in `project`), best n."""
     kind_sql = f" and +m.kind in ({','.join('?' * len(kinds))})" if kinds else ""
+    project_sql = " and +m.project = ?" if project is not None else ""
     rows = conn.execute(
         f"""select v.memory_id, vec_distance_cosine(v.embedding, ?) as d from {FLOAT_TABLE} v
             join memories m on m.id = v.memory_id
-            where v.memory_id in ({",".join("?" * len(ids))}) and +m.status = 'active'{kind_sql}
+            where v.memory_id in ({",".join("?" * len(ids))}) and +m.status = 'active'
+              {kind_sql}{project_sql}
             order by d limit ?""",
-        [_blob(query), *ids, *kinds, n],
+        [_blob(query), *ids, *kinds, *([project] if project is not None else []), n],
     )
     return [(r[1], r[0]) for r in rows if r[1] is not None]
 
