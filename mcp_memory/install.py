@@ -458,9 +458,10 @@ def apply(p: Plan) -> Path | None:
     if p.old_text is not None:
         backup = backup_path(p.path)
         shutil.copy2(p.path, backup)
-    tmp = p.path.with_name(p.path.name + ".mcp-memory.tmp")
+    target = p.path.resolve()  # a symlinked dotfile stays a symlink: write where it points
+    tmp = target.with_name(target.name + ".mcp-memory.tmp")
     tmp.write_text(p.new_text, encoding="utf-8")
     if backup is not None:
         shutil.copymode(backup, tmp)
-    os.replace(tmp, p.path)
+    os.replace(tmp, target)
     return backup

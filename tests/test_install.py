@@ -328,3 +328,24 @@ def test_the_shipped_session_start_hook_runs_the_context_command() -> None:
     (group,) = json.loads((hooks / "settings.json").read_text())["hooks"]["SessionStart"]
     assert group["hooks"][0]["type"] == "command"
     assert "mcp-memory context --hook" in (hooks / "session-start.sh").read_text()
+
+
+def test_a_symlinked_config_stays_a_symlink(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mcp_memory import install
+
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    real = dotfiles / "mcp.json"
+    real.write_text('{"mcpServers": {"other": {"command": "other-server"}}}')
+    project = tmp_path / "proj"
+    (project / ".cursor").mkdir(parents=True)
+    link = project / ".cursor" / "mcp.json"
+    link.symlink_to(real)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    plan = install.plan("cursor", "project", project_dir=project)
+    install.apply(plan)
+    assert link.is_symlink()
+    text = real.read_text()
+    assert "mcp-memory" in text and "other-server" in text
