@@ -90,6 +90,7 @@ def bump_epoch(conn: Connection) -> None:
         "set value = cast(value as integer) + 1",
         (EPOCH_KEY,),
     )
+    index_for(conn).invalidate()  # our own commits do not change data_version
 
 
 def sign_bits(matrix: np.ndarray) -> np.ndarray:

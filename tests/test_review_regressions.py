@@ -89,3 +89,14 @@ def test_ids_keep_rising_after_the_newest_memory_is_erased(store: MemoryStore) -
     last = store.remember("second", actor=AGENT).id
     erasure.execute(store.conn, store.lock, erasure.plan(store.conn, id=last), actor="user")
     assert store.remember("third", actor=AGENT).id == last + 1
+
+
+def test_erasure_drops_the_erasing_process_cached_vector_codes(store: MemoryStore) -> None:
+    from mcp_memory import vectors
+
+    gone = store.remember("ephemeral note about the blue server", actor=AGENT).id
+    store.recall("blue server")  # loads this process's code cache
+    erasure.execute(store.conn, store.lock, erasure.plan(store.conn, id=gone), actor="user")
+    store.recall("blue server")
+    cached = vectors.index_for(store.conn).codes_for("proj").ids.tolist()
+    assert gone not in cached
