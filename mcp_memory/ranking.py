@@ -1,4 +1,4 @@
-"""Pure ranking: fuse keyword and vector candidate lists, then weigh by trust, age, staleness.
+"""Pure ranking: blend keyword and vector scores, then weigh by trust, age, staleness.
 
 Kept free of SQL so any storage backend feeds it the same candidate lists.
 """
@@ -6,13 +6,10 @@ Kept free of SQL so any storage backend feeds it the same candidate lists.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-RRF_K = 60
-KEYWORD_WEIGHT = 1.0
-VECTOR_WEIGHT = 1.0
-# Score blending (what hybrid recall uses; RRF is kept for callers that only have ranks).
+# Score blending (not RRF: a blend keeps how far ahead a strong keyword match is).
 # Tuned on LoCoMo turn retrieval (benchmarks/locomo.py): MiniLM alone is weaker than bm25
 # there, so it gets a little less say.
 BLEND_KEYWORD = 1.0
@@ -25,25 +22,6 @@ RECENCY_FLOOR = 0.85  # age nudges ties; it never buries an exact answer
 TRUST_FLOOR = 0.5  # a 0-trust memory keeps half its relevance (it is still shown, lower)
 STALE_FACTOR = 0.7
 LINK_FACTOR = 0.5  # a linked neighbour ranks below the memory that pulled it in
-
-
-@dataclass(frozen=True)
-class Weights:
-    keyword: float = KEYWORD_WEIGHT
-    vector: float = VECTOR_WEIGHT
-    k: int = RRF_K
-
-
-def fuse(
-    keyword_ids: Sequence[int], vector_ids: Sequence[int], w: Weights = Weights()
-) -> dict[int, float]:
-    """Reciprocal rank fusion, normalised so a memory first in both lists scores 1.0."""
-    best = (w.keyword + w.vector) / (w.k + 1)
-    scores: dict[int, float] = {}
-    for weight, ids in ((w.keyword, keyword_ids), (w.vector, vector_ids)):
-        for rank, mid in enumerate(ids, start=1):
-            scores[mid] = scores.get(mid, 0.0) + weight / (w.k + rank)
-    return {mid: s / best for mid, s in scores.items()}
 
 
 @dataclass(frozen=True)

@@ -199,10 +199,6 @@ def keyword_scores(
     return {r[0]: -float(r[1]) for r in rows}
 
 
-def keyword_candidates(conn: Connection, text: str, scope: Scope, n: int) -> list[int]:
-    return list(keyword_scores(conn, text, scope, n))
-
-
 def has_vectors(conn: Connection) -> bool:
     return vectors.exists(conn)
 
@@ -222,10 +218,6 @@ def vector_scores(conn: Connection, vector: np.ndarray, scope: Scope, n: int) ->
         keep = set(_keep_visible(conn, [m for _, m in hits], scope))
         hits = [h for h in hits if h[1] in keep]
     return {mid: 1.0 - float(d) for d, mid in hits}
-
-
-def vector_candidates(conn: Connection, vector: np.ndarray, scope: Scope, n: int) -> list[int]:
-    return list(vector_scores(conn, vector, scope, n))
 
 
 def similarities(conn: Connection, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:

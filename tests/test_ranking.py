@@ -7,12 +7,6 @@ import pytest
 from mcp_memory import ranking
 
 
-def test_a_memory_first_in_both_rrf_lists_scores_one() -> None:
-    scores = ranking.fuse([1, 2], [1, 3])
-    assert scores[1] == pytest.approx(1.0)
-    assert scores[1] > scores[2] and scores[1] > scores[3]
-
-
 def test_blend_keeps_how_far_ahead_a_strong_keyword_match_is() -> None:
     scores = ranking.blend({1: 10.0, 2: 1.0}, {1: 0.3, 2: 0.3})
     assert scores[1] > scores[2]
