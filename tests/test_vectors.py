@@ -31,13 +31,38 @@ def _unit(rows: int, seed: int) -> np.ndarray:
     return m / np.linalg.norm(m, axis=1, keepdims=True)
 
 
-def test_knn_is_exact_when_the_project_fits_the_rescoring_pool(tmp_path: Path) -> None:
+QUANTIZATION_TOLERANCE = 2e-3  # int8 rows: cosine within ~1e-3 of float32
+
+
+def test_knn_matches_exact_search_up_to_quantization_when_the_project_fits_the_pool(
+    tmp_path: Path,
+) -> None:
     matrix = _unit(vectors.RESCORE_MIN - 20, seed=1)
     conn = _store_with_vectors(tmp_path / "v.db", matrix)
     for q in _unit(5, seed=2):
-        exact = (np.argsort(-(matrix @ q))[:10] + 1).tolist()
-        got = [mid for _, mid in vectors.knn(conn, q, "p", 10)]
-        assert got == exact
+        exact = 1.0 - matrix @ q
+        got = vectors.knn(conn, q, "p", 10)
+        assert len(got) == 10
+        for distance, mid in got:
+            assert abs(distance - exact[mid - 1]) < QUANTIZATION_TOLERANCE
+        tenth = np.sort(exact)[9]
+        for missed in set((np.argsort(exact)[:10] + 1).tolist()) - {m for _, m in got}:
+            assert exact[missed - 1] > tenth - QUANTIZATION_TOLERANCE  # a near tie, no more
+
+
+def test_knn_finds_the_clear_winner_among_many_vectors(tmp_path: Path) -> None:
+    matrix = _unit(3000, seed=8)
+    target = matrix[1234] + 0.05 * _unit(1, seed=9)[0]
+    conn = _store_with_vectors(tmp_path / "v.db", matrix)
+    assert vectors.knn(conn, target, "p", 3)[0][1] == 1235
+
+
+def test_a_zero_vector_is_never_a_neighbour(tmp_path: Path) -> None:
+    matrix = _unit(20, seed=10)
+    matrix[4] = 0.0
+    conn = _store_with_vectors(tmp_path / "v.db", matrix)
+    assert 5 not in [m for _, m in vectors.knn(conn, _unit(1, seed=11)[0], "p", 20)]
+    assert vectors.knn(conn, np.zeros(DIM, dtype=np.float32), "p", 5) == []
 
 
 def test_the_code_index_sees_commits_from_another_connection(tmp_path: Path) -> None:
