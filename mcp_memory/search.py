@@ -220,16 +220,11 @@ def vector_scores(conn: Connection, vector: np.ndarray, scope: Scope, n: int) ->
     return {mid: 1.0 - float(d) for d, mid in hits}
 
 
-def similarities(conn: Connection, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
-    """Exact cosine similarity of `vector` to the stored vectors of `ids` (no KNN)."""
-    if not ids:
-        return {}
-    rows = conn.execute(
-        f"""select memory_id, vec_distance_cosine(embedding, ?) from {vectors.FLOAT_TABLE}
-            where memory_id in ({",".join("?" * len(ids))})""",
-        [np.asarray(vector, dtype=np.float32).tobytes(), *ids],
-    )
-    return {r[0]: 1.0 - float(r[1]) for r in rows if r[1] is not None}
+def similarities(
+    conn: Connection, vector: np.ndarray, ids: Sequence[int], projects: Sequence[str] = ()
+) -> dict[int, float]:
+    """Cosine similarity of `vector` to the stored vectors of `ids` (no KNN)."""
+    return vectors.cosines(conn, vector, ids, projects) if ids else {}
 
 
 def session_neighbours(
@@ -374,7 +369,9 @@ def relevance_scores(
     if extra:  # neighbours are scored on their own merits; context lifts, it never admits alone
         keyword.update({m: every_match[m] for m in extra if m in every_match})
         if vector is not None:
-            sims = similarities(conn, vector, [m for m in extra if m not in semantic])
+            sims = similarities(
+                conn, vector, [m for m in extra if m not in semantic], scope.projects
+            )
             semantic.update({m: s for m, s in sims.items() if s >= 1.0 - MAX_VECTOR_DISTANCE})
         own = ranking.blend(keyword, semantic)
     nbrs = {**session_neighbours(conn, extra, scope), **seed_nbrs}

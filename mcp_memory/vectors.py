@@ -206,6 +206,40 @@ def knn(
     return visible_best(conn, entry.ids[rows[order]], distance[order], n, project, kinds)
 
 
+def cosines(
+    conn: Connection, vector: np.ndarray, ids: Sequence[int], projects: Sequence[str]
+) -> dict[int, float]:
+    """Cosine similarity of `vector` to the vectors of `ids` (those cached in `projects`;
+    the rest from SQL): context scoring asks this for a few hundred ids a recall."""
+    query = unit_rows(np.asarray(vector, dtype=np.float32)[None, :])[0]
+    out: dict[int, float] = {}
+    if not query.any():
+        return out
+    wanted = np.asarray(sorted(set(ids)), dtype=np.int64)
+    for project in projects:
+        entry = index_for(conn).codes_for(project)
+        if not len(wanted) or not len(entry.ids) or len(entry.ids) > MAX_CACHED:
+            continue
+        at = np.minimum(np.searchsorted(entry.ids, wanted), len(entry.ids) - 1)
+        found = (entry.ids[at] == wanted) & (entry.scale[at] > 0)
+        rows = at[found]
+        cos = np.einsum("ij,j->i", entry.units[rows].astype(np.float32), query)
+        out.update(zip(wanted[found].tolist(), (cos * entry.scale[rows]).tolist(), strict=True))
+        wanted = wanted[~found]
+    if len(wanted):
+        out.update(_sql_cosines(conn, query, wanted.tolist()))
+    return out
+
+
+def _sql_cosines(conn: Connection, query: np.ndarray, ids: list[int]) -> dict[int, float]:
+    rows = conn.execute(
+        f"""select memory_id, vec_distance_cosine(embedding, ?) from {FLOAT_TABLE}
+            where memory_id in ({",".join("?" * len(ids))})""",
+        [_blob(query), *ids],
+    )
+    return {r[0]: 1.0 - float(r[1]) for r in rows if r[1] is not None}
+
+
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
     """Rows scaled to length 1 (zero rows stay zero), so a dot product is the cosine."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)

@@ -104,3 +104,15 @@ def test_hidden_memories_never_come_back_from_vector_search(tmp_path: Path) -> N
     store.forget(gone, actor=agent)
     vec = store.loader.current().embed(["alpha beta gamma"])[0]
     assert [m for _, m in vectors.knn(store.conn, vec, "p", 5)] == [keep]
+
+
+def test_cosines_agree_with_sql_for_cached_and_uncached_ids(tmp_path: Path) -> None:
+    matrix = _unit(40, seed=12)
+    conn = _store_with_vectors(tmp_path / "v.db", matrix)
+    q = _unit(1, seed=13)[0]
+    cached = vectors.cosines(conn, q, [3, 17, 40, 999], ["p"])
+    from_sql = vectors.cosines(conn, q, [3, 17, 40, 999], [])  # no project: all from SQL
+    assert set(cached) == set(from_sql) == {3, 17, 40}
+    for mid in (3, 17, 40):
+        assert abs(cached[mid] - float(matrix[mid - 1] @ q)) < QUANTIZATION_TOLERANCE
+        assert abs(from_sql[mid] - float(matrix[mid - 1] @ q)) < 1e-5
