@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -104,14 +104,51 @@ def sign_bits(matrix: np.ndarray) -> np.ndarray:
     return np.packbits(np.asarray(matrix) > 0, axis=-1)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Snapshot:
+    """One project's cached rows at one moment, all of the same length."""
+
+    ids: np.ndarray
+    codes: np.ndarray
+    units: np.ndarray
+    scale: np.ndarray
+
+
 class _Codes:
-    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.uint8))
-    units: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int8))
-    scale: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    max_id: int = 0
-    current: bool = False
+    """One project's cached rows. Appends go into spare capacity that doubles when full,
+    so a write copies nothing (re-concatenating was a 38 MB copy per write at 100k).
+    Rows are never changed in place, so snapshots handed out earlier stay valid."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.max_id = 0
+        self.current = False
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def snapshot(self) -> Snapshot:
+        if not self._buffers:
+            return Snapshot(
+                ids=np.zeros(0, dtype=np.int64),
+                codes=np.zeros((0, 0), dtype=np.uint8),
+                units=np.zeros((0, 0), dtype=np.int8),
+                scale=np.zeros(0, dtype=np.float32),
+            )
+        return Snapshot(**{name: b[: self.size] for name, b in self._buffers.items()})
+
+    def append(self, **columns: np.ndarray) -> None:
+        rows = len(columns["ids"])
+        for name, values in columns.items():
+            buffer = self._buffers.get(name)
+            if buffer is None or len(buffer) < self.size + rows:
+                grown = np.empty(
+                    (max(2 * self.size, self.size + rows, 64), *values.shape[1:]), values.dtype
+                )
+                if buffer is not None:
+                    grown[: self.size] = buffer[: self.size]
+                self._buffers[name] = buffer = grown
+            buffer[self.size : self.size + rows] = values
+        self.size += rows
+        self.max_id = int(columns["ids"][-1])
 
 
 class CodeIndex:
@@ -124,13 +161,13 @@ class CodeIndex:
         self.data_version: int | None = None
         self.epoch: str | None = None
 
-    def codes_for(self, project: str) -> _Codes:
+    def codes_for(self, project: str) -> Snapshot:
         with self.lock:
             self._notice_changes()
             entry = self.projects.setdefault(project, _Codes())
             if not entry.current:
                 self._load_after(project, entry)
-            return entry
+            return entry.snapshot()
 
     def _notice_changes(self) -> None:
         version = self.conn.execute("pragma data_version").fetchone()[0]
@@ -157,12 +194,7 @@ class CodeIndex:
             floats = floats.reshape(len(rows), -1)
             bits, (units, scale) = sign_bits(floats), quantize(unit_rows(floats))
             new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            fresh = not len(entry.ids)
-            entry.codes = bits if fresh else np.concatenate([entry.codes, bits])
-            entry.units = units if fresh else np.concatenate([entry.units, units])
-            entry.scale = scale if fresh else np.concatenate([entry.scale, scale])
-            entry.ids = np.concatenate([entry.ids, new_ids])
-            entry.max_id = int(new_ids[-1])
+            entry.append(ids=new_ids, codes=bits, units=units, scale=scale)
         entry.current = True
 
     def invalidate(self) -> None:

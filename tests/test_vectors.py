@@ -116,3 +116,22 @@ def test_cosines_agree_with_sql_for_cached_and_uncached_ids(tmp_path: Path) -> N
     for mid in (3, 17, 40):
         assert abs(cached[mid] - float(matrix[mid - 1] @ q)) < QUANTIZATION_TOLERANCE
         assert abs(from_sql[mid] - float(matrix[mid - 1] @ q)) < 1e-5
+
+
+def test_appends_to_the_cache_keep_earlier_snapshots_intact(tmp_path: Path) -> None:
+    matrix = _unit(70, seed=14)
+    conn = _store_with_vectors(tmp_path / "v.db", matrix[:60])
+    before = vectors.index_for(conn).codes_for("p")
+    with db.write_transaction(conn):
+        for i, vec in enumerate(matrix[60:], start=61):
+            conn.execute(
+                "insert into memories(id, project, content, agent, source, content_hash, "
+                "created_at, updated_at) values (?, 'p', 'x', 'a', 'agent', ?, 0, 0)",
+                (i, f"h{i}"),
+            )
+            vectors.put(conn, i, "p", "active", "note", vec)
+            after = vectors.index_for(conn).codes_for("p")  # one append at a time
+            assert len(after.ids) == len(after.codes) == len(after.units) == len(after.scale) == i
+    assert before.ids.tolist() == list(range(1, 61))
+    assert after.ids.tolist() == list(range(1, 71))
+    assert vectors.knn(conn, matrix[65], "p", 1)[0][1] == 66
