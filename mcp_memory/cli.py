@@ -33,7 +33,10 @@ def serve(
     port: Annotated[int, typer.Option(help="HTTP port")] = 8765,
     agent: Annotated[
         str | None,
-        typer.Option(help="Agent identity (default: $MCP_MEMORY_AGENT or clientInfo)"),
+        typer.Option(
+            help="Agent identity (default: $MCP_MEMORY_AGENT or clientInfo); "
+            "a bearer token's agent always wins"
+        ),
     ] = None,
     db: DbOption = None,
     watch: Annotated[
