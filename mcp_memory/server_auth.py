@@ -113,7 +113,7 @@ async def _deny(send: Send, code: str | None, description: str) -> None:
         quoted = description.replace('"', "'")
         challenge += f', error="{code}", error_description="{quoted}"'
     body = {"error": code or "invalid_request", "error_description": description}
-    await _respond(send, 401, body, [(b"www-authenticate", challenge.encode("latin-1"))])
+    await _respond(send, 401, body, [(b"www-authenticate", challenge.encode("latin-1", "replace"))])
 
 
 async def _respond(

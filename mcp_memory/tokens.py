@@ -50,6 +50,7 @@ MAX_AGENT_CHARS = 128  # same cap the server puts on clientInfo names
 MAX_NOTE_CHARS = 500
 MIN_REF_CHARS = len(TOKEN_PREFIX) + 4  # shortest prefix `revoke` accepts
 LAST_USED_EVERY_S = 60.0
+TOUCH_BUSY_MS = 100  # how long a request may wait to record last_used_at
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_\-]+$")
 _DISPLAY = len(TOKEN_PREFIX) + DISPLAY_CHARS
 _COLUMNS = "id, agent, prefix, note, created_at, created_by, last_used_at, revoked_at, revoked_by"
@@ -299,44 +300,40 @@ class TokenStore:
         The next request carrying it is refused, by every server process sharing the file.
         """
         found = self.find(ref)
-        return self._revoke_ids([found.id], actor)[0]
+        with db.write_transaction(self.conn, self.lock) as conn:
+            return self._revoke(conn, found.id, actor)
 
     def revoke_agent(self, agent: str, *, actor: str = USER_AGENT) -> list[TokenInfo]:
         """Revoke every active token of one agent; returns the ones this call revoked."""
-        with self.lock:
+        with db.write_transaction(self.conn, self.lock) as conn:
             ids = [
                 r[0]
-                for r in self.conn.execute(
+                for r in conn.execute(
                     "select id from agent_tokens where agent = ? and revoked_at is null "
                     "order by id",
                     (agent,),
                 )
             ]
-        return [info for info, changed in self._revoke_ids(ids, actor) if changed]
+            return [self._revoke(conn, token_id, actor)[0] for token_id in ids]
 
-    def _revoke_ids(self, ids: list[int], actor: str) -> list[tuple[TokenInfo, bool]]:
-        out: list[tuple[TokenInfo, bool]] = []
-        now = time.time()
-        with db.write_transaction(self.conn, self.lock) as conn:
-            for token_id in ids:
-                cur = conn.execute(
-                    "update agent_tokens set revoked_at = ?, revoked_by = ? "
-                    "where id = ? and revoked_at is null",
-                    (now, actor, token_id),
-                )
-                row = conn.execute(
-                    f"select {_COLUMNS} from agent_tokens where id = ?", (token_id,)
-                ).fetchone()
-                changed = cur.rowcount == 1
-                if changed:
-                    audit.append(
-                        conn,
-                        actor=actor,
-                        action="token_revoke",
-                        data={"token_id": token_id, "agent": row["agent"], "prefix": row["prefix"]},
-                    )
-                out.append((self._row(row), changed))
-        return out
+    def _revoke(self, conn: db.Connection, token_id: int, actor: str) -> tuple[TokenInfo, bool]:
+        """Inside the caller's write transaction, with its audit entry."""
+        cur = conn.execute(
+            "update agent_tokens set revoked_at = ?, revoked_by = ? "
+            "where id = ? and revoked_at is null",
+            (time.time(), actor, token_id),
+        )
+        sql = f"select {_COLUMNS} from agent_tokens where id = ?"
+        row = conn.execute(sql, (token_id,)).fetchone()
+        changed = cur.rowcount == 1
+        if changed:
+            audit.append(
+                conn,
+                actor=actor,
+                action="token_revoke",
+                data={"token_id": token_id, "agent": row["agent"], "prefix": row["prefix"]},
+            )
+        return self._row(row), changed
 
     # ---- the server's side -----------------------------------------------------------------
 
@@ -360,13 +357,18 @@ class TokenStore:
         return info
 
     def _touch(self, token_id: int, now: float) -> None:
-        """Best effort: a busy database must not turn a valid request into a failed one."""
-        try:
-            with db.write_transaction(self.conn, self.lock) as conn:
-                conn.execute(
-                    "update agent_tokens set last_used_at = ? where id = ? "
-                    "and (last_used_at is null or last_used_at < ?)",
-                    (now, token_id, now),
-                )
-        except (db.OperationalError, StorageError):
-            pass
+        """Best effort and brief: a database busy with someone else's long write (an erase,
+        a backup) must neither fail a valid request nor hold it for the full busy timeout."""
+        with self.lock:
+            self.conn.execute(f"pragma busy_timeout = {TOUCH_BUSY_MS}")
+            try:
+                with db.write_transaction(self.conn, self.lock) as conn:
+                    conn.execute(
+                        "update agent_tokens set last_used_at = ? where id = ? "
+                        "and (last_used_at is null or last_used_at < ?)",
+                        (now, token_id, now),
+                    )
+            except (db.OperationalError, StorageError):
+                pass
+            finally:
+                self.conn.execute(f"pragma busy_timeout = {db.BUSY_TIMEOUT_MS}")

@@ -396,3 +396,33 @@ def test_tokens_created_from_several_processes_at_once_are_all_kept_and_audited(
     with pytest.raises(NotFound):
         store.find(str(CREATORS * EACH + 1))
     store.close()
+
+
+def test_require_token_on_stdio_is_a_usage_error() -> None:
+    r = run("serve", "--transport", "stdio", "--require-token")
+    assert r.exit_code == 2 and "--require-token" in r.output
+
+
+def test_doctor_counts_active_tokens(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MCP_MEMORY_MODEL_DIR", str(tmp_path / "no-model"))  # no model wait
+    tok(db, "create", "a")
+    tok(db, "create", "b")
+    tok(db, "revoke", "1")
+    report = json.loads(run("doctor", "--json", "--db", str(db)).stdout)
+    assert report["http_tokens"] == 1 and "m008_agent_tokens" in report["migrations"]
+
+
+def test_a_locked_database_does_not_fail_a_valid_token(db: Path) -> None:
+    server_side, other = TokenStore.open(db), TokenStore.open(db)
+    new = other.create("alice")
+    other.conn.execute("begin immediate")  # someone else's long write holds the lock
+    try:
+        assert server_side.authenticate(new.secret).agent == "alice"
+    finally:
+        other.conn.execute("rollback")
+    assert server_side.conn.execute("pragma busy_timeout").fetchone()[0] >= 5000
+    assert other.find("1").last_used_at is None  # recorded next time, not waited for
+    server_side.close()
+    other.close()
