@@ -329,7 +329,11 @@ def run(
 def _announce_auth(host: str, required: bool, active: int, agent: str | None) -> None:
     """One clear line on stderr about who may connect; the human reads it when starting."""
     if required:
-        why = "--require-token" if is_loopback(host) else f"{host} is not a loopback address"
+        why = (
+            "--require-token / MCP_MEMORY_REQUIRE_TOKEN"
+            if is_loopback(host)
+            else f"{host} is not a loopback address"
+        )
         log.info(
             "mcp-memory: every HTTP request needs `Authorization: Bearer <token>` (%s); "
             "%d active token(s).",
@@ -350,9 +354,9 @@ def _announce_auth(host: str, required: bool, active: int, agent: str | None) ->
             )
     elif active:
         log.info(
-            "mcp-memory: requests without a token are served as the client names itself "
-            "(loopback only); a request with a token is held to it. Add --require-token "
-            "to refuse tokenless requests."
+            "mcp-memory: loopback without --require-token: requests without a token are "
+            "served as before (--agent, else the client's own name); a request that sends a "
+            "token is held to it."
         )
 
 
