@@ -8,6 +8,7 @@ from .config import Settings  # noqa: E402
 from .embeddings import Embedder, FakeEmbedder, FastEmbedder, ModelLoader  # noqa: E402
 from .errors import (  # noqa: E402
     InvalidInput,
+    InvalidToken,
     MemoryStoreError,
     NotFound,
     PermissionDenied,
@@ -25,6 +26,7 @@ from .models import (  # noqa: E402
     RememberResult,
 )
 from .store import MemoryStore  # noqa: E402
+from .tokens import NewToken, TokenInfo, TokenStore  # noqa: E402
 
 __all__ = [
     "HUMAN",
@@ -34,11 +36,13 @@ __all__ = [
     "FastEmbedder",
     "ForgetResult",
     "InvalidInput",
+    "InvalidToken",
     "LinkResult",
     "MemoryRecord",
     "MemoryStore",
     "MemoryStoreError",
     "ModelLoader",
+    "NewToken",
     "NotFound",
     "PermissionDenied",
     "RecallHit",
@@ -47,5 +51,7 @@ __all__ = [
     "SecretRejected",
     "Settings",
     "StorageError",
+    "TokenInfo",
+    "TokenStore",
     "__version__",
 ]

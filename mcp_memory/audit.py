@@ -29,6 +29,8 @@ Actions (the vocabulary; writers should use these names):
 - ``erase``       memories were erased for real (ids, content hashes)
 - ``import``      memories were imported from a file
 - ``backup``      a backup copy of the database was written
+- ``token_create``  the human issued an HTTP bearer token (token_id, agent, display prefix)
+- ``token_revoke``  the human revoked one (token_id, agent, display prefix)
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ ACTIONS = (
     "erase",
     "import",
     "backup",
+    "token_create",
+    "token_revoke",
 )
 GENESIS_HASH = "sha256:" + "0" * 64
 HEAD_KEY = "audit_head"

@@ -33,7 +33,10 @@ def serve(
     port: Annotated[int, typer.Option(help="HTTP port")] = 8765,
     agent: Annotated[
         str | None,
-        typer.Option(help="Agent identity (default: $MCP_MEMORY_AGENT or clientInfo)"),
+        typer.Option(
+            help="Agent identity (default: $MCP_MEMORY_AGENT or clientInfo); "
+            "a bearer token's agent always wins"
+        ),
     ] = None,
     db: DbOption = None,
     watch: Annotated[
@@ -52,8 +55,20 @@ def serve(
             help="With --watch: poll instead of inotify",
         ),
     ] = False,
+    require_token: Annotated[
+        bool,
+        typer.Option(
+            "--require-token",
+            help="HTTP: refuse requests without a bearer token on loopback too "
+            "(always on for other addresses; also $MCP_MEMORY_REQUIRE_TOKEN=1). "
+            "Tokens: `agents token create`",
+        ),
+    ] = False,
 ) -> None:
-    """Run the MCP server (stdio for one client, http for several on this machine)."""
+    """Run the MCP server (stdio for one client, http for several).
+
+    Over HTTP beyond loopback, every request needs `Authorization: Bearer <token>` and is
+    served as the token's agent; see `mcp-memory agents token --help`."""
     from .server import configure_logging, run
 
     if transport not in ("stdio", "http"):
@@ -61,6 +76,13 @@ def serve(
     settings = settings_for(db)
     if agent:
         settings = replace(settings, agent=agent)
+    if require_token:
+        if transport != "http":
+            raise typer.BadParameter(
+                "tokens protect the HTTP transport; stdio serves the one client that started it",
+                param_hint="--require-token",
+            )
+        settings = replace(settings, require_token=True)
     configure_logging()  # before the watcher starts, so its first quarantine reports reach stderr
     watcher = None
     if watch:
@@ -215,8 +237,9 @@ def version() -> None:
 
 def _mount_subcommands() -> None:
     """Review, audit, erasure and backup live in their own modules."""
-    from . import cli_admin, cli_extras, cli_review, cli_watch
+    from . import cli_admin, cli_extras, cli_review, cli_tokens, cli_watch
 
+    cli_review.agents_app.add_typer(cli_tokens.token_app, name="token")
     app.add_typer(cli_review.quarantine_app, name="quarantine")
     app.add_typer(cli_review.agents_app, name="agents")
     app.add_typer(cli_admin.audit_app, name="audit")

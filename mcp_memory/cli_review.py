@@ -15,7 +15,10 @@ from .cli_support import handled, open_store, print_json
 quarantine_app = typer.Typer(
     help="Review writes held back by the trust layer.", no_args_is_help=True
 )
-agents_app = typer.Typer(help="See and set how much each agent is trusted.", no_args_is_help=True)
+agents_app = typer.Typer(
+    help="See and set how much each agent is trusted; issue HTTP tokens (`agents token`).",
+    no_args_is_help=True,
+)
 console = Console(highlight=False, soft_wrap=True)
 
 IdArg = Annotated[int, typer.Argument(help="Memory id")]

@@ -22,6 +22,12 @@ SOURCES = ("user", "agent", "tool", "web", "file")
 RELATIONS = ("related", "supports", "contradicts", "supersedes", "depends_on", "derived_from")
 USER_AGENT = "user"
 ANONYMOUS_AGENT = "anonymous"
+FALSE_WORDS = ("", "0", "false", "no", "off")
+
+
+def env_flag(value: str | None) -> bool:
+    """Security switches fail closed: any value but an explicit no (0/false/no/off) is yes."""
+    return value is not None and value.strip().lower() not in FALSE_WORDS
 
 
 def default_db_path() -> Path:
@@ -53,6 +59,7 @@ class Settings:
     agent: str | None = None
     project: str = ""
     trusted_agents: frozenset[str] = frozenset()
+    require_token: bool = False  # HTTP: demand a bearer token on loopback too
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -69,4 +76,5 @@ class Settings:
             agent=env.get("MCP_MEMORY_AGENT") or None,
             project=project if project is not None else git_root_name(),
             trusted_agents=frozenset(a.strip() for a in trusted.split(",") if a.strip()),
+            require_token=env_flag(env.get("MCP_MEMORY_REQUIRE_TOKEN")),
         )

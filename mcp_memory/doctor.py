@@ -7,6 +7,7 @@ import sys
 from . import db, search
 from .config import Settings
 from .store import MemoryStore
+from .tokens import TokenStore
 
 MODEL_WAIT_S = 30.0
 
@@ -32,6 +33,7 @@ def diagnose(settings: Settings) -> dict[str, object]:
         report["model"] = store.loader.status
         report["vector_index"] = search.has_vectors(store.conn)
         report.update(store.stats())
+        report["http_tokens"] = TokenStore(store.conn, store.lock).active_count()
         report["mode"] = "hybrid" if store.loader.current() else "keyword-only"
     finally:
         store.close()

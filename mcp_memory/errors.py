@@ -25,3 +25,15 @@ class SecretRejected(InvalidInput):
 
 class StorageError(MemoryStoreError):
     """The database could not be opened or written (driver, extension, lock)."""
+
+
+class InvalidToken(MemoryStoreError):
+    """A bearer token was missing, malformed, unknown or revoked; the request was not served.
+
+    `code` is the RFC 6750 error code the HTTP layer reports: ``invalid_request`` for a
+    header that is not `Bearer <token>`, ``invalid_token`` for a token we do not accept.
+    """
+
+    def __init__(self, message: str, *, code: str = "invalid_token") -> None:
+        super().__init__(message)
+        self.code = code

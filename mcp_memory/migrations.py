@@ -236,3 +236,31 @@ def m007_fts_rank(conn: Connection) -> None:
     """`rank` = bm25 with the derived keywords column at half weight, so queries can use
     FTS5's fast rank-ordered LIMIT path instead of calling bm25() themselves."""
     conn.execute("insert into memories_fts(memories_fts, rank) values ('rank', 'bm25(1.0, 0.5)')")
+
+
+@migration
+def m008_agent_tokens(conn: Connection) -> None:
+    """Bearer tokens for the HTTP server (see tokens.py): only a hash of each is stored.
+
+    AUTOINCREMENT so a revoked token's id is never handed to a new one: audit entries and
+    a human's notes that say "token 3" keep meaning one token.
+    """
+    run_script(
+        conn,
+        """
+        create table agent_tokens (
+            id integer primary key autoincrement,
+            agent text not null,
+            prefix text not null,
+            token_hash text not null unique,
+            note text not null default '',
+            created_at real not null,
+            created_by text not null,
+            last_used_at real,
+            revoked_at real,
+            revoked_by text
+        );
+        create index agent_tokens_agent on agent_tokens(agent, revoked_at);
+        create index agent_tokens_prefix on agent_tokens(prefix);
+        """,
+    )

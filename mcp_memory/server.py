@@ -22,8 +22,10 @@ from . import __version__, render
 from .config import ANONYMOUS_AGENT, USER_AGENT, Settings
 from .errors import MemoryStoreError
 from .models import Actor, ForgetResult, LinkResult, RecallResult, RememberResult
+from .server_auth import BearerTokenMiddleware, request_token
 from .server_extras import register_extras
 from .store import MemoryStore
+from .tokens import TokenStore
 
 log = logging.getLogger("mcp_memory")
 T = TypeVar("T")
@@ -39,15 +41,26 @@ INSTRUCTIONS = """Persistent memory shared by the coding agents on this machine.
 class ServerState:
     """What the tools share: the store, the fixed agent name (if any), session ids."""
 
-    def __init__(self, store: MemoryStore, agent: str | None) -> None:
+    def __init__(
+        self, store: MemoryStore, agent: str | None, *, token_required: bool = False
+    ) -> None:
         self.store = store
         self.agent = agent
+        self.token_required = token_required
         self.sessions: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 
     def actor(self, ctx: Context) -> Actor:
+        """Who is calling. A bearer token, when the HTTP request carried one, is the whole
+        answer: neither --agent nor the client's self-chosen clientInfo.name can override it."""
         params = ctx.session.client_params
         info = params.client_info if params is not None else None
-        name = self.agent or (info.name if info is not None else "") or ANONYMOUS_AGENT
+        token = request_token(ctx.request_context.request)
+        if token is not None:
+            name = token.agent
+        elif self.token_required:  # the HTTP layer refuses these first; never fall back
+            raise ToolError("this server requires a bearer token")
+        else:
+            name = self.agent or (info.name if info is not None else "") or ANONYMOUS_AGENT
         if name == USER_AGENT:  # the human's identity is the CLI's alone
             name = "mcp:user"
         session = self.sessions.setdefault(ctx.session, uuid.uuid4().hex[:16])
@@ -84,7 +97,14 @@ def _start_embeddings(store: MemoryStore, stop: threading.Event) -> threading.Th
     return thread
 
 
-def create_server(settings: Settings | None = None, store: MemoryStore | None = None) -> MCPServer:
+def create_server(
+    settings: Settings | None = None,
+    store: MemoryStore | None = None,
+    *,
+    token_required: bool = False,
+) -> MCPServer:
+    """token_required: every tool call must come through BearerTokenMiddleware with a token
+    (the HTTP server sets it; stdio and in-process clients have no tokens)."""
     settings = settings or (store.settings if store else Settings.from_env())
     holder: dict[str, ServerState] = {}
 
@@ -94,7 +114,7 @@ def create_server(settings: Settings | None = None, store: MemoryStore | None = 
         st = store or MemoryStore.open(settings=settings)
         stop = threading.Event()
         worker = _start_embeddings(st, stop)
-        holder["state"] = ServerState(st, settings.agent)
+        holder["state"] = ServerState(st, settings.agent, token_required=token_required)
         try:
             yield holder["state"]
         finally:
@@ -290,18 +310,61 @@ def run(
     port: int = 8765,
 ) -> None:
     configure_logging()
-    server = create_server(settings)
+    settings = settings or Settings.from_env()
     if transport == "stdio":
-        server.run("stdio")
+        create_server(settings).run("stdio")
         return
-    if not is_loopback(host):
-        log.warning(
-            "mcp-memory: serving HTTP on %s without authentication: anyone who can reach "
-            "this port can read and write memories. Bind to 127.0.0.1 or put an "
-            "authenticating proxy in front.",
-            host,
+    required = settings.require_token or not is_loopback(host)
+    tokens = TokenStore.open(settings.db_path)
+    try:
+        _announce_auth(host, required, tokens.active_count(), settings.agent)
+        server = create_server(settings, token_required=required)
+        mcp_app = server.streamable_http_app(host=host)
+        app = BearerTokenMiddleware(mcp_app, tokens, required=required)
+        _serve_asgi(app, host, port, server.settings.log_level)
+    finally:
+        tokens.close()
+
+
+def _announce_auth(host: str, required: bool, active: int, agent: str | None) -> None:
+    """One clear line on stderr about who may connect; the human reads it when starting."""
+    if required:
+        why = (
+            "--require-token / MCP_MEMORY_REQUIRE_TOKEN"
+            if is_loopback(host)
+            else f"{host} is not a loopback address"
         )
-    server.run("streamable-http", host=host, port=port)
+        log.info(
+            "mcp-memory: every HTTP request needs `Authorization: Bearer <token>` (%s); "
+            "%d active token(s).",
+            why,
+            active,
+        )
+        if active == 0:
+            log.warning(
+                "mcp-memory: no active token exists, so every request will be refused (401). "
+                "Create one with `mcp-memory agents token create NAME`; it works at once, "
+                "no restart needed."
+            )
+        if agent:
+            log.warning(
+                "mcp-memory: --agent/MCP_MEMORY_AGENT %r is ignored: each request's agent is "
+                "the one its token was created for.",
+                agent,
+            )
+    elif active:
+        log.info(
+            "mcp-memory: loopback without --require-token: requests without a token are "
+            "served as before (--agent, else the client's own name); a request that sends a "
+            "token is held to it."
+        )
+
+
+def _serve_asgi(app: Any, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower())
+    anyio.run(uvicorn.Server(config).serve)
 
 
 def is_loopback(host: str) -> bool:

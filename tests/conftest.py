@@ -28,6 +28,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MCP_MEMORY_PROJECT", "proj")
     monkeypatch.delenv("MCP_MEMORY_AGENT", raising=False)
     monkeypatch.delenv("MCP_MEMORY_TRUSTED_AGENTS", raising=False)
+    monkeypatch.delenv("MCP_MEMORY_REQUIRE_TOKEN", raising=False)
     if HAVE_MODEL:
         monkeypatch.setenv("MCP_MEMORY_MODEL_DIR", str(MODEL_DIR))
 
