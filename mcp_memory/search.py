@@ -20,7 +20,7 @@ from .models import LinkRef, RecallHit
 
 VEC_TABLE = vectors.VEC_TABLE
 MAX_FTS_TERMS = 32
-FTS_DOC_BUDGET = 4000  # documents bm25 may score per query (see prune_common)
+FTS_DOC_BUDGET = 2500  # documents bm25 may score per query (~1.1 us each; see prune_common)
 KEYWORD_DEPTH = 300  # keyword matches kept per query, best first
 _INDEX_TOKEN = re.compile(r"[^\W_]+")
 MAX_VECTOR_DISTANCE = 0.9  # cosine distance; beyond this MiniLM neighbours are noise
