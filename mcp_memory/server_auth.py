@@ -42,6 +42,13 @@ from .tokens import TokenInfo, TokenStore, parse_authorization
 log = logging.getLogger("mcp_memory")
 SCOPE_KEY = "mcp_memory.token"
 REALM = "mcp-memory"
+# A loopback server without --require-token trusts local processes to name themselves. A
+# request relayed by a reverse proxy is not local, whatever its socket says: it needs a token.
+_PROXY_HEADERS = frozenset({b"forwarded", b"x-forwarded-for", b"x-real-ip"})
+PROXIED_WITHOUT_TOKEN = (
+    "this request came through a proxy: send `Authorization: Bearer <token>` "
+    "(and start the server with --require-token behind a proxy)"
+)
 
 
 def request_token(request: Any) -> TokenInfo | None:
@@ -70,12 +77,15 @@ class BearerTokenMiddleware:
         if scope["type"] != "http":  # lifespan (and anything else) is not a client request
             await self.app(scope, receive, send)
             return
-        values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
+        headers = scope.get("headers", [])
+        values = [v for k, v in headers if k.lower() == b"authorization"]
         if not values:
             if self.required:
                 await _deny(send, None, "this server requires `Authorization: Bearer <token>`")
-                return
-            await self.app(scope, receive, send)
+            elif any(k.lower() in _PROXY_HEADERS for k, _ in headers):
+                await _deny(send, None, PROXIED_WITHOUT_TOKEN)
+            else:
+                await self.app(scope, receive, send)
             return
         try:
             if len(values) > 1:

@@ -39,7 +39,7 @@ from typing import Any
 
 from . import audit, db
 from .config import USER_AGENT
-from .errors import InvalidInput, InvalidToken, NotFound, StorageError
+from .errors import InvalidInput, InvalidToken, NotFound
 from .migrations import migrate
 
 TOKEN_PREFIX = "mcpm_"
@@ -50,7 +50,6 @@ MAX_AGENT_CHARS = 128  # same cap the server puts on clientInfo names
 MAX_NOTE_CHARS = 500
 MIN_REF_CHARS = len(TOKEN_PREFIX) + 4  # shortest prefix `revoke` accepts
 LAST_USED_EVERY_S = 60.0
-TOUCH_BUSY_MS = 100  # how long a request may wait to record last_used_at
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_\-]+$")
 _DISPLAY = len(TOKEN_PREFIX) + DISPLAY_CHARS
 _COLUMNS = "id, agent, prefix, note, created_at, created_by, last_used_at, revoked_at, revoked_by"
@@ -178,6 +177,7 @@ class TokenStore:
     def __init__(self, conn: db.Connection, lock: threading.RLock | None = None) -> None:
         self.conn = conn
         self.lock = lock or threading.RLock()
+        self._touch_tried: dict[int, float] = {}  # token id -> when this process last tried
 
     @classmethod
     def open(cls, path: str | Path) -> TokenStore:
@@ -235,7 +235,7 @@ class TokenStore:
         clauses, params = [], []
         if agent is not None:
             clauses.append("agent = ?")
-            params.append(agent)
+            params.append(check_agent_name(agent))
         if active_only:
             clauses.append("revoked_at is null")
         if clauses:
@@ -305,6 +305,7 @@ class TokenStore:
 
     def revoke_agent(self, agent: str, *, actor: str = USER_AGENT) -> list[TokenInfo]:
         """Revoke every active token of one agent; returns the ones this call revoked."""
+        agent = check_agent_name(agent)
         with db.write_transaction(self.conn, self.lock) as conn:
             ids = [
                 r[0]
@@ -357,18 +358,28 @@ class TokenStore:
         return info
 
     def _touch(self, token_id: int, now: float) -> None:
-        """Best effort and brief: a database busy with someone else's long write (an erase,
-        a backup) must neither fail a valid request nor hold it for the full busy timeout."""
+        """Best effort and never waiting: while someone else holds the write lock (an erase,
+        an import) the request goes on unrecorded, and this process tries again only after
+        LAST_USED_EVERY_S, so a locked database costs one failed BEGIN a minute per token,
+        not a busy-timeout wait on every request (requests queue on self.lock)."""
         with self.lock:
-            self.conn.execute(f"pragma busy_timeout = {TOUCH_BUSY_MS}")
+            if now - self._touch_tried.get(token_id, float("-inf")) < LAST_USED_EVERY_S:
+                return
+            self._touch_tried[token_id] = now
+            self.conn.execute("pragma busy_timeout = 0")
             try:
-                with db.write_transaction(self.conn, self.lock) as conn:
-                    conn.execute(
-                        "update agent_tokens set last_used_at = ? where id = ? "
-                        "and (last_used_at is null or last_used_at < ?)",
-                        (now, token_id, now),
-                    )
-            except (db.OperationalError, StorageError):
-                pass
+                self.conn.execute("begin immediate")
+            except db.OperationalError:
+                return
             finally:
                 self.conn.execute(f"pragma busy_timeout = {db.BUSY_TIMEOUT_MS}")
+            try:
+                self.conn.execute(
+                    "update agent_tokens set last_used_at = ? where id = ? "
+                    "and (last_used_at is null or last_used_at < ?)",
+                    (now, token_id, now),
+                )
+            except BaseException:
+                self.conn.execute("rollback")
+                raise
+            self.conn.execute("commit")

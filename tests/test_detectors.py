@@ -147,6 +147,21 @@ def test_an_encoded_attack_is_found_by_decoding_it() -> None:
     assert "encoded_payload" in families(f"helper: {blob}")
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Authorization: Bearer {t}",
+        '"headers": {{"Authorization": "Bearer {t}"}}',
+        "export MCP_MEMORY_TOKEN={t}",
+        "the team token is {t}",
+    ],
+)
+def test_our_own_bearer_tokens_are_secrets(template: str) -> None:
+    from mcp_memory.tokens import generate_secret
+
+    assert "secret" in families(template.format(t=generate_secret()))
+
+
 def test_secret_evidence_never_contains_the_secret() -> None:
     token = "ghp_" + "8fJ2kLmN4pQr6sTu8vWx0yZa2bCd4eFg6hIj"
     (s,) = [s for s in scan(f"release token {token}") if s.family == "secret"]

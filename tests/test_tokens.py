@@ -352,6 +352,50 @@ async def test_optional_mode_passes_tokenless_requests_but_not_bad_tokens(
     assert status == 401 and reached == []
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "relay", [b"x-forwarded-for", b"X-Forwarded-For", b"forwarded", b"x-real-ip"]
+)
+async def test_optional_mode_refuses_tokenless_requests_relayed_by_a_proxy(
+    store: TokenStore, relay: bytes
+) -> None:
+    status, _, body, reached = await _asgi(store, [(relay, b"203.0.113.9")], required=False)
+    assert status == 401 and reached == [] and "proxy" in body["error_description"]
+    good = store.create("alice").secret.encode()
+    headers = [(relay, b"203.0.113.9"), (b"authorization", b"Bearer " + good)]
+    status, _, _, [scope] = await _asgi(store, headers, required=False)
+    assert status == 200 and scope[SCOPE_KEY].agent == "alice"
+
+
+def test_a_locked_database_never_makes_authentication_wait_or_retry(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_side, other = TokenStore.open(db), TokenStore.open(db)
+    new = other.create("alice")
+
+    def no_waiting(seconds: float) -> None:
+        raise AssertionError(f"authentication slept {seconds} s waiting for the write lock")
+
+    monkeypatch.setattr("mcp_memory.db.time.sleep", no_waiting)
+    other.conn.execute("begin immediate")  # someone else's long write holds the lock
+    try:
+        for _ in range(3):
+            assert server_side.authenticate(new.secret).agent == "alice"
+        assert server_side.conn.execute("pragma busy_timeout").fetchone()[0] >= 5000
+    finally:
+        other.conn.execute("rollback")
+    server_side.close()
+    other.close()
+
+
+def test_agent_filters_match_names_in_any_unicode_normal_form(store: TokenStore) -> None:
+    composed, decomposed = "zo\u00e9", "zoe\u0301"
+    store.create(decomposed)
+    assert [t.agent for t in store.list_tokens(agent=decomposed)] == [composed]
+    assert [t.agent for t in store.revoke_agent(decomposed)] == [composed]
+    assert store.list_tokens(agent=composed, active_only=True) == []
+
+
 # ---- several processes at once ----------------------------------------------------------
 
 CREATORS = 4

@@ -58,6 +58,7 @@ _EXTRA = [
     ),
     ("Google API Key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
     ("Hugging Face Token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")),
+    ("mcp-memory Token", re.compile(r"\bmcpm_[A-Za-z0-9_\-]{40,}")),  # our own bearer tokens
     (
         "GitHub Token",
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})\b"),
