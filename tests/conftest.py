@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,3 +69,17 @@ def real_store(settings: Settings, real_embedder, tmp_path: Path) -> Iterator[Me
     s = MemoryStore.open(settings=settings, embedder=real_embedder, root=tmp_path)
     yield s
     s.close()
+
+
+def run_in_processes(target: Callable[..., None], args: list[tuple[Any, ...]]) -> list[Any]:
+    """Start `target(*a, queue)` in a fresh (spawned) process for each `a`, all at once, and
+    return what each put on the queue: real processes contending for one database file."""
+    ctx = mp.get_context("spawn")
+    out: Any = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*a, out)) for a in args]
+    for p in procs:
+        p.start()
+    reports = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    return reports

@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing as mp
 from pathlib import Path
 
+from .conftest import run_in_processes
+
 WRITERS = 6
 WRITES = 40
 
@@ -33,14 +35,7 @@ def test_many_processes_write_one_database_without_errors_or_loss(tmp_path: Path
 
     db = str(tmp_path / "shared.db")
     MemoryStore.open(settings=Settings(db_path=Path(db)), embedder=FakeEmbedder()).close()
-    ctx = mp.get_context("spawn")
-    out: mp.Queue = ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(db, n, out)) for n in range(WRITERS)]
-    for p in procs:
-        p.start()
-    reports = [out.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
+    reports = run_in_processes(_writer, [(db, n) for n in range(WRITERS)])
     assert all(not errors for _, errors in reports), reports
     store = MemoryStore.open(
         settings=Settings(db_path=Path(db), project="proj"), embedder=FakeEmbedder()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,8 @@ from typer.testing import CliRunner
 from mcp_memory import InvalidInput, InvalidToken, NotFound, Settings, TokenStore, audit, tokens
 from mcp_memory.cli import app
 from mcp_memory.server_auth import SCOPE_KEY, BearerTokenMiddleware
+
+from .conftest import run_in_processes
 
 runner = CliRunner()
 
@@ -420,14 +421,7 @@ def test_tokens_created_from_several_processes_at_once_are_all_kept_and_audited(
     db: Path,
 ) -> None:
     TokenStore.open(db).close()
-    ctx = mp.get_context("spawn")
-    out: Any = ctx.Queue()
-    procs = [ctx.Process(target=_creator, args=(str(db), n, out)) for n in range(CREATORS)]
-    for p in procs:
-        p.start()
-    reports = [out.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
+    reports = run_in_processes(_creator, [(str(db), n) for n in range(CREATORS)])
     assert all(not errors for _, errors in reports), reports
     secrets_ = [s for made, _ in reports for s in made]
     store = TokenStore.open(db)
