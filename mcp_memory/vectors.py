@@ -39,6 +39,7 @@ RESCORE_POOL = 2000  # most Hamming candidates rescored exactly (recall@10 vs ex
 RESCORE_SHARE = 10  # ...and at least a tenth of the project
 MAX_CACHED = 2_000_000  # per project; beyond it (~96 MB of codes) fall back to vec0
 EPOCH_KEY = "vectors_epoch"
+LOAD_SLICE = 8192  # vectors read into the cache per query
 
 
 def exists(conn: Connection) -> bool:
@@ -183,18 +184,23 @@ class CodeIndex:
         self.data_version, self.epoch = version, epoch_value
 
     def _load_after(self, project: str, entry: _Codes) -> None:
-        rows = self.conn.execute(
-            f"""select v.memory_id, v.embedding from {FLOAT_TABLE} v
-                join memories m on m.id = v.memory_id
-                where v.memory_id > ? and +m.project = ? order by v.memory_id""",
-            (entry.max_id, project),
-        ).fetchall()
-        if rows:
-            floats = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            floats = floats.reshape(len(rows), -1)
-            bits, (units, scale) = sign_bits(floats), quantize(unit_rows(floats))
-            new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            entry.append(ids=new_ids, codes=bits, units=units, scale=scale)
+        """Read new vectors in slices: a cold start at 100k would otherwise hold every
+        float blob three times over (rows, joined bytes, array) at once, ~450 MB."""
+        while True:
+            rows = self.conn.execute(
+                f"""select v.memory_id, v.embedding from {FLOAT_TABLE} v
+                    join memories m on m.id = v.memory_id
+                    where v.memory_id > ? and +m.project = ? order by v.memory_id limit ?""",
+                (entry.max_id, project, LOAD_SLICE),
+            ).fetchall()
+            if rows:
+                floats = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+                floats = floats.reshape(len(rows), -1)
+                bits, (units, scale) = sign_bits(floats), quantize(unit_rows(floats))
+                new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                entry.append(ids=new_ids, codes=bits, units=units, scale=scale)
+            if len(rows) < LOAD_SLICE:
+                break
         entry.current = True
 
     def invalidate(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mcp_memory import Actor, FakeEmbedder, MemoryStore, Settings, db, migrations, vectors
 
@@ -135,3 +136,13 @@ def test_appends_to_the_cache_keep_earlier_snapshots_intact(tmp_path: Path) -> N
     assert before.ids.tolist() == list(range(1, 61))
     assert after.ids.tolist() == list(range(1, 71))
     assert vectors.knn(conn, matrix[65], "p", 1)[0][1] == 66
+
+
+def test_the_cache_loads_a_project_larger_than_one_slice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vectors, "LOAD_SLICE", 16)
+    matrix = _unit(50, seed=15)
+    conn = _store_with_vectors(tmp_path / "v.db", matrix)
+    assert vectors.index_for(conn).codes_for("p").ids.tolist() == list(range(1, 51))
+    assert vectors.knn(conn, matrix[47], "p", 1)[0][1] == 48
