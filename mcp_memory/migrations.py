@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from . import termstats
 from .db import Connection, sqlite3, write_transaction
 
 Migration = Callable[[Connection], None]
@@ -236,3 +237,25 @@ def m007_fts_rank(conn: Connection) -> None:
     """`rank` = bm25 with the derived keywords column at half weight, so queries can use
     FTS5's fast rank-ordered LIMIT path instead of calling bm25() themselves."""
     conn.execute("insert into memories_fts(memories_fts, rank) values ('rank', 'bm25(1.0, 0.5)')")
+
+
+@migration
+def m009_scope_terms(conn: Connection) -> None:
+    """Per-project document counts of index terms (termstats.py), so keyword scores can weigh
+    a term by its rarity within the recall's scope instead of across every project."""
+    run_script(
+        conn,
+        f"""
+        create table {termstats.TERMS_TABLE} (
+            term text not null,
+            project text not null,
+            docs integer not null,
+            primary key (term, project)
+        ) without rowid;
+        create table {termstats.SIZES_TABLE} (
+            project text primary key,
+            docs integer not null
+        ) without rowid;
+        """,
+    )
+    termstats.rebuild(conn)

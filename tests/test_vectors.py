@@ -79,3 +79,24 @@ def test_hidden_memories_never_come_back_from_vector_search(tmp_path: Path) -> N
     store.forget(gone, actor=agent)
     vec = store.loader.current().embed(["alpha beta gamma"])[0]
     assert [m for _, m in vectors.knn(store.conn, vec, "p", 5)] == [keep]
+
+
+def test_sign_bit_similarities_track_exact_cosine(tmp_path: Path) -> None:
+    matrix = _unit(200, seed=5)
+    matrix[1] = matrix[0] + 0.3 * matrix[1]  # one close pair, so not every value is near 0
+    matrix[1] /= np.linalg.norm(matrix[1])
+    conn = _store_with_vectors(tmp_path / "v.db", matrix)
+    q = matrix[0]
+    got = vectors.sign_similarities(conn, q, [1, 2, 3, 50, 150], ["p"])
+    assert set(got) == {1, 2, 3, 50, 150}
+    for mid, sim in got.items():
+        assert abs(sim - float(matrix[mid - 1] @ q)) < 0.2
+    assert got[1] > 0.9 and got[2] > 0.8 and max(got[3], got[50], got[150]) < 0.3
+
+
+def test_sign_bit_similarities_leave_out_ids_not_in_the_projects_cache(tmp_path: Path) -> None:
+    conn = _store_with_vectors(tmp_path / "v.db", _unit(20, seed=6))
+    q = _unit(1, seed=7)[0]
+    assert set(vectors.sign_similarities(conn, q, [3, 999], ["p"])) == {3}
+    assert vectors.sign_similarities(conn, q, [3], ["other"]) == {}
+    assert vectors.sign_similarities(conn, q, [], ["p"]) == {}
