@@ -2,6 +2,7 @@
 
     python benchmarks/locomo.py [--data ../shared/data/locomo10.json] [--screen real|off]
         [--model-dir ../shared/models/all-MiniLM-L6-v2-onnx] [--rebuild] [--json]
+        [--samples 0-4] [--split]
 
 Data: LoCoMo (Maharana et al., 2024), `locomo10.json`, CC BY-NC 4.0. It is read at run time
 from --data and never copied into this repository.
@@ -18,6 +19,10 @@ limit=10)`. Category 5 (adversarial, unanswerable) is left out.
 Metrics, per query then averaged: recall@k = |evidence turns in top k| / |evidence turns|;
 NDCG@10 with binary gains, ideal DCG over min(|evidence|, 10) hits. Malformed evidence ids
 ("D8:6; D9:17", "D:11:26") are parsed leniently; ids that match no turn are dropped.
+
+Tuning without fooling ourselves: --samples 0-4 scores only conversations 0-4 (the tuning half);
+--split prints conversations 0-4, 5-9 (held out) and all 10 from one run. Any weight or threshold
+is chosen on 0-4 and reported on 5-9 as well.
 
 The built database is cached in the temp dir, keyed by a hash of the data, the model and the
 write-path sources (search/ranking changes do not need a rebuild); --rebuild forces one.
@@ -52,7 +57,7 @@ CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 BUILD_VERSION = "2"
 # Sources whose change alters what gets stored: schema and tokenizer always, screening too
 # when it is on (other edits: use --rebuild).
-SCHEMA = ["migrations.py", "vectors.py"]
+SCHEMA = ["migrations.py", "vectors.py", "store.py", "termstats.py"]
 WRITE_PATH = [*SCHEMA, "gate.py", "trust.py", "contradiction.py", "agents.py", "detectors"]
 ACTOR = Actor(agent="locomo")
 _EVIDENCE = re.compile(r"D:?(\d+):(\d+)")
@@ -261,13 +266,32 @@ def score(ranked: list[int], relevant: set[int]) -> dict[str, float]:
     return {"R@5": rec(5), "R@10": rec(10), "NDCG@10": dcg / idcg}
 
 
-def evaluate(store: MemoryStore, samples: list[dict], ids: dict[str, dict[str, int]]) -> dict:
-    per: dict[str, dict[str, list[dict[str, float]]]] = {
-        "recall": defaultdict(list),
-        "bm25": defaultdict(list),
-    }
+def parse_samples(spec: str, count: int) -> list[int]:
+    """'0-4' / '5,7,9' / '0-2,8' -> sorted sample indices (0-based, in file order)."""
+    out: set[int] = set()
+    for part in spec.split(","):
+        lo, _, hi = part.strip().partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    bad = [i for i in out if not 0 <= i < count]
+    if bad:
+        raise SystemExit(f"--samples: no sample {bad[0]} (the data has {count})")
+    return sorted(out)
+
+
+def evaluate(
+    store: MemoryStore,
+    samples: list[dict],
+    ids: dict[str, dict[str, int]],
+    which: list[int] | None = None,
+    groups: dict[str, list[int]] | None = None,
+) -> dict:
+    """Scores for the samples in `which` (all when None); `groups` adds the same metrics for
+    named subsets of them under "split", from the same queries."""
+    which = list(range(len(samples))) if which is None else which
+    scored: list[tuple[int, str, int, dict[str, float]]] = []  # sample, system, category, score
     latency: list[float] = []
-    for sample in samples:
+    for index in which:
+        sample = samples[index]
         sid = sample["sample_id"]
         known = ids[sid]
         for q in queries_of(sample, set(known)):
@@ -279,18 +303,29 @@ def evaluate(store: MemoryStore, samples: list[dict], ids: dict[str, dict[str, i
                 ("recall", [h.id for h in hits]),
                 ("bm25", bm25_ids(store, q["question"], sid, 10)),
             ):
-                s = score(ranked, relevant)
-                per[name][q["category"]].append(s)
-                per[name]["all"].append(s)
+                scored.append((index, name, q["category"], score(ranked, relevant)))
     out: dict = {
-        "latency_ms": {"p50": statistics.median(latency), "p95": float(np.percentile(latency, 95))}
+        "latency_ms": {"p50": statistics.median(latency), "p95": float(np.percentile(latency, 95))},
+        **summarise(scored, set(which)),
     }
-    for name, groups in per.items():
-        out[name] = {
-            str(c): {"n": len(v), **{m: sum(x[m] for x in v) / len(v) for m in v[0]}}
-            for c, v in groups.items()
-        }
+    if groups:
+        out["split"] = {name: summarise(scored, set(idx)) for name, idx in groups.items()}
     return out
+
+
+def summarise(scored: list[tuple[int, str, int, dict[str, float]]], keep: set[int]) -> dict:
+    per: dict[str, dict[str, list[dict[str, float]]]] = defaultdict(lambda: defaultdict(list))
+    for index, name, category, s in scored:
+        if index in keep:
+            per[name][str(category)].append(s)
+            per[name]["all"].append(s)
+    return {
+        name: {
+            c: {"n": len(v), **{m: sum(x[m] for x in v) / len(v) for m in v[0]}}
+            for c, v in by_category.items()
+        }
+        for name, by_category in per.items()
+    }
 
 
 def table(res: dict) -> str:
@@ -322,6 +357,16 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--save", type=Path, default=None, help="also write the results as JSON")
     ap.add_argument(
+        "--samples",
+        default=None,
+        help="score only these conversations, e.g. 0-4 (the tuning half) or 5-9 (held out)",
+    )
+    ap.add_argument(
+        "--split",
+        action="store_true",
+        help="report conversations 0-4 (tuning), 5-9 (held out) and all, from one run",
+    )
+    ap.add_argument(
         "--screen",
         choices=["real", "off"],
         default="real",
@@ -344,11 +389,22 @@ def main() -> None:
         meta_file.write_text(json.dumps(meta))
     meta = json.loads(meta_file.read_text())
 
+    which = parse_samples(args.samples, len(samples)) if args.samples else None
+    half = len(samples) // 2
+    groups = (
+        {
+            f"0-{half - 1}": list(range(half)),
+            f"{half}-{len(samples) - 1}": list(range(half, len(samples))),
+        }
+        if args.split
+        else None
+    )
     store = MemoryStore.open(settings=Settings(db_path=db, project="locomo"), embedder=model)
     try:
-        res = evaluate(store, samples, meta["ids"])
+        res = evaluate(store, samples, meta["ids"], which, groups)
     finally:
         store.close()
+    res["samples"] = args.samples or "all"
     res["turns"] = meta["counts"]
     res["db"], res["screen"] = str(db), args.screen
     if args.save:
@@ -359,6 +415,10 @@ def main() -> None:
         return
     print(f"db {db} (screen={args.screen}, built in {meta['build_seconds']} s)")
     print(f"turns by write status: {meta['counts']}; not stored -> {work / 'not_stored.json'}")
+    for name, part in res.get("split", {}).items():
+        print(f"conversations {name}:\n{table(part)}")
+    if res.get("split") or args.samples:
+        print(f"conversations {res['samples']}:")
     print(table(res))
     print(
         f"recall latency (embed + search, ~600 memories/conversation): "

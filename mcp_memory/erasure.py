@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
-from . import audit
+from . import audit, termstats
 from .db import Connection, OperationalError, write_transaction
 from .errors import InvalidInput, NotFound, StorageError
 from .store import note_high_water
@@ -281,6 +281,7 @@ def _delete_rows(conn: Connection, ids: list[int]) -> None:
         _zero_vector_slots(conn, slots)
     for table, columns in dependent_tables(conn).items():
         conn.execute(f"delete from {table} where {_where_any(columns)}", (payload,))
+    termstats.remove(conn, ids)  # a term only the erased memories had leaves the counts too
     _set_fts_secure_delete(conn, True)
     try:
         conn.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from . import termstats
 from .db import Connection, sqlite3, write_transaction
 
 Migration = Callable[[Connection], None]
@@ -264,3 +265,25 @@ def m008_agent_tokens(conn: Connection) -> None:
         create index agent_tokens_prefix on agent_tokens(prefix);
         """,
     )
+
+
+@migration
+def m009_scope_terms(conn: Connection) -> None:
+    """Per-project document counts of index terms (termstats.py), so keyword scores can weigh
+    a term by its rarity within the recall's scope instead of across every project."""
+    run_script(
+        conn,
+        f"""
+        create table {termstats.TERMS_TABLE} (
+            term text not null,
+            project text not null,
+            docs integer not null,
+            primary key (term, project)
+        ) without rowid;
+        create table {termstats.SIZES_TABLE} (
+            project text primary key,
+            docs integer not null
+        ) without rowid;
+        """,
+    )
+    termstats.rebuild(conn)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import time
-import unicodedata
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from . import anchors, ranking, vectors
+from . import anchors, ranking, termstats, vectors
 from .db import Connection
 from .models import LinkRef, RecallHit
 
@@ -22,10 +22,14 @@ VEC_TABLE = vectors.VEC_TABLE
 MAX_FTS_TERMS = 32
 FTS_DOC_BUDGET = 2500  # documents bm25 may score per query (~1.1 us each; see prune_common)
 KEYWORD_DEPTH = 300  # keyword matches kept per query, best first
-_INDEX_TOKEN = re.compile(r"[^\W_]+")
+UNIFORM_WEIGHTS = 1.05  # chunk weights this close together change no ranking: one OR query
+MIN_CHUNK_WEIGHT = 0.01  # of the largest: a chunk in nearly every memory in scope is dropped
+index_terms = termstats.index_terms
 MAX_VECTOR_DISTANCE = 0.9  # cosine distance; beyond this MiniLM neighbours are noise
 CANDIDATES_MIN = 100  # per retriever; deeper pools find more for context to work with
-CONTEXT_SEEDS = 50  # best candidates whose session neighbours are pulled in and scored
+# Best candidates whose session neighbours are pulled in and scored. 50 -> 80 lifted LoCoMo
+# conversations 0-4 (held-out 5-9 too); beyond ~120 nothing changes but the cost.
+CONTEXT_SEEDS = 80
 CONTEXT_WINDOW = 2  # ids either side that count as "written next to it"
 CONTEXT_SECONDS = 6 * 3600  # ... and no further apart in time than this
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
@@ -108,38 +112,20 @@ def fts_query(text: str, max_terms: int = MAX_FTS_TERMS) -> str | None:
     return quote_chunks(query_chunks(text, max_terms))
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import snowballstemmer  # the same Porter algorithm as FTS5's `porter` tokenizer
-
-    return snowballstemmer.stemmer("porter")
-
-
-def index_terms(chunk: str) -> list[str]:
-    """The terms FTS5 (porter unicode61 remove_diacritics 2) stores for `chunk`."""
-    plain = "".join(
-        c for c in unicodedata.normalize("NFKD", chunk.lower()) if not unicodedata.combining(c)
-    )
-    return [_stemmer().stemWord(t) for t in _INDEX_TOKEN.findall(plain)]
-
-
-def prune_common(conn: Connection, chunks: list[str], budget: int | None = None) -> list[str]:
+def prune_common(
+    conn: Connection,
+    chunks: list[str],
+    budget: int | None = None,
+    counts: termstats.ChunkCounts | None = None,
+) -> list[str]:
     """Keep the rarest chunks whose matches fit the budget (always at least one).
 
     bm25 is computed for every document matching any OR'ed term (~1.5 us each), so a
     term found in half a 100k corpus costs ~75 ms while adding almost nothing to the
-    ranking (its idf is near zero)."""
+    ranking (its idf is near zero). Document counts come from termstats (`counts`, when the
+    caller already has them)."""
     budget = FTS_DOC_BUDGET if budget is None else budget
-    terms = {c: index_terms(c) for c in chunks}
-    wanted = sorted({t for ts in terms.values() for t in ts})
-    if not wanted:
-        return chunks
-    rows = conn.execute(
-        f"select term, doc from memories_fts_vocab where term in ({','.join('?' * len(wanted))})",
-        wanted,
-    )
-    df = {r[0]: int(r[1]) for r in rows}
-    cost = {c: min((df.get(t, 0) for t in ts), default=0) for c, ts in terms.items()}
+    cost = (counts or termstats.chunk_counts(conn, chunks, [])).everywhere
     keep: set[str] = set()
     spent = 0
     for chunk in sorted(chunks, key=cost.__getitem__):
@@ -179,24 +165,48 @@ class Scope:
 def keyword_scores(
     conn: Connection, text: str, scope: Scope, n: int | None = None
 ) -> dict[int, float]:
-    """Keyword matches as {id: -bm25} (higher is better), best first: the top n, or when n is
-    None every match among the KEYWORD_DEPTH best (further down, a keyword score is noise).
+    """Keyword matches as {id: bm25 with the scope's idf} (higher is better), best first: the
+    top n, or when n is None every match among the KEYWORD_DEPTH best (further down, a keyword
+    score is noise).
+
+    FTS5's bm25 rates a term by its rarity in the whole database; `termstats.chunk_weights`
+    rescales each query chunk to its rarity in the scope. When those factors are all alike
+    (one project, or projects alike) the ranking is FTS5's own: one OR query. Otherwise each
+    chunk is ranked alone and the weighted scores are summed, which is exactly how bm25 adds
+    up an OR query's terms. Chunks in nearly every memory in scope are dropped.
 
     FTS5 ranks alone first (its rank-ordered LIMIT path) and only the survivors are joined
     for the scope filter, so a common term costs bm25 per match, not a row lookup each."""
-    match = quote_chunks(prune_common(conn, query_chunks(text)))
-    if match is None:
+    chunks = query_chunks(text)
+    if not chunks:
         return {}
-    where, params = scope.sql()
+    counts = termstats.chunk_counts(conn, chunks, scope.projects)
+    chunks = prune_common(conn, chunks, counts=counts)
     depth = KEYWORD_DEPTH if n is None else max(n * 4, n + 50)
-    rows = conn.execute(
-        f"""select m.id, f.rank from (
-              select rowid, rank from memories_fts where memories_fts match ?
-              order by rank limit ?) f
-            join memories m on m.id = f.rowid where {where} order by f.rank limit ?""",
-        [match, depth, *params, -1 if n is None else n],
-    )
-    return {r[0]: -float(r[1]) for r in rows}
+    weights = counts.weights(chunks)
+    top = max(weights.values())
+    used = {c: w for c, w in weights.items() if w >= top * MIN_CHUNK_WEIGHT}
+    where, params = scope.sql()
+    if max(used.values()) <= min(used.values()) * UNIFORM_WEIGHTS:
+        rows = conn.execute(
+            f"""select m.id, f.rank from (
+                  select rowid, rank from memories_fts where memories_fts match ?
+                  order by rank limit ?) f
+                join memories m on m.id = f.rowid where {where} order by f.rank limit ?""",
+            [quote_chunks(list(used)), depth, *params, -1 if n is None else n],
+        )
+        return {r[0]: -float(r[1]) for r in rows}
+    summed: dict[int, float] = defaultdict(float)
+    for chunk, weight in used.items():
+        for rowid, rank in conn.execute(
+            "select rowid, rank from memories_fts where memories_fts match ? order by rank limit ?",
+            (quote_chunks([chunk]), depth),
+        ):
+            summed[rowid] -= weight * rank
+    best = heapq.nlargest(depth, summed, key=summed.__getitem__)
+    visible = set(_keep_visible(conn, best, scope)) if best else set()
+    ranked = [m for m in best if m in visible]
+    return {m: summed[m] for m in (ranked if n is None else ranked[:n])}
 
 
 def has_vectors(conn: Connection) -> bool:
@@ -227,35 +237,46 @@ def similarities(
     return vectors.cosines(conn, vector, ids, projects) if ids else {}
 
 
+def _written_with(
+    conn: Connection, ids: Sequence[int], scope: Scope, low: int, high: int
+) -> list[tuple[int, int]]:
+    """(id, other) for each visible memory of `ids` and each visible `other` among the ids
+    id+low .. id+high written by the same agent, in the same project and session, within
+    CONTEXT_SECONDS of it. One self-join walking the id key: no row is read into Python."""
+    if not ids:
+        return []
+    mine, mine_params = scope.sql("m")
+    theirs, their_params = scope.sql("n")
+    cur = conn.cursor()
+    cur.row_factory = None
+    return cur.execute(
+        f"""select m.id, n.id from memories m cross join memories n
+              on n.id between m.id + ? and m.id + ? and n.id != m.id
+             and +n.agent = m.agent and +n.session_id = m.session_id
+             and +n.project = m.project and abs(n.created_at - m.created_at) <= ?
+            where m.id in ({",".join("?" * len(ids))}) and {mine} and {theirs}
+            order by m.id, n.id""",
+        [low, high, CONTEXT_SECONDS, *ids, *mine_params, *their_params],
+    ).fetchall()
+
+
 def session_neighbours(
     conn: Connection, ids: Sequence[int], scope: Scope, window: int = CONTEXT_WINDOW
 ) -> dict[int, list[int]]:
     """Visible memories written just before/after each of `ids` (within `window` ids) by the same
     agent, in the same project and session, within CONTEXT_SECONDS of it."""
-    if not ids:
-        return {}
-    near = sorted({i + d for i in ids for d in range(-window, window + 1)} - {0})
-    where, params = scope.sql()
-    rows = conn.execute(
-        f"""select m.id, m.project, m.agent, m.session_id, m.created_at from memories m
-            where m.id in ({",".join("?" * len(near))}) and {where}""",
-        [*near, *params],
-    ).fetchall()
-    info = {r[0]: (r[1], r[2], r[3], float(r[4])) for r in rows}
     out: dict[int, list[int]] = {}
-    for mid in ids:
-        me = info.get(mid)
-        if me is None:
-            continue
-        out[mid] = [
-            other
-            for other in range(mid - window, mid + window + 1)
-            if other != mid
-            and other in info
-            and info[other][:3] == me[:3]
-            and abs(info[other][3] - me[3]) <= CONTEXT_SECONDS
-        ]
+    for mid, other in _written_with(conn, ids, scope, -window, window):
+        out.setdefault(mid, []).append(other)
     return out
+
+
+def session_predecessors(
+    conn: Connection, ids: Sequence[int], scope: Scope, window: int = CONTEXT_WINDOW
+) -> dict[int, int]:
+    """The memory written just before each of `ids` in its session (same rules as
+    `session_neighbours`), where there is one."""
+    return dict(_written_with(conn, ids, scope, -window, -1))  # ascending: the last one wins
 
 
 def _keep_visible(conn: Connection, ids: list[int], scope: Scope) -> list[int]:
@@ -355,11 +376,16 @@ def hybrid(
 def relevance_scores(
     conn: Connection, text: str, vector: np.ndarray | None, scope: Scope, limit: int
 ) -> dict[int, float]:
-    """Keyword and vector candidates blended by score, then lifted by their session context."""
+    """Keyword and vector candidates blended by score, then lifted by their session context.
+
+    Session context counts twice: a memory's vector similarity is read together with the
+    memory written just before it in its session (a short reply means little without what it
+    answers), and a memory written next to a strong match is lifted after the blend."""
     n = max(limit * 10, CANDIDATES_MIN)
     every_match = keyword_scores(conn, text, scope)
     keyword = dict(list(every_match.items())[:n])
-    semantic = vector_scores(conn, vector, scope, n) if vector is not None else {}
+    raw = vector_scores(conn, vector, scope, n) if vector is not None else {}
+    semantic = _in_context(conn, vector, raw, scope)
     own = ranking.blend(keyword, semantic)
     if not own or ranking.CONTEXT_WEIGHT <= 0:
         return own
@@ -376,6 +402,24 @@ def relevance_scores(
         own = ranking.blend(keyword, semantic)
     nbrs = {**session_neighbours(conn, extra, scope), **seed_nbrs}
     return ranking.with_context(own, nbrs)
+
+
+def _in_context(
+    conn: Connection, vector: np.ndarray | None, sims: dict[int, float], scope: Scope
+) -> dict[int, float]:
+    """The vector candidates' `sims`, each read with its predecessor in its session
+    (ranking.with_predecessor). (Neighbours pulled in later are not: it changed nothing.)
+
+    A predecessor's own similarity comes from the int8 vector cache when it is not a
+    candidate itself (an exact read per id in SQL would cost more than the rest of this
+    step)."""
+    if vector is None or not sims:
+        return dict(sims)
+    before = session_predecessors(conn, list(sims), scope)
+    missing = [p for p in before.values() if p not in sims]
+    found = {**sims, **similarities(conn, vector, missing, scope.projects)}
+    mixed = ranking.with_predecessor(sims, {m: found[p] for m, p in before.items() if p in found})
+    return {m: s for m, s in mixed.items() if s >= 1.0 - MAX_VECTOR_DISTANCE}
 
 
 def _score_rows(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import agents, anchors, audit, db, search, validation, vectors
+from . import agents, anchors, audit, db, search, termstats, validation, vectors
 from .config import Settings
 from .embeddings import Embedder, ModelLoader
 from .errors import InvalidInput, NotFound
@@ -536,12 +536,19 @@ def next_id(conn: db.Connection) -> int:
 
 
 def insert_row(conn: db.Connection, values: dict[str, object]) -> int:
-    """The one INSERT into memories (FTS follows by trigger); column names come from code."""
+    """The one INSERT into memories (FTS follows by trigger, per-project term counts here);
+    column names come from code."""
     if values.get("id") is None:
         values = {**values, "id": next_id(conn)}
     columns = ", ".join(values)
     marks = ", ".join("?" * len(values))
     cur = conn.execute(f"insert into memories({columns}) values ({marks})", tuple(values.values()))
+    termstats.add(
+        conn,
+        str(values.get("project") or ""),
+        str(values["content"]),
+        str(values.get("keywords") or ""),
+    )
     return int(cur.lastrowid)
 
 

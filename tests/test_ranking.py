@@ -66,6 +66,22 @@ def test_context_ignores_a_memory_listed_as_its_own_neighbour() -> None:
     assert ranking.with_context({1: 0.6}, {1: [1]}, weight=0.5) == {1: pytest.approx(0.4)}
 
 
+def test_a_memory_shares_its_similarity_with_the_one_written_before_it() -> None:
+    sims = ranking.with_predecessor({2: 0.2, 3: 0.2}, {2: 0.8, 3: 0.0}, weight=0.25)
+    assert sims[2] == pytest.approx(0.75 * 0.2 + 0.25 * 0.8)
+    assert sims[3] == pytest.approx(0.75 * 0.2)
+
+
+def test_a_memory_without_a_predecessor_keeps_its_own_similarity() -> None:
+    assert ranking.with_predecessor({1: 0.6}, {}, weight=0.25) == {1: 0.6}
+
+
+def test_predecessor_share_uses_the_given_similarity_and_does_not_chain() -> None:
+    # 3 follows 2 follows 1: 3 gets 2's own similarity, not 2's mixed one
+    sims = ranking.with_predecessor({2: 0.5, 3: 0.1}, {2: 1.0, 3: 0.5}, weight=0.5)
+    assert sims[3] == pytest.approx(0.5 * 0.1 + 0.5 * 0.5)
+
+
 def test_trusted_memories_outrank_untrusted_ones_at_equal_relevance() -> None:
     trusted = ranking.adjust(0.5, trust=0.9, age_days=1, stale=False)
     untrusted = ranking.adjust(0.5, trust=0.1, age_days=1, stale=False)
