@@ -203,3 +203,28 @@ def test_cached_similarities_match_exact_ones_for_sparse_vectors(tmp_path: Path)
     assert cached == pytest.approx(exact, abs=2e-3)
     assert cached[mids[0]] > 0.99 and cached[mids[1]] < 0.1
     store.close()
+
+
+def test_unequal_chunk_weights_sum_each_chunks_bm25_times_its_weight(tmp_path: Path) -> None:
+    store = _open(tmp_path / "m.db")
+    for i in range(12):  # "ledger" is in a third of alpha's memories, rare elsewhere
+        _remember(store, f"Alpha note {i}" + (" about the ledger" if i % 3 == 0 else ""), "alpha")
+    for i in range(30):
+        _remember(store, f"Beta note {i} about refunds", "beta")
+    _remember(store, "Alpha refunds go through the ledger", "alpha")
+    scope = search.Scope(projects=["alpha", ""])
+    weights = termstats.chunk_weights(store.conn, ["ledger", "refunds"], scope.projects)
+    assert max(weights.values()) > search.UNIFORM_WEIGHTS * min(weights.values())
+    expected: dict[int, float] = {}
+    for chunk, weight in weights.items():
+        for rowid, rank in store.conn.execute(
+            "select rowid, rank from memories_fts where memories_fts match ?",
+            (search.fts_query(chunk),),
+        ):
+            expected[rowid] = expected.get(rowid, 0.0) - weight * rank
+    alpha = {r[0] for r in store.conn.execute("select id from memories where project = 'alpha'")}
+    expected = {m: s for m, s in expected.items() if m in alpha}
+    got = search.keyword_scores(store.conn, "ledger refunds", scope)
+    assert got == pytest.approx(expected)
+    assert list(got) == sorted(expected, key=expected.__getitem__, reverse=True)
+    store.close()
