@@ -14,6 +14,7 @@ from .errors import (  # noqa: E402
     PermissionDenied,
     SecretRejected,
     StorageError,
+    UnsupportedTarget,
 )
 from .models import (  # noqa: E402
     HUMAN,
@@ -53,5 +54,6 @@ __all__ = [
     "StorageError",
     "TokenInfo",
     "TokenStore",
+    "UnsupportedTarget",
     "__version__",
 ]

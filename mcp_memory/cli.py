@@ -20,8 +20,9 @@ app = typer.Typer(
     add_completion=False,
 )
 
+# str, not Path: Path() would mangle a postgresql:// URL (issue 8); settings_for classifies it.
 DbOption = Annotated[
-    Path | None, typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)")
+    str | None, typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
 
@@ -69,11 +70,14 @@ def serve(
 
     Over HTTP beyond loopback, every request needs `Authorization: Bearer <token>` and is
     served as the token's agent; see `mcp-memory agents token --help`."""
+    from .db import check_target
     from .server import configure_logging, run
 
     if transport not in ("stdio", "http"):
         raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
     settings = settings_for(db)
+    with handled():  # a usage line and exit 2, not a traceback from inside the server
+        check_target(settings.db_path)
     if agent:
         settings = replace(settings, agent=agent)
     if require_token:

@@ -37,7 +37,7 @@ audit_app = typer.Typer(
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _open_store(db: Path | None = None) -> Any:
+def _open_store(db: str | Path | None = None) -> Any:
     """One place to open the store, so the lead can swap in cli_support.open_store."""
     try:
         from .cli_support import open_store  # type: ignore[attr-defined]
@@ -50,7 +50,7 @@ def _open_store(db: Path | None = None) -> Any:
 
 
 @contextmanager
-def _store(db: Path | None = None) -> Iterator[Any]:
+def _store(db: str | Path | None = None) -> Iterator[Any]:
     try:
         store = _open_store(db)
     except MemoryStoreError as exc:
@@ -373,7 +373,8 @@ def import_command(
         ),
     ],
     db: Annotated[
-        Path | None, typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)")
+        str | None,  # str, not Path: Path() would mangle a postgresql:// URL (issue 8)
+        typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)"),
     ] = None,
     skip_bad: Annotated[
         bool,

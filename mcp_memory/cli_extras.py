@@ -81,7 +81,7 @@ def context_command(
             "--hook", help="Claude Code SessionStart hook output (hookSpecificOutput JSON)"
         ),
     ] = False,
-    db: Annotated[Path | None, typer.Option("--db", help="SQLite database path")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="SQLite database path")] = None,
 ) -> None:
     """Print the project's recent, trusted memories for a new session, fenced as data."""
     from .server_extras import context_text, recent_memories

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from .config import Settings
+from .config import Settings, db_target
 from .errors import InvalidInput, MemoryStoreError
 from .store import MemoryStore
 
@@ -21,12 +21,13 @@ EXIT_USAGE = 2
 MODEL_WAIT_S = 30.0
 
 
-def settings_for(db: Path | None) -> Settings:
+def settings_for(db: str | Path | None) -> Settings:
+    """The environment's settings, with --db (a file path, or a URL kept as str) on top."""
     settings = Settings.from_env()
-    return replace(settings, db_path=db) if db else settings
+    return replace(settings, db_path=db_target(db)) if db else settings
 
 
-def open_store(db: Path | None = None, *, embed: bool = False) -> MemoryStore:
+def open_store(db: str | Path | None = None, *, embed: bool = False) -> MemoryStore:
     """CLI stores never download a model (that could stall a command for ~40 s offline)."""
     store = MemoryStore.open(settings=settings_for(db), embedder=True, allow_download=False)
     if embed:

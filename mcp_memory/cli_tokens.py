@@ -27,7 +27,7 @@ console = Console(highlight=False, soft_wrap=True)
 
 
 @contextmanager
-def _tokens(db: Path | None) -> Iterator[TokenStore]:
+def _tokens(db: str | Path | None) -> Iterator[TokenStore]:
     with handled():
         store = TokenStore.open(settings_for(db).db_path)
         try:

@@ -58,7 +58,7 @@ def _wait_for_signal() -> None:
             signal.signal(sig, old)
 
 
-def _open(root: Path, project: str | None, db: Path | None) -> MemoryStore:
+def _open(root: Path, project: str | None, db: str | Path | None) -> MemoryStore:
     """The watched tree, not the cwd, decides the project (unless --project/env says otherwise)."""
     settings = replace(
         settings_for(db),
@@ -88,7 +88,8 @@ def watch_command(
         ),
     ] = None,
     db: Annotated[
-        Path | None, typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)")
+        str | None,  # str, not Path: Path() would mangle a postgresql:// URL (issue 8)
+        typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)"),
     ] = None,
 ) -> None:
     """Keep instruction files (AGENTS.md, CLAUDE.md, .cursorrules, ...) in memory.

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from platformdirs import user_data_dir
 
@@ -34,6 +36,55 @@ def default_db_path() -> Path:
     return Path(user_data_dir("mcp-memory", appauthor=False)) / "memory.db"
 
 
+DbTarget = str | Path
+"""Where the data lives: a SQLite file path, or (issue 8, not built yet) a PostgreSQL URL.
+A URL stays a `str`: `Path('postgresql://u@h/db')` collapses the `//` into `postgresql:/u@h/db`."""
+
+# `postgresql:/` (one slash) too: that is what a URL looks like after Path() has mangled it.
+_POSTGRES_URL = re.compile(r"^postgres(?:ql)?:/", re.IGNORECASE)
+_SECRET_PARAMS = {"password", "passfile", "sslpassword"}
+REDACTED = "***"
+
+
+def is_postgres_url(value: object) -> bool:
+    """True for a postgresql:// or postgres:// URL (libpq's two schemes), whatever its type."""
+    return isinstance(value, (str, Path)) and bool(_POSTGRES_URL.match(str(value)))
+
+
+def db_target(value: str | Path) -> DbTarget:
+    """Classify a --db / $MCP_MEMORY_DB value: a PostgreSQL URL is kept as the exact string,
+    anything else is a file path."""
+    if isinstance(value, str) and is_postgres_url(value):
+        return value
+    return Path(value)
+
+
+def redact_db_target(value: DbTarget) -> str:
+    """A printable form of a DB target: a URL's password (in the authority or as a
+    `password=` query parameter) becomes ***, so doctor output and errors can be pasted
+    into an issue. File paths are returned unchanged."""
+    text = str(value)
+    if not is_postgres_url(value):
+        return text
+    try:
+        parts = urlsplit(text)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            if ":" in userinfo:
+                netloc = f"{userinfo.split(':', 1)[0]}:{REDACTED}@{host}"
+        query = urlencode(
+            [
+                (k, REDACTED if k.lower() in _SECRET_PARAMS else v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            ],
+            safe="*",
+        )
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:  # unparseable: show only the scheme rather than risk a secret
+        return text.split(":", 1)[0] + "://" + REDACTED
+
+
 def git_root_name(cwd: Path | None = None) -> str:
     """Project scope defaults to the git root's folder name so every agent in a repo agrees."""
     cwd = cwd or Path.cwd()
@@ -53,7 +104,8 @@ def git_root_name(cwd: Path | None = None) -> str:
 
 @dataclass
 class Settings:
-    db_path: Path = field(default_factory=default_db_path)
+    # A file path, or a PostgreSQL URL kept as str (see db_target; not supported yet).
+    db_path: DbTarget = field(default_factory=default_db_path)
     model_dir: Path | None = None
     model_name: str = DEFAULT_MODEL
     agent: str | None = None
@@ -67,10 +119,10 @@ class Settings:
         model_dir = env.get("MCP_MEMORY_MODEL_DIR")
         project = env.get("MCP_MEMORY_PROJECT")
         trusted = env.get("MCP_MEMORY_TRUSTED_AGENTS", "")
+        raw_db = env.get("MCP_MEMORY_DB")
+        target = db_target(raw_db) if raw_db else default_db_path()
         return cls(
-            db_path=Path(env["MCP_MEMORY_DB"]).expanduser()
-            if env.get("MCP_MEMORY_DB")
-            else default_db_path(),
+            db_path=target.expanduser() if isinstance(target, Path) else target,
             model_dir=Path(model_dir).expanduser() if model_dir else None,
             model_name=env.get("MCP_MEMORY_MODEL", DEFAULT_MODEL),
             agent=env.get("MCP_MEMORY_AGENT") or None,

@@ -27,7 +27,10 @@ if sqlite3.__name__ == "sqlean":
 
 import sqlite_vec  # noqa: E402
 
-from .errors import StorageError  # noqa: E402
+from .config import is_postgres_url, redact_db_target  # noqa: E402
+from .errors import StorageError, UnsupportedTarget  # noqa: E402
+
+POSTGRES_NOT_BUILT = "PostgreSQL support is not built yet (issue 8)"
 
 BUSY_TIMEOUT_MS = 10_000
 BUSY_RETRIES = 5
@@ -36,8 +39,21 @@ OperationalError = sqlite3.OperationalError
 IntegrityError = sqlite3.IntegrityError
 
 
+def check_target(target: str | Path) -> None:
+    """Refuse a PostgreSQL URL with a clear message, before anything touches the disk:
+    otherwise SQLite would create a file (and mkdir a `postgresql:` folder) named after it.
+    Every store, token store and CLI command opens through connect(), so this is the one
+    gate; `serve` also calls it early so the error is a usage line, not a traceback."""
+    if is_postgres_url(target):
+        raise UnsupportedTarget(
+            f"{POSTGRES_NOT_BUILT}: cannot open {redact_db_target(target)}. "
+            "Use a SQLite file path for --db / MCP_MEMORY_DB."
+        )
+
+
 def connect(path: str | Path) -> Connection:
     """Open a WAL connection with sqlite-vec loaded; autocommit so we control BEGIN."""
+    check_target(path)
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:

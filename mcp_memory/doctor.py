@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from . import db, search
-from .config import Settings
+from .config import Settings, redact_db_target
 from .store import MemoryStore
 from .tokens import TokenStore
 
@@ -16,7 +16,7 @@ def diagnose(settings: Settings) -> dict[str, object]:
     report: dict[str, object] = {
         "python": sys.version.split()[0],
         "driver": f"{db.sqlite3.__name__} (SQLite {db.sqlite3.sqlite_version})",
-        "db_path": str(settings.db_path),
+        "db_path": redact_db_target(settings.db_path),  # never print a URL's password
         "model_dir": str(settings.model_dir)
         if settings.model_dir
         else "(fastembed cache/download)",

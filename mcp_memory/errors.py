@@ -23,6 +23,11 @@ class SecretRejected(InvalidInput):
     """The content looks like it carries a credential; it was not stored anywhere."""
 
 
+class UnsupportedTarget(InvalidInput):
+    """The database target names a backend this build cannot open (a PostgreSQL URL before
+    issue 8 lands). A usage error, so the CLI exits 2 and nothing is created."""
+
+
 class StorageError(MemoryStoreError):
     """The database could not be opened or written (driver, extension, lock)."""
 

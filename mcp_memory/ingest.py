@@ -313,8 +313,9 @@ def _recorder(store: MemoryStore, rel: str, piece: Piece) -> Callable[[Connectio
 
     def record(conn: Connection, memory_id: int) -> None:
         conn.execute(
-            "insert or replace into file_sources(project, path, piece_hash, memory_id, line) "
-            "values (?, ?, ?, ?, ?)",
+            "insert into file_sources(project, path, piece_hash, memory_id, line) "
+            "values (?, ?, ?, ?, ?) on conflict(project, path, piece_hash) "
+            "do update set memory_id = excluded.memory_id, line = excluded.line",
             (store.settings.project, rel, piece.digest, memory_id, piece.line),
         )
 

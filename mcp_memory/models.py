@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from .config import USER_AGENT
+from .validation import identity_text
 
 Status = Literal["stored", "quarantined", "duplicate", "rejected"]
 Source = Literal["user", "agent", "tool", "web", "file"]
@@ -22,6 +23,18 @@ class Actor:
     client_name: str = ""
     client_version: str = ""
     session_id: str = ""
+
+    def __post_init__(self) -> None:
+        """Last guard for library callers that build an Actor from their own client's input:
+        the same cleaning as the MCP server's (validation.identity_text), so no identity
+        string with NUL or control characters reaches storage on any backend."""
+        for name in ("agent", "client_name", "client_version", "session_id"):
+            value = getattr(self, name)
+            clean = identity_text(value) if isinstance(value, str) else value
+            if clean != value:
+                if name == "agent" and clean == USER_AGENT:  # "us\x00er" is not the human
+                    clean = f"mcp:{USER_AGENT}"
+                object.__setattr__(self, name, clean)
 
     @property
     def is_user(self) -> bool:

@@ -444,8 +444,8 @@ def _insert(conn: db.Connection, s: Screened, status: str, ctx: Commit) -> int:
 def _put_link(conn: db.Connection, src: int, dst: int, relation: str, agent: str) -> None:
     if src != dst:
         conn.execute(
-            "insert or ignore into links(source_id, target_id, relation, agent, "
-            "created_at) values (?, ?, ?, ?, ?)",
+            "insert into links(source_id, target_id, relation, agent, "
+            "created_at) values (?, ?, ?, ?, ?) on conflict do nothing",
             (src, dst, relation, agent, time.time()),
         )
 

@@ -26,6 +26,7 @@ from .server_auth import BearerTokenMiddleware, request_token
 from .server_extras import register_extras
 from .store import MemoryStore
 from .tokens import TokenStore
+from .validation import identity_text
 
 log = logging.getLogger("mcp_memory")
 T = TypeVar("T")
@@ -54,20 +55,22 @@ class ServerState:
         answer: neither --agent nor the client's self-chosen clientInfo.name can override it."""
         params = ctx.session.client_params
         info = params.client_info if params is not None else None
+        client_name = identity_text(info.name if info else "", 128)
         token = request_token(ctx.request_context.request)
         if token is not None:
             name = token.agent
         elif self.token_required:  # the HTTP layer refuses these first; never fall back
             raise ToolError("this server requires a bearer token")
         else:
-            name = self.agent or (info.name if info is not None else "") or ANONYMOUS_AGENT
+            name = identity_text(self.agent or "", 128) or client_name or ANONYMOUS_AGENT
+        # Cleaned before this check, so "us\x00er" cannot become the human's identity.
         if name == USER_AGENT:  # the human's identity is the CLI's alone
             name = "mcp:user"
         session = self.sessions.setdefault(ctx.session, uuid.uuid4().hex[:16])
         return Actor(
             agent=name[:128],
-            client_name=info.name[:128] if info else "",
-            client_version=(info.version or "")[:64] if info else "",
+            client_name=client_name,
+            client_version=identity_text(info.version or "", 64) if info else "",
             session_id=session,
         )
 

@@ -148,7 +148,9 @@ class MemoryStore:
                 conn.execute("update memories set embedding_model = null")
                 for key, value in (("embedding_model", emb.name), ("embedding_dim", str(emb.dim))):
                     conn.execute(
-                        "insert or replace into meta(key, value) values (?, ?)", (key, value)
+                        "insert into meta(key, value) values (?, ?) "
+                        "on conflict(key) do update set value = excluded.value",
+                        (key, value),
                     )
         self._vector_model = emb.name
 
@@ -349,8 +351,8 @@ class MemoryStore:
     ) -> list[str]:
         """Hide the older memory, unless it is someone else's and the writer is not trusted."""
         conn.execute(
-            "insert or ignore into links(source_id, target_id, relation, agent, created_at) "
-            "values (?, ?, 'supersedes', ?, ?)",
+            "insert into links(source_id, target_id, relation, agent, created_at) "
+            "values (?, ?, 'supersedes', ?, ?) on conflict do nothing",
             (new_id, old["id"], actor.agent, time.time()),
         )
         if old["agent"] != actor.agent and not actor.is_user and score < FORGET_OTHERS_MIN_TRUST:
@@ -445,8 +447,8 @@ class MemoryStore:
                     raise NotFound(f"no visible memory with id {mid} to link")
             agents.ensure(conn, actor, self.settings.trusted_agents, time.time())
             conn.execute(
-                "insert or ignore into links(source_id, target_id, relation, agent, "
-                "created_at) values (?, ?, ?, ?, ?)",
+                "insert into links(source_id, target_id, relation, agent, "
+                "created_at) values (?, ?, ?, ?, ?) on conflict do nothing",
                 (src, dst, rel, actor.agent, time.time()),
             )
             audit.append(
@@ -523,8 +525,9 @@ def note_high_water(conn: db.Connection) -> None:
     new memory would inherit an erased one's audit history and other processes' caches."""
     conn.execute(
         "insert into meta(key, value) select ?, coalesce(max(id), 0) from memories where true "
-        "on conflict(key) do update set value = max(cast(value as integer), "
-        "cast(excluded.value as integer))",
+        "on conflict(key) do update set value = case "
+        "when cast(meta.value as integer) >= cast(excluded.value as integer) "
+        "then cast(meta.value as integer) else cast(excluded.value as integer) end",
         (HIGH_WATER_KEY,),
     )
 
@@ -542,14 +545,18 @@ def insert_row(conn: db.Connection, values: dict[str, object]) -> int:
         values = {**values, "id": next_id(conn)}
     columns = ", ".join(values)
     marks = ", ".join("?" * len(values))
-    cur = conn.execute(f"insert into memories({columns}) values ({marks})", tuple(values.values()))
+    # `returning id` rather than cursor.lastrowid: portable to PostgreSQL (SQLite >= 3.35 has
+    # it too); fetchall() steps the statement to completion so no write is left pending.
+    new_id = conn.execute(
+        f"insert into memories({columns}) values ({marks}) returning id", tuple(values.values())
+    ).fetchall()[0][0]
     termstats.add(
         conn,
         str(values.get("project") or ""),
         str(values["content"]),
         str(values.get("keywords") or ""),
     )
-    return int(cur.lastrowid)
+    return int(new_id)
 
 
 def record_from_row(row: db.sqlite3.Row) -> MemoryRecord:

@@ -61,15 +61,16 @@ def terms_of(content: str, keywords: str) -> set[str]:
 
 
 def add(conn: Connection, project: str, content: str, keywords: str) -> None:
-    """Count a new memory row; call in the transaction that inserts it."""
+    """Count a new memory row; call in the transaction that inserts it. The upserts name
+    `<table>.docs`: a bare `docs` is ambiguous with `excluded.docs` on PostgreSQL."""
     conn.executemany(
         f"insert into {TERMS_TABLE}(term, project, docs) values (?, ?, 1) "
-        "on conflict(term, project) do update set docs = docs + 1",
+        f"on conflict(term, project) do update set docs = {TERMS_TABLE}.docs + 1",
         [(t, project) for t in terms_of(content, keywords)],
     )
     conn.execute(
         f"insert into {SIZES_TABLE}(project, docs) values (?, 1) "
-        "on conflict(project) do update set docs = docs + 1",
+        f"on conflict(project) do update set docs = {SIZES_TABLE}.docs + 1",
         (project,),
     )
 

@@ -211,12 +211,14 @@ class TokenStore:
         secret = generate_secret()
         now = time.time()
         with db.write_transaction(self.conn, self.lock) as conn:
-            cur = conn.execute(
-                "insert into agent_tokens(agent, prefix, token_hash, note, created_at, created_by)"
-                " values (?, ?, ?, ?, ?, ?)",
-                (agent, secret[:_DISPLAY], token_hash(secret), note, now, actor),
+            # `returning id`, not cursor.lastrowid: the same statement works on PostgreSQL.
+            token_id = int(
+                conn.execute(
+                    "insert into agent_tokens(agent, prefix, token_hash, note, created_at, "
+                    "created_by) values (?, ?, ?, ?, ?, ?) returning id",
+                    (agent, secret[:_DISPLAY], token_hash(secret), note, now, actor),
+                ).fetchall()[0][0]
             )
-            token_id = int(cur.lastrowid or 0)
             audit.append(
                 conn,
                 actor=actor,

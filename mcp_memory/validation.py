@@ -11,6 +11,23 @@ from .errors import InvalidInput
 
 _KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_C0 = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def identity_text(value: object, limit: int | None = None) -> str:
+    """An identity string (agent name, client name/version, session id) fit to store.
+
+    These come from MCP clients (`clientInfo`, `--agent`) and are provenance, not input
+    worth refusing a call over, so they are cleaned rather than rejected: NUL and the other
+    C0 controls and DEL are removed (PostgreSQL text cannot hold NUL at all, and a control
+    character in a name only serves to spoof another name in the review queue), and an
+    unpaired surrogate, which neither SQLite's nor PostgreSQL's UTF-8 can hold, becomes "?".
+    Applied on every backend so the same client gets the same name everywhere. `limit`
+    truncates after cleaning, so removed characters do not count against it."""
+    if not isinstance(value, str):
+        return ""
+    text = _C0.sub("", value).encode("utf-8", "replace").decode("utf-8")
+    return text if limit is None else text[:limit]
 
 
 def content(text: object) -> str:

@@ -81,7 +81,8 @@ def put(
         (memory_id, project, status, kind, blob),
     )
     conn.execute(
-        f"insert or replace into {FLOAT_TABLE}(memory_id, embedding) values (?, ?)",
+        f"insert into {FLOAT_TABLE}(memory_id, embedding) values (?, ?) "
+        "on conflict(memory_id) do update set embedding = excluded.embedding",
         (memory_id, blob),
     )
 
@@ -94,7 +95,7 @@ def set_status(conn: Connection, memory_id: int, status: str) -> None:
 def bump_epoch(conn: Connection) -> None:
     conn.execute(
         "insert into meta(key, value) values (?, '1') on conflict(key) do update "
-        "set value = cast(value as integer) + 1",
+        "set value = cast(meta.value as integer) + 1",
         (EPOCH_KEY,),
     )
     index_for(conn).invalidate()  # our own commits do not change data_version

@@ -1,0 +1,137 @@
+"""A database target may later be a PostgreSQL URL (issue 8). Until that backend exists, a
+URL must survive configuration intact, be refused with one clear message wherever a store
+is opened, never create a file named after it, and never print its password."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mcp_memory import MemoryStore, Settings, TokenStore, UnsupportedTarget
+from mcp_memory.cli import app
+from mcp_memory.cli_support import settings_for
+from mcp_memory.config import db_target, is_postgres_url, redact_db_target
+from mcp_memory.doctor import diagnose
+
+URL = "postgresql://u@h/db"
+SECRET_URL = "postgresql://mem:s3cr3t-pw@db.example:5432/memory?sslmode=require"
+NOT_BUILT = "PostgreSQL support is not built yet (issue 8)"
+
+runner = CliRunner()
+
+
+def _files_under(root: Path) -> set[Path]:
+    return set(root.rglob("*"))
+
+
+@pytest.fixture
+def in_empty_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh cwd, so a file or folder created from a mangled URL would show up here."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    return cwd
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "postgresql://u@h/db",
+        "postgres://h/db",
+        "POSTGRESQL://u:p@h/db",
+        Path("postgresql://u@h/db"),
+    ],
+)
+def test_postgresql_and_postgres_urls_are_recognised_even_after_path_mangled_them(
+    value: str | Path,
+) -> None:
+    assert is_postgres_url(value)
+
+
+@pytest.mark.parametrize("value", ["memory.db", "/var/lib/m.db", "./postgresql.db", ":memory:"])
+def test_file_paths_are_not_postgres_urls(value: str) -> None:
+    assert not is_postgres_url(value)
+    assert db_target(value) == Path(value)
+
+
+def test_a_url_in_the_environment_is_kept_as_the_exact_string() -> None:
+    settings = Settings.from_env({"MCP_MEMORY_DB": SECRET_URL})
+    assert settings.db_path == SECRET_URL and isinstance(settings.db_path, str)
+
+
+def test_a_file_path_in_the_environment_is_still_an_expanded_path() -> None:
+    settings = Settings.from_env({"MCP_MEMORY_DB": "~/m.db"})
+    assert settings.db_path == Path("~/m.db").expanduser()
+
+
+def test_a_url_given_with_db_on_the_cli_is_kept_as_the_exact_string() -> None:
+    assert settings_for(URL).db_path == URL
+    assert settings_for("some/file.db").db_path == Path("some/file.db")
+
+
+def test_redaction_hides_a_password_in_the_authority_and_in_the_query() -> None:
+    shown = redact_db_target(SECRET_URL + "&password=other-secret")
+    assert "s3cr3t-pw" not in shown and "other-secret" not in shown
+    assert shown.startswith("postgresql://mem:***@db.example:5432/memory?")
+    assert "sslmode=require" in shown
+
+
+def test_redaction_leaves_urls_without_a_password_and_file_paths_alone() -> None:
+    assert redact_db_target(URL) == URL
+    assert redact_db_target(Path("/tmp/x:y@z.db")) == "/tmp/x:y@z.db"
+
+
+def test_opening_a_store_on_a_url_says_postgres_is_not_built_and_creates_nothing(
+    in_empty_dir: Path,
+) -> None:
+    before = _files_under(in_empty_dir.parent)
+    with pytest.raises(UnsupportedTarget, match=r"PostgreSQL support is not built yet \(issue 8\)"):
+        MemoryStore.open(URL, embedder=None)
+    with pytest.raises(UnsupportedTarget, match="not built yet"):
+        MemoryStore.open(settings=Settings(db_path=URL), embedder=None)
+    with pytest.raises(UnsupportedTarget, match="not built yet"):
+        TokenStore.open(URL)
+    assert _files_under(in_empty_dir.parent) == before
+
+
+def test_the_refusal_never_echoes_the_password(in_empty_dir: Path) -> None:
+    with pytest.raises(UnsupportedTarget) as caught:
+        MemoryStore.open(SECRET_URL, embedder=None)
+    assert "s3cr3t-pw" not in str(caught.value) and "mem:***@" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["doctor", "--db", URL],
+        ["doctor", "--json", "--db", SECRET_URL],
+        ["recall", "anything", "--db", URL],
+        ["agents", "token", "list", "--db", URL],
+        ["serve", "--db", URL],
+    ],
+)
+def test_cli_commands_on_a_url_exit_2_with_the_message_and_create_nothing(
+    in_empty_dir: Path, args: list[str]
+) -> None:
+    before = _files_under(in_empty_dir.parent)
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2, r.output
+    assert NOT_BUILT in r.output
+    assert "s3cr3t-pw" not in r.output
+    assert _files_under(in_empty_dir.parent) == before
+
+
+def test_doctor_on_a_url_from_the_environment_exits_2(
+    in_empty_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MCP_MEMORY_DB", SECRET_URL)
+    r = runner.invoke(app, ["doctor"])
+    assert r.exit_code == 2 and NOT_BUILT in r.output and "s3cr3t-pw" not in r.output
+    assert not os.listdir(in_empty_dir)
+
+
+def test_doctor_still_reports_a_file_path_unchanged(settings: Settings) -> None:
+    assert diagnose(settings)["db_path"] == str(settings.db_path)
