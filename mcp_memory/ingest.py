@@ -373,16 +373,22 @@ _ORPHANS = """select id from memories where id in (select value from json_each(?
               and not exists (select 1 from file_sources f where f.memory_id = memories.id)"""
 
 
-def _orphans(store: MemoryStore, rel: str, gone: dict[str, int], actor: Actor) -> list[int]:
-    """Drop the gone rows; return the watcher's active memories no file points at any more.
+def _retire_gone(store: MemoryStore, rel: str, gone: dict[str, int], actor: Actor) -> list[int]:
+    """Drop the gone rows and retire the watcher's active memories no file points at any more,
+    in ONE transaction: a crash between the two would leave active memories that no
+    file_sources row leads back to, which no later sync would ever find again.
 
     Quarantined ones stay for the human: an attacker editing the file must not erase the evidence.
     """
     project = store.settings.project
+    reason = f"no longer in {rel}"
     with store.transaction() as conn:
         conn.executemany(_GONE, [(project, rel, digest) for digest in gone])
         rows = conn.execute(_ORPHANS, (json.dumps(sorted(set(gone.values()))), actor.agent))
-        return [r[0] for r in rows]
+        orphans = [r[0] for r in rows.fetchall()]
+        for memory_id in orphans:
+            store.forget_in(conn, memory_id, actor=actor, reason=reason)
+    return orphans
 
 
 def sync_file(
@@ -404,9 +410,7 @@ def sync_file(
     _move_lines(store, rel, moved)
     gone = {d: memory_id for d, (memory_id, _) in known.items() if d not in pieces}
     if gone:
-        for memory_id in _orphans(store, rel, gone, actor):
-            store.forget(memory_id, actor=actor, reason=f"no longer in {rel}"[:500])
-            report.retired.append(memory_id)
+        report.retired += _retire_gone(store, rel, gone, actor)
     _log(report)
     return report
 

@@ -374,40 +374,49 @@ class MemoryStore:
     def forget(self, memory_id: object, *, actor: Actor, reason: str | None = None) -> ForgetResult:
         """Soft delete: hidden from recall, kept for audit and for real erasure later."""
         mid = validation.memory_id(memory_id)
-        reason = (reason or "")[:500] or None
         with self.transaction() as conn:
-            row = conn.execute("select agent, status from memories where id = ?", (mid,)).fetchone()
-            if row is None:
-                raise NotFound(f"no memory with id {mid}")
-            if row["status"] == "forgotten":
-                return ForgetResult(id=mid, status="already_forgotten")
-            own = row["agent"] == actor.agent or actor.is_user
-            if not own:
-                t = agents.current(conn, actor, self.settings.trusted_agents)
-                agents.ensure(conn, actor, self.settings.trusted_agents, time.time())
-                agents.record(conn, actor.agent, "forgot_other")
-                if t.score < FORGET_OTHERS_MIN_TRUST:
-                    audit.append(
-                        conn,
-                        actor=actor.agent,
-                        action="forget",
-                        memory_id=mid,
-                        data={"status": "pending_review", "reason_hash": _hash_or_none(reason)},
-                    )
-                    self._request_review(conn, "forget", mid, None, actor.agent, reason)
-                    return ForgetResult(id=mid, status="pending_review")
-            self._set_status(conn, mid, "forgotten", actor.agent, reason)
-            audit.append(
-                conn,
-                actor=actor.agent,
-                action="forget",
-                memory_id=mid,
-                data={
-                    "status": "forgotten",
-                    "reason_hash": _hash_or_none(reason),
-                    "previous": row["status"],
-                },
-            )
+            return self.forget_in(conn, mid, actor=actor, reason=reason)
+
+    def forget_in(
+        self, conn: db.Connection, memory_id: int, *, actor: Actor, reason: str | None = None
+    ) -> ForgetResult:
+        """`forget` inside the caller's open write transaction (`self.transaction()`), so a
+        caller's own changes (e.g. dropping file provenance) commit with the retirement or not
+        at all. memory_id must already be validated."""
+        mid = memory_id
+        reason = (reason or "")[:500] or None
+        row = conn.execute("select agent, status from memories where id = ?", (mid,)).fetchone()
+        if row is None:
+            raise NotFound(f"no memory with id {mid}")
+        if row["status"] == "forgotten":
+            return ForgetResult(id=mid, status="already_forgotten")
+        own = row["agent"] == actor.agent or actor.is_user
+        if not own:
+            t = agents.current(conn, actor, self.settings.trusted_agents)
+            agents.ensure(conn, actor, self.settings.trusted_agents, time.time())
+            agents.record(conn, actor.agent, "forgot_other")
+            if t.score < FORGET_OTHERS_MIN_TRUST:
+                audit.append(
+                    conn,
+                    actor=actor.agent,
+                    action="forget",
+                    memory_id=mid,
+                    data={"status": "pending_review", "reason_hash": _hash_or_none(reason)},
+                )
+                self._request_review(conn, "forget", mid, None, actor.agent, reason)
+                return ForgetResult(id=mid, status="pending_review")
+        self._set_status(conn, mid, "forgotten", actor.agent, reason)
+        audit.append(
+            conn,
+            actor=actor.agent,
+            action="forget",
+            memory_id=mid,
+            data={
+                "status": "forgotten",
+                "reason_hash": _hash_or_none(reason),
+                "previous": row["status"],
+            },
+        )
         return ForgetResult(id=mid, status="forgotten")
 
     def _request_review(

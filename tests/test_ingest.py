@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from mcp_memory import MemoryStore
+from mcp_memory import MemoryStore, audit
 from mcp_memory.ingest import (
     find_instruction_files,
     is_instruction_file,
+    known_paths,
     parse,
     sync_all,
     sync_file,
@@ -195,6 +197,38 @@ def test_a_deleted_file_retires_every_piece(store: MemoryStore, tmp_path: Path) 
     (tmp_path / "AGENTS.md").unlink()
     report = sync_file(store, tmp_path, "AGENTS.md")
     assert sorted(report.retired) == sorted(ids)
+    assert {status(store, i) for i in ids} == {"forgotten"} and sources(store, "AGENTS.md") == {}
+
+
+def test_a_failure_while_retiring_a_deleted_files_pieces_changes_nothing_and_a_resync_retires_them(
+    store: MemoryStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "AGENTS.md", GUIDE)
+    ids = sorted(sync_file(store, tmp_path, "AGENTS.md").added)
+    assert len(ids) == 3
+    before = sources(store, "AGENTS.md")
+    (tmp_path / "AGENTS.md").unlink()
+    real_append = audit.append
+    forgets: list[int | None] = []
+
+    def append_failing_on_the_second_forget(conn: Any, **kwargs: Any) -> str:
+        if kwargs.get("action") == "forget":
+            forgets.append(kwargs.get("memory_id"))
+            if len(forgets) == 2:
+                raise RuntimeError("crash while retiring the second orphan")
+        return real_append(conn, **kwargs)
+
+    monkeypatch.setattr(audit, "append", append_failing_on_the_second_forget)
+    with pytest.raises(RuntimeError, match="second orphan"):
+        sync_file(store, tmp_path, "AGENTS.md")
+    assert len(forgets) == 2
+    assert sources(store, "AGENTS.md") == before
+    assert {status(store, i) for i in ids} == {"active"}
+    assert "AGENTS.md" in known_paths(store)  # so a full reconcile still finds them
+
+    monkeypatch.setattr(audit, "append", real_append)
+    report = sync_file(store, tmp_path, "AGENTS.md")
+    assert sorted(report.retired) == ids
     assert {status(store, i) for i in ids} == {"forgotten"} and sources(store, "AGENTS.md") == {}
 
 
