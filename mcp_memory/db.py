@@ -86,22 +86,23 @@ def _is_busy(exc: Exception) -> bool:
 
 @contextmanager
 def write_transaction(
-    conn: Connection, lock: threading.RLock | None = None
+    conn: Connection, lock: threading.RLock | None = None, *, retries: int = BUSY_RETRIES
 ) -> Iterator[Connection]:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
 
     IMMEDIATE takes the write lock up front so a read-then-write never has to
     upgrade (the upgrade is what fails under contention even with busy_timeout).
     Only BEGIN is retried: once we hold the lock, statements cannot get BUSY.
+    `retries=1` with busy_timeout 0 makes a best-effort write that never waits.
     """
     lock = lock or threading.RLock()
     with lock:
-        for attempt in range(BUSY_RETRIES):
+        for attempt in range(retries):
             try:
                 conn.execute("begin immediate")
                 break
             except OperationalError as exc:
-                if not _is_busy(exc) or attempt == BUSY_RETRIES - 1:
+                if not _is_busy(exc) or attempt == retries - 1:
                     raise StorageError(f"database busy: {exc}") from exc
                 time.sleep(0.05 * (attempt + 1))
         try:

@@ -39,7 +39,7 @@ from typing import Any
 
 from . import audit, db
 from .config import USER_AGENT
-from .errors import InvalidInput, InvalidToken, NotFound
+from .errors import InvalidInput, InvalidToken, NotFound, StorageError
 from .migrations import migrate
 
 TOKEN_PREFIX = "mcpm_"
@@ -370,18 +370,13 @@ class TokenStore:
             self._touch_tried[token_id] = now
             self.conn.execute("pragma busy_timeout = 0")
             try:
-                self.conn.execute("begin immediate")
-            except db.OperationalError:
-                return
+                with db.write_transaction(self.conn, self.lock, retries=1) as conn:
+                    conn.execute(
+                        "update agent_tokens set last_used_at = ? where id = ? "
+                        "and (last_used_at is null or last_used_at < ?)",
+                        (now, token_id, now),
+                    )
+            except StorageError:  # someone else holds the write lock: next minute, then
+                pass
             finally:
                 self.conn.execute(f"pragma busy_timeout = {db.BUSY_TIMEOUT_MS}")
-            try:
-                self.conn.execute(
-                    "update agent_tokens set last_used_at = ? where id = ? "
-                    "and (last_used_at is null or last_used_at < ?)",
-                    (now, token_id, now),
-                )
-            except BaseException:
-                self.conn.execute("rollback")
-                raise
-            self.conn.execute("commit")
