@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from . import trust
 from .db import Connection
@@ -84,9 +83,3 @@ def record(
     after = trust.apply(t, event, now)
     save(conn, name, after)
     return (trust.relax(t, now).score, after.score)
-
-
-def set_prior(conn: Connection, name: str, alpha: float, beta: float) -> None:
-    t = get(conn, name)
-    if t is not None:
-        save(conn, name, replace(t, alpha=alpha, beta=beta))

@@ -41,11 +41,10 @@ from . import audit, termstats
 from .db import Connection, OperationalError, write_transaction
 from .errors import InvalidInput, NotFound, StorageError
 from .store import note_high_water
-from .vectors import bump_epoch
+from .vectors import VEC_TABLE, bump_epoch
 
 SELECTORS = ("id", "agent", "project", "match", "since")
 FTS_TABLE = "memories_fts"
-VEC_TABLE = "vec_memories"
 _SKIP_TABLES = ("memories", "audit_log", "meta", "schema_migrations")
 _SHADOW_PREFIXES = (FTS_TABLE, VEC_TABLE, "sqlite_")
 _RETRIES = 8

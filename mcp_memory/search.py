@@ -18,7 +18,6 @@ from . import anchors, ranking, termstats, vectors
 from .db import Connection
 from .models import LinkRef, RecallHit
 
-VEC_TABLE = vectors.VEC_TABLE
 MAX_FTS_TERMS = 32
 FTS_DOC_BUDGET = 2500  # documents bm25 may score per query (~1.1 us each; see prune_common)
 KEYWORD_DEPTH = 300  # keyword matches kept per query, best first

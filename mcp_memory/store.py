@@ -27,7 +27,6 @@ from .migrations import migrate
 from .models import Actor, ForgetResult, LinkResult, MemoryRecord, RecallResult, RememberResult
 
 log = logging.getLogger("mcp_memory")
-VISIBLE = "active"
 FORGET_OTHERS_MIN_TRUST = 0.8
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9]")

@@ -229,7 +229,7 @@ def knn(
     entry = index_for(conn).codes_for(project)
     if len(entry.ids) > MAX_CACHED:
         return knn_vec0(conn, vector, project, n, kinds)
-    query = unit_rows(np.asarray(vector, dtype=np.float32)[None, :])[0]
+    query = unit_query(vector)
     if not len(entry.ids) or not query.any():
         return []
     pool = min(RESCORE_POOL, max(RESCORE_MIN, n * 4, len(entry.ids) // RESCORE_SHARE))
@@ -250,7 +250,7 @@ def cosines(
 ) -> dict[int, float]:
     """Cosine similarity of `vector` to the vectors of `ids` (those cached in `projects`;
     the rest from SQL): context scoring asks this for a few hundred ids a recall."""
-    query = unit_rows(np.asarray(vector, dtype=np.float32)[None, :])[0]
+    query = unit_query(vector)
     out: dict[int, float] = {}
     if not query.any():
         return out
@@ -277,6 +277,11 @@ def _sql_cosines(conn: Connection, query: np.ndarray, ids: list[int]) -> dict[in
         [_blob(query), *ids],
     )
     return {r[0]: 1.0 - float(r[1]) for r in rows if r[1] is not None}
+
+
+def unit_query(vector: np.ndarray) -> np.ndarray:
+    """The query as a float32 unit vector (all zeros if it has no direction)."""
+    return unit_rows(np.asarray(vector, dtype=np.float32)[None, :])[0]
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
