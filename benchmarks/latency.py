@@ -186,9 +186,14 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--db", type=Path, default=None, help="reuse/grow this database file")
+    ap.add_argument(
+        "--float",
+        action="store_true",
+        help="embed with the float32 model instead of the int8 copy the product uses by default",
+    )
     args = ap.parse_args()
     rng = random.Random(7)
-    model = FastEmbedder(model_dir=Path(args.model_dir))
+    model = FastEmbedder(model_dir=Path(args.model_dir), quantize=not args.float)
     emb = Precomputed(model)
     db = args.db or Path(tempfile.mkdtemp()) / "bench.db"
     store = MemoryStore.open(settings=Settings(db_path=db, project="bench"), embedder=emb)

@@ -24,6 +24,8 @@ Tuning without fooling ourselves: --samples 0-4 scores only conversations 0-4 (t
 --split prints conversations 0-4, 5-9 (held out) and all 10 from one run. Any weight or threshold
 is chosen on 0-4 and reported on 5-9 as well.
 
+Each conversation is written by its own agent (`locomo-<sample id>`), as its own project.
+
 The built database is cached in the temp dir, keyed by a hash of the data, the model and the
 write-path sources (search/ranking changes do not need a rebuild); --rebuild forces one.
 """
@@ -54,7 +56,7 @@ from mcp_memory import Actor, FastEmbedder, MemoryStore, SecretRejected, Setting
 from mcp_memory.store import allow_all  # noqa: E402
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
-BUILD_VERSION = "2"
+BUILD_VERSION = "3"
 # Sources whose change alters what gets stored: schema and tokenizer always, screening too
 # when it is on (other edits: use --rebuild).
 SCHEMA = ["migrations.py", "vectors.py", "store.py", "termstats.py"]
@@ -173,8 +175,8 @@ def queries_of(sample: dict, known: set[str]) -> list[dict]:
 # ---- build (cached) --------------------------------------------------------------------------
 
 
-def cache_key(data: Path, model_dir: Path, screen: str) -> str:
-    h = hashlib.sha256(f"{BUILD_VERSION}:{screen}".encode())
+def cache_key(data: Path, model_dir: Path, screen: str, model_name: str) -> str:
+    h = hashlib.sha256(f"{BUILD_VERSION}:{screen}:{model_name}".encode())
     h.update(data.read_bytes())
     h.update(str((model_dir / "model.onnx").stat().st_size).encode())
     pkg = ROOT / "mcp_memory"
@@ -201,8 +203,11 @@ def build(samples: list[dict], db: Path, emb: Precomputed, debug: Path, screen: 
             emb.cache[text] = vec
         ids[sid] = {}
         for dia, text, n in turns:
-            # the conversation's session is the writer's session: real provenance, not a hint
-            actor = Actor(agent=ACTOR.agent, session_id=f"{sid}/session_{n}")
+            # the conversation's session is the writer's session: real provenance, not a hint.
+            # One agent per conversation: with one agent for all ten, three detector hits
+            # anywhere (0.05% of the turns) drop it below the quarantine-all trust and lock
+            # the later conversations out, so the figure measured the trust layer's edge.
+            actor = Actor(agent=f"{ACTOR.agent}-{sid}", session_id=f"{sid}/session_{n}")
             try:
                 res = store.remember(text, actor=actor, project=sid, source="agent")
                 status, reasons, mid = res.status, res.reasons, res.id
@@ -373,11 +378,16 @@ def main() -> None:
         help="real: the trust layer screens every write (default); off: store every "
         "turn, to measure retrieval alone",
     )
+    ap.add_argument(
+        "--float",
+        action="store_true",
+        help="embed with the float32 model instead of the int8 copy the product uses by default",
+    )
     args = ap.parse_args()
 
     samples = json.loads(args.data.read_text())
-    model = FastEmbedder(model_dir=args.model_dir)
-    work = args.cache_dir / cache_key(args.data, args.model_dir, args.screen)
+    model = FastEmbedder(model_dir=args.model_dir, quantize=not args.float)
+    work = args.cache_dir / cache_key(args.data, args.model_dir, args.screen, model.name)
     db, meta_file = work / "locomo.db", work / "meta.json"
     if args.rebuild or not meta_file.is_file():
         work.mkdir(parents=True, exist_ok=True)

@@ -23,23 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mcp_memory import trust  # noqa: E402
+from mcp_memory import FastEmbedder, trust  # noqa: E402
 from mcp_memory.detectors import SemanticDetector, Signal, scan  # noqa: E402
-
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-class FastEmbedder:
-    """The minimal embedder SemanticDetector needs, over a local fastembed model folder."""
-
-    def __init__(self, model_dir: str) -> None:
-        from fastembed import TextEmbedding
-
-        self._model = TextEmbedding(MODEL_NAME, specific_model_path=model_dir, threads=2)
-        self.dim = 384
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return np.array(list(self._model.embed(texts, batch_size=64)), dtype=np.float32)
 
 
 def load(path: str) -> list[dict]:
@@ -106,10 +91,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--benign", default="../shared/data/dev_benign_cursorrules.jsonl")
     ap.add_argument("--model-dir", default=None, help="local ONNX model folder for fastembed")
     ap.add_argument("--show-fp", action="store_true", help="list the benign notes flagged")
+    ap.add_argument(
+        "--float",
+        action="store_true",
+        help="embed with the float32 model instead of the int8 copy the product uses by default",
+    )
     args = ap.parse_args(argv)
 
     attacks, benign = load(args.attacks), load(args.benign)
-    emb = FastEmbedder(args.model_dir) if args.model_dir else None
+    emb = (
+        FastEmbedder(model_dir=Path(args.model_dir), quantize=not args.float)
+        if args.model_dir
+        else None
+    )
     semantic = SemanticDetector(emb) if emb is not None else None
     scan("warm-up: import and build detect-secrets plugins once")
     if semantic is not None and emb is not None:

@@ -33,9 +33,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--db", type=Path, default=None, help="reuse/grow this database file")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    ap.add_argument(
+        "--float",
+        action="store_true",
+        help="embed with the float32 model instead of the int8 copy the product uses by default",
+    )
     args = ap.parse_args()
     sizes = sorted(set(args.sizes + ([1_000_000] if args.million else [])))
-    emb = Precomputed(FastEmbedder(model_dir=Path(args.model_dir)))
+    emb = Precomputed(FastEmbedder(model_dir=Path(args.model_dir), quantize=not args.float))
     db = args.db or Path(tempfile.mkdtemp()) / "scale.db"
     store = MemoryStore.open(settings=Settings(db_path=db, project="bench"), embedder=emb)
     rng, rows = random.Random(11), []

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_CONTENT_BYTES = 16 * 1024
@@ -34,6 +34,11 @@ def env_flag(value: str | None) -> bool:
 
 def default_db_path() -> Path:
     return Path(user_data_dir("mcp-memory", appauthor=False)) / "memory.db"
+
+
+def default_cache_dir() -> Path:
+    """Where derived files live (the int8 model copy): safe to delete, rebuilt on demand."""
+    return Path(user_cache_dir("mcp-memory", appauthor=False))
 
 
 DbTarget = str | Path
@@ -112,6 +117,8 @@ class Settings:
     project: str = ""
     trusted_agents: frozenset[str] = frozenset()
     require_token: bool = False  # HTTP: demand a bearer token on loopback too
+    quantize: bool = True  # embed with an int8 copy of the model (see quantize.py)
+    cache_dir: Path = field(default_factory=default_cache_dir)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -120,6 +127,7 @@ class Settings:
         project = env.get("MCP_MEMORY_PROJECT")
         trusted = env.get("MCP_MEMORY_TRUSTED_AGENTS", "")
         raw_db = env.get("MCP_MEMORY_DB")
+        cache = env.get("MCP_MEMORY_CACHE_DIR")
         target = db_target(raw_db) if raw_db else default_db_path()
         return cls(
             db_path=target.expanduser() if isinstance(target, Path) else target,
@@ -129,4 +137,7 @@ class Settings:
             project=project if project is not None else git_root_name(),
             trusted_agents=frozenset(a.strip() for a in trusted.split(",") if a.strip()),
             require_token=env_flag(env.get("MCP_MEMORY_REQUIRE_TOKEN")),
+            quantize=env.get("MCP_MEMORY_QUANTIZE") is None
+            or env_flag(env.get("MCP_MEMORY_QUANTIZE")),
+            cache_dir=Path(cache).expanduser() if cache else default_cache_dir(),
         )

@@ -17,7 +17,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .config import DEFAULT_MODEL
+from . import quantize as quantize_mod
+from .config import DEFAULT_MODEL, default_cache_dir
 
 log = logging.getLogger("mcp_memory")
 DIM = 384
@@ -34,7 +35,9 @@ class Embedder(Protocol):
 
 
 class FastEmbedder:
-    """fastembed ONNX model; `model_dir` skips the hub entirely."""
+    """fastembed ONNX model; `model_dir` skips the hub entirely. `quantize` runs an int8 copy
+    of the weights (see quantize.py: ~2.5x faster inside a recall); its vectors are recorded
+    under their own model name, since they differ slightly from the float model's."""
 
     def __init__(
         self,
@@ -42,6 +45,8 @@ class FastEmbedder:
         model_dir: Path | None = None,
         threads: int | None = None,
         allow_download: bool = True,
+        quantize: bool = True,
+        cache_dir: Path | None = None,
     ) -> None:
         from fastembed import TextEmbedding  # heavy: imported only when a model is wanted
 
@@ -52,13 +57,39 @@ class FastEmbedder:
             if not (Path(model_dir) / "model.onnx").is_file():
                 raise FileNotFoundError(f"no model.onnx in MCP_MEMORY_MODEL_DIR={model_dir}")
             kwargs["specific_model_path"] = str(model_dir)
-        self._model = TextEmbedding(model_name, **kwargs)
         self.name = model_name
+        if quantize:
+            int8_dir = _int8_dir(TextEmbedding, model_name, kwargs, cache_dir)
+            if int8_dir is not None:
+                kwargs["specific_model_path"] = str(int8_dir)
+                self.name = model_name + quantize_mod.SUFFIX
+        self._model = TextEmbedding(model_name, **kwargs)
         self.dim = int(self.embed(["probe"]).shape[1])
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         vectors = list(self._model.embed(list(texts), batch_size=32))
         return np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+
+
+def _int8_dir(
+    text_embedding: type, model_name: str, kwargs: dict[str, object], cache_dir: Path | None
+) -> Path | None:
+    """The int8 copy of the model fastembed would load, or None (float model) when it cannot
+    be made: quantizing is a speed-up, never a reason to run without vectors. A model that
+    cannot be fetched at all raises here, once, instead of being tried twice."""
+    model = text_embedding(model_name, lazy_load=True, **kwargs).model  # downloads, loads nothing
+    try:
+        source = Path(model._model_dir)  # fastembed keeps no public name for it
+        model_file = model.model_description.model_file
+        return quantize_mod.int8_copy(source, cache_dir or default_cache_dir(), model_file)
+    except Exception as exc:  # noqa: BLE001 - any failure falls back to the float model
+        log.warning(
+            "mcp-memory: could not make an int8 copy of %s (%s: %s); using the float model.",
+            model_name,
+            type(exc).__name__,
+            str(exc).splitlines()[0][:300] if str(exc) else "",
+        )
+        return None
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -92,10 +123,14 @@ class ModelLoader:
         model_name: str = DEFAULT_MODEL,
         model_dir: Path | None = None,
         allow_download: bool = True,
+        quantize: bool = True,
+        cache_dir: Path | None = None,
     ) -> None:
         self.model_name = model_name
         self.model_dir = model_dir
         self.allow_download = allow_download
+        self.quantize = quantize
+        self.cache_dir = cache_dir
         self._embedder: Embedder | None = None
         self._error: str | None = None
         self._done = threading.Event()
@@ -121,7 +156,11 @@ class ModelLoader:
     def _load(self) -> None:
         try:
             self._embedder = FastEmbedder(
-                self.model_name, self.model_dir, allow_download=self.allow_download
+                self.model_name,
+                self.model_dir,
+                allow_download=self.allow_download,
+                quantize=self.quantize,
+                cache_dir=self.cache_dir,
             )
         except Exception as exc:  # any failure means keyword-only, never a crash
             self._error = f"{type(exc).__name__}: {exc}"

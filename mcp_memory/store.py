@@ -106,7 +106,13 @@ class MemoryStore:
         conn = db.connect(path or settings.db_path)
         migrate(conn)
         if embedder is True:
-            loader = ModelLoader(settings.model_name, settings.model_dir, allow_download)
+            loader = ModelLoader(
+                settings.model_name,
+                settings.model_dir,
+                allow_download,
+                quantize=settings.quantize,
+                cache_dir=settings.cache_dir,
+            )
         else:
             loader = ModelLoader.ready(embedder or None)
         if screen is None:

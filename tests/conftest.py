@@ -23,10 +23,18 @@ AGENT = Actor(agent="claude-code", client_name="claude-code", client_version="2.
 OTHER = Actor(agent="cursor", client_name="cursor", client_version="1.0", session_id="s2")
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One int8 model copy for the whole run (made once, ~2 s), never in the user's cache."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path) -> None:
     """No test may touch the user's real database or inherit an agent name."""
     monkeypatch.setenv("MCP_MEMORY_DB", str(tmp_path / "env.db"))
+    monkeypatch.setenv("MCP_MEMORY_CACHE_DIR", str(model_cache))
+    monkeypatch.delenv("MCP_MEMORY_QUANTIZE", raising=False)
     monkeypatch.setenv("MCP_MEMORY_PROJECT", "proj")
     monkeypatch.delenv("MCP_MEMORY_AGENT", raising=False)
     monkeypatch.delenv("MCP_MEMORY_TRUSTED_AGENTS", raising=False)
@@ -41,9 +49,12 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, model_cache: Path) -> Settings:
     return Settings(
-        db_path=tmp_path / "memory.db", project="proj", model_dir=MODEL_DIR if HAVE_MODEL else None
+        db_path=tmp_path / "memory.db",
+        project="proj",
+        model_dir=MODEL_DIR if HAVE_MODEL else None,
+        cache_dir=model_cache,
     )
 
 
@@ -56,12 +67,13 @@ def store(settings: Settings, tmp_path: Path) -> Iterator[MemoryStore]:
 
 
 @pytest.fixture(scope="session")
-def real_embedder():  # type: ignore[no-untyped-def]
+def real_embedder(model_cache: Path):  # type: ignore[no-untyped-def]
+    """The product's default embedder: the real model, run as its int8 copy."""
     if not HAVE_MODEL:
         pytest.skip(f"no local model at {MODEL_DIR}")
     from mcp_memory import FastEmbedder
 
-    return FastEmbedder(model_dir=MODEL_DIR)
+    return FastEmbedder(model_dir=MODEL_DIR, cache_dir=model_cache)
 
 
 @pytest.fixture
