@@ -20,6 +20,9 @@ def diagnose(settings: Settings) -> dict[str, object]:
         "model_dir": str(settings.model_dir)
         if settings.model_dir
         else "(fastembed cache/download)",
+        "model_copy": f"int8, in {settings.cache_dir}"
+        if settings.quantize
+        else "off (MCP_MEMORY_QUANTIZE): float model",
         "project": settings.project or "(global)",
     }
     store = MemoryStore.open(settings=settings, embedder=True, allow_download=False)

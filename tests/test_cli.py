@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from mcp_memory.cli import app
 
+from .conftest import needs_model
+
 runner = CliRunner()
 
 
@@ -88,3 +90,18 @@ def test_doctor_says_keyword_only_when_no_model_can_load(
     monkeypatch.setenv("MCP_MEMORY_MODEL_DIR", str(tmp_path / "no-model-here"))
     report = json.loads(run("doctor", "--json").stdout)
     assert report["mode"] == "keyword-only" and "keyword-only" in report["model"]
+
+
+@needs_model
+def test_doctor_names_the_int8_model_copy_and_where_it_lives(model_cache: Path) -> None:
+    report = json.loads(run("doctor", "--json").stdout)
+    assert report["model_copy"] == f"int8, in {model_cache}"
+    assert report["model"].startswith("loaded (sentence-transformers/all-MiniLM-L6-v2:int8")
+
+
+@needs_model
+def test_doctor_says_when_the_float_model_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCP_MEMORY_QUANTIZE", "0")
+    report = json.loads(run("doctor", "--json").stdout)
+    assert report["model_copy"].startswith("off")
+    assert report["model"].startswith("loaded (sentence-transformers/all-MiniLM-L6-v2,")
