@@ -1,0 +1,164 @@
+"""PostgreSQL backend core: pool, the one write lock, migrations, id lists, diagnostics.
+
+Concurrency is SQLite's, translated (design doc §3.3): every write transaction starts with
+`pg_advisory_xact_lock(<app key>)` under READ COMMITTED, the analogue of BEGIN IMMEDIATE.
+So ids stay `max(id)+1`, `audit_log.seq` stays previous + 1, and trust stays a plain
+read-modify-write: the lock serialises all of them across processes and servers. Only the
+transaction-scoped (`_xact_`) lock is used: a session-level lock would stay with a pooled
+connection after the caller is done with it.
+
+Full text, vectors and erasure on PostgreSQL are later steps of issue 8; this module is the
+part everything else builds on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from ..config import is_postgres_url, redact_db_target
+from ..errors import StorageError
+from .pg_facade import POOL_MAX, POOL_MIN, PgConnection, open_pool
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 32-bit number from a name, for the two-int advisory lock form."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)
+
+
+# (classid, objid) of the application's write lock: one key for the whole database, as
+# SQLite has one write lock per file. Another application sharing the database would have to
+# pick the same pair by accident to contend with us.
+WRITE_LOCK = (_lock_key("mcp-memory"), 1)
+SHORT_LOCK_TIMEOUT_MS = 200
+_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def redact(target: str) -> str:
+    """A printable target: URL passwords (redact_db_target) and libpq `password=` values."""
+    if is_postgres_url(target):
+        return redact_db_target(target)
+    return _PASSWORD_KV.sub(lambda m: m.group(1) + "***", target)
+
+
+class PostgresBackend:
+    """One PostgreSQL database as mcp-memory's store. `conn` is the qmark facade."""
+
+    kind = "postgresql"
+
+    def __init__(self, target: str, conn: PgConnection) -> None:
+        self.target = target
+        self.conn = conn
+        self._local = threading.local()
+
+    @classmethod
+    def open(
+        cls, target: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX
+    ) -> PostgresBackend:
+        """Connect a pool to `target` (a postgresql:// URL or a libpq key=value string)."""
+        pool = open_pool(target, min_size=min_size, max_size=max_size)
+        return cls(target, PgConnection(pool))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[PgConnection]:
+        """BEGIN, take the write lock first, run the block, COMMIT; ROLLBACK on any error.
+
+        READ COMMITTED on purpose: each statement after the lock sees everything committed
+        before the lock was granted. REPEATABLE READ would snapshot at the lock statement,
+        before the previous holder's commit, and fail most contended transactions (§3.3).
+        """
+        with self.conn.hold() as raw, raw.transaction():
+            timeout = getattr(self._local, "lock_timeout_ms", None)
+            if timeout is not None:
+                raw.execute(f"set local lock_timeout = {int(timeout)}")
+            try:
+                raw.execute("select pg_advisory_xact_lock(%s, %s)", WRITE_LOCK)
+            except psycopg.errors.LockNotAvailable as exc:
+                raise StorageError(
+                    f"database busy: another writer holds the write lock ({exc})"
+                ) from exc
+            yield self.conn
+
+    @contextmanager
+    def short_lock_timeout(self, ms: int = SHORT_LOCK_TIMEOUT_MS) -> Iterator[None]:
+        """Write transactions opened by this thread inside the block wait at most `ms` for
+        the write lock, then fail with StorageError("database busy"): tokens._touch's
+        best-effort write, which must never hold up a request (SQLite: busy_timeout)."""
+        previous = getattr(self._local, "lock_timeout_ms", None)
+        self._local.lock_timeout_ms = ms
+        try:
+            yield
+        finally:
+            self._local.lock_timeout_ms = previous
+
+    # ---- schema ---------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply every pending PostgreSQL step; returns the names applied by this call."""
+        from .. import migrations_pg
+
+        with self.write_transaction() as conn:
+            conn.execute(
+                "create table if not exists schema_migrations "
+                "(name text primary key, applied_at double precision)"
+            )
+        ran: list[str] = []
+        for name, step in migrations_pg.MIGRATIONS:
+            with self.write_transaction() as conn:
+                if conn.execute(
+                    "select 1 from schema_migrations where name = ?", (name,)
+                ).fetchone():
+                    continue
+                step(conn)
+                conn.execute(
+                    "insert into schema_migrations(name, applied_at) values (?, ?)",
+                    (name, time.time()),
+                )
+            ran.append(name)
+        return ran
+
+    def applied(self) -> list[str]:
+        rows = self.conn.execute("select name from schema_migrations order by name")
+        return [r[0] for r in rows]
+
+    # ---- SQL fragments that differ by dialect ---------------------------------------------
+
+    @staticmethod
+    def id_list(ids: Iterable[int]) -> tuple[str, list[int]]:
+        """A subquery of ids for `... in <fragment>`, bound as one array parameter, so any
+        number of ids is one statement (SQLite: `(select value from json_each(?))`)."""
+        return "(select unnest(?::bigint[]))", [int(i) for i in ids]
+
+    @staticmethod
+    def unindexed(col: str) -> str:
+        """SQLite's unary `+col` keeps the planner off an index; PostgreSQL has no such
+        operator on text, and its planner does not need the hint."""
+        return col.lstrip("+")
+
+    # ---- diagnostics ----------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """What doctor prints: versions, pool size, and the target without its password."""
+        version = self.conn.execute("select current_setting('server_version')").fetchone()[0]
+        vector = self.conn.execute(
+            "select extversion from pg_extension where extname = 'vector'"
+        ).fetchone()
+        return {
+            "kind": self.kind,
+            "target": redact(self.target),
+            "server_version": version,
+            "pgvector": vector[0] if vector else None,
+            "pool": {"min": self.conn.pool.min_size, "max": self.conn.pool.max_size},
+        }
