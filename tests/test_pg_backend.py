@@ -23,7 +23,7 @@ from mcp_memory.errors import InvalidInput, StorageError
 from mcp_memory.models import Actor
 
 pytest.register_assert_rewrite("tests.pg_support")
-from tests.pg_support import PgCluster, needs_pg, with_user  # noqa: E402
+from tests.pg_support import PgCluster, needs_pg, with_database, with_user  # noqa: E402
 
 pytest_plugins = ["tests.pg_support"]  # pg_cluster, pg_url, pg_backend; conftest stays as it is
 
@@ -303,6 +303,69 @@ def test_id_list_selects_exactly_the_given_ids_and_unindexed_is_the_bare_column(
     assert pg_backend.unindexed("+m.status") == "m.status"
 
 
+def test_a_cursor_with_row_factory_none_gives_rows_equal_to_plain_tuples(pg_backend: Any) -> None:
+    cur = pg_backend.conn.cursor()
+    cur.row_factory = None
+    assert cur.execute("select ?, ?", (1, "a")).fetchall() == [(1, "a")]
+
+
+# ---- memories -----------------------------------------------------------------------------
+
+
+def _memory(**overrides: object) -> dict[str, object]:
+    now = time.time()
+    values: dict[str, object] = {
+        "content": "Café crème: the getUserById helper caches 100% of lookups",
+        "keywords": "get User By Id",
+        "project": "proj",
+        "agent": "alice",
+        "source": "agent",
+        "content_hash": "sha256:x",
+        "created_at": now,
+        "updated_at": now,
+    }
+    return {**values, **overrides}
+
+
+def test_insert_memory_indexes_folded_content_and_keywords_for_full_text(
+    pg_backend: Any,
+) -> None:
+    from mcp_memory import store
+
+    with pg_backend.write_transaction() as conn:
+        first = pg_backend.insert_memory(conn, _memory(id=store.next_id(conn)))
+        second = pg_backend.insert_memory(
+            conn, _memory(id=store.next_id(conn), content="unrelated", keywords="")
+        )
+    assert (first, second) == (1, 2)
+
+    def hits(term: str) -> list[int]:
+        rows = pg_backend.conn.execute(
+            "select id from memories where fts @@ phraseto_tsquery('english', ?) order by id",
+            (term,),
+        )
+        return [r[0] for r in rows]
+
+    assert hits("cafe") == [1]  # accents folded, as FTS5's remove_diacritics 2
+    assert hits("user") == [1]  # only in the derived keywords column
+    assert hits("caching") == hits("lookup") == [1]  # stemmed
+    assert hits("unrelated") == [2]
+    with pytest.raises(ValueError, match="id"), pg_backend.write_transaction() as conn:
+        pg_backend.insert_memory(conn, _memory())
+
+
+def test_the_store_id_and_high_water_sql_runs_unchanged(pg_backend: Any) -> None:
+    from mcp_memory import store
+
+    with pg_backend.write_transaction() as conn:
+        for _ in range(3):
+            pg_backend.insert_memory(conn, _memory(id=store.next_id(conn)))
+        store.note_high_water(conn)
+        conn.execute("delete from memories where id = 3")
+        store.note_high_water(conn)  # a lower max(id) never lowers the mark
+        assert store.next_id(conn) == 4
+
+
 # ---- transactions -------------------------------------------------------------------------
 
 
@@ -444,6 +507,18 @@ def test_describe_reports_versions_and_never_the_password(pg_url: str) -> None:
     assert int(described["server_version"].split(".")[0]) >= 13
     assert described["pgvector"] is not None
     assert ":***@" in described["target"]
+
+
+def test_opening_a_database_that_does_not_exist_fails_fast_with_the_reason_and_no_password(
+    pg_url: str,
+) -> None:
+    secret = "n0t-Shown-42"
+    url = with_user(with_database(pg_url, "no_such_db_x"), "postgres", secret)
+    started = time.monotonic()
+    with pytest.raises(StorageError, match="no_such_db_x") as caught:
+        _backend(url)
+    assert time.monotonic() - started < 5
+    assert secret not in str(caught.value)
 
 
 def test_a_libpq_keyword_target_is_redacted_too() -> None:

@@ -204,6 +204,11 @@ class PgConnection:
                 cursor.executemany(to_pg(sql), rows)
             return Result([], cursor.rowcount)
 
+    def cursor(self) -> _Cursor:
+        """For code that sets `cursor.row_factory = None` to get plain tuples: a Row already
+        is a tuple (equal to one, unpacks like one), so the setting is accepted and ignored."""
+        return _Cursor(self)
+
     @property
     def in_transaction(self) -> bool:
         raw = self.held
@@ -245,3 +250,17 @@ class PgConnection:
             return
         with self.pool.connection() as raw:
             yield raw
+
+
+class _Cursor:
+    """sqlite3.Cursor's execute/executemany surface, over the facade."""
+
+    def __init__(self, conn: PgConnection) -> None:
+        self._conn = conn
+        self.row_factory: Any = None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> Result:
+        return self._conn.executemany(sql, seq_of_params)

@@ -17,13 +17,15 @@ import hashlib
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 
-from ..config import is_postgres_url, redact_db_target
+from ..config import REDACTED, is_postgres_url, redact_db_target
 from ..errors import StorageError
 from .pg_facade import POOL_MAX, POOL_MIN, PgConnection, open_pool
 
@@ -38,6 +40,12 @@ def _lock_key(name: str) -> int:
 # pick the same pair by accident to contend with us.
 WRITE_LOCK = (_lock_key("mcp-memory"), 1)
 SHORT_LOCK_TIMEOUT_MS = 200
+FTS_CONFIG = "english"
+FTS_EXPRESSION = (
+    f"setweight(to_tsvector('{FTS_CONFIG}', ?), 'A') || "
+    f"setweight(to_tsvector('{FTS_CONFIG}', ?), 'B')"
+)
+PROBE_TIMEOUT_S = 10
 _PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
@@ -45,7 +53,36 @@ def redact(target: str) -> str:
     """A printable target: URL passwords (redact_db_target) and libpq `password=` values."""
     if is_postgres_url(target):
         return redact_db_target(target)
-    return _PASSWORD_KV.sub(lambda m: m.group(1) + "***", target)
+    return _PASSWORD_KV.sub(lambda m: m.group(1) + REDACTED, target)
+
+
+def fold(text: str) -> str:
+    """Accents off (NFKD without combining marks), so `cafe` finds `café` as it does in
+    FTS5 with remove_diacritics; case is left to to_tsvector."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _secrets(target: str) -> list[str]:
+    found = [m.group(2).strip("'") for m in _PASSWORD_KV.finditer(target)]
+    try:
+        parts = urlsplit(target)
+        found.append(parts.password or "")
+        found += [v for k, v in parse_qsl(parts.query) if k.lower() == "password"]
+    except ValueError:
+        pass
+    return [f for f in found if f]
+
+
+def _probe(target: str) -> None:
+    """One plain connection before the pool: the server's own reason (no such database,
+    authentication failed, no server on that socket) instead of the pool's timeout."""
+    try:
+        psycopg.connect(target, connect_timeout=PROBE_TIMEOUT_S).close()
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        for secret in _secrets(target):  # libpq echoes a malformed conninfo back
+            reason = reason.replace(secret, REDACTED)
+        raise StorageError(f"cannot connect to {redact(target)}: {reason}") from exc
 
 
 class PostgresBackend:
@@ -63,6 +100,7 @@ class PostgresBackend:
         cls, target: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX
     ) -> PostgresBackend:
         """Connect a pool to `target` (a postgresql:// URL or a libpq key=value string)."""
+        _probe(target)
         pool = open_pool(target, min_size=min_size, max_size=max_size)
         return cls(target, PgConnection(pool))
 
@@ -146,6 +184,30 @@ class PostgresBackend:
         """SQLite's unary `+col` keeps the planner off an index; PostgreSQL has no such
         operator on text, and its planner does not need the hint."""
         return col.lstrip("+")
+
+    # ---- memories -------------------------------------------------------------------------
+
+    def insert_memory(self, conn: PgConnection, values: dict[str, object]) -> int:
+        """The one INSERT into memories, with its full-text vector (SQLite: the FTS5 trigger).
+
+        `values` carries the id already (store.next_id, under the write lock: ids must commit
+        in id order, §3.3). The text is folded in Python, as FTS5's remove_diacritics does,
+        because `unaccent` is not on every server; content weighs A, the derived keywords B.
+        Written once: nothing updates content or keywords after insert.
+        """
+        if values.get("id") is None:
+            raise ValueError("insert_memory needs the id (store.next_id, under the write lock)")
+        columns = ", ".join([*values, "fts"])
+        marks = ", ".join("?" * len(values))
+        row = conn.execute(
+            f"insert into memories({columns}) values ({marks}, {FTS_EXPRESSION}) returning id",
+            (
+                *values.values(),
+                fold(str(values["content"])),
+                fold(str(values.get("keywords") or "")),
+            ),
+        ).fetchone()
+        return int(row[0])
 
     # ---- diagnostics ----------------------------------------------------------------------
 
