@@ -506,6 +506,10 @@ def test_describe_reports_versions_and_never_the_password(pg_url: str) -> None:
     assert described["kind"] == "postgresql"
     assert int(described["server_version"].split(".")[0]) >= 13
     assert described["pgvector"] is not None
+    assert described["iterative_scan"] is (
+        tuple(map(int, described["pgvector"].split("."))) >= (0, 8)
+    )
+    assert described["wal_recycle"] in ("on", "off")
     assert ":***@" in described["target"]
 
 

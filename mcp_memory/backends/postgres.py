@@ -62,6 +62,10 @@ def fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
+
+
 def _secrets(target: str) -> list[str]:
     found = [m.group(2).strip("'") for m in _PASSWORD_KV.finditer(target)]
     try:
@@ -212,15 +216,22 @@ class PostgresBackend:
     # ---- diagnostics ----------------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
-        """What doctor prints: versions, pool size, and the target without its password."""
-        version = self.conn.execute("select current_setting('server_version')").fetchone()[0]
-        vector = self.conn.execute(
-            "select extversion from pg_extension where extname = 'vector'"
+        """What doctor prints: versions, pool size, the target without its password, and the
+        server settings that decide what erasure can promise (design doc §3.6)."""
+        settings = self.conn.execute(
+            "select current_setting('server_version'), current_setting('wal_recycle'), "
+            "current_setting('archive_mode'), "
+            "(select extversion from pg_extension where extname = 'vector')"
         ).fetchone()
+        version, wal_recycle, archive_mode, vector = settings
         return {
             "kind": self.kind,
             "target": redact(self.target),
             "server_version": version,
-            "pgvector": vector[0] if vector else None,
+            "pgvector": vector,
+            # filtered HNSW search on small projects needs iterative scans (§3.5)
+            "iterative_scan": bool(vector) and _version(vector) >= (0, 8),
+            "wal_recycle": wal_recycle,
+            "archive_mode": archive_mode,
             "pool": {"min": self.conn.pool.min_size, "max": self.conn.pool.max_size},
         }
