@@ -412,18 +412,22 @@ def test_a_second_write_transaction_in_the_same_thread_is_refused(pg_backend: An
         pass
 
 
+@pytest.mark.parametrize("holder", ["another thread", "another server"])
 def test_a_short_lock_timeout_gives_up_quickly_while_another_writer_holds_the_lock(
-    pg_backend: Any,
+    pg_backend: Any, pg_url: str, holder: str
 ) -> None:
+    """'another server' is a second pool on the same database, as a second process would
+    be: the wait is then PostgreSQL's lock_timeout, not this process's own queue."""
+    other = _backend(pg_url) if holder == "another server" else pg_backend
     holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with pg_backend.write_transaction():
+        with other.write_transaction():
             holding.set()
             release.wait(10)
 
-    holder = threading.Thread(target=hold)
-    holder.start()
+    holder_thread = threading.Thread(target=hold)
+    holder_thread.start()
     try:
         assert holding.wait(10)
         started = time.monotonic()
@@ -436,9 +440,30 @@ def test_a_short_lock_timeout_gives_up_quickly_while_another_writer_holds_the_lo
         assert time.monotonic() - started < 2
     finally:
         release.set()
-        holder.join(10)
+        holder_thread.join(10)
+        if other is not pg_backend:
+            other.close()
     with pg_backend.write_transaction() as conn:  # the default wait is back
         conn.execute("insert into meta(key, value) values ('after', '1')")
+
+
+def test_other_threads_read_committed_data_only_while_a_write_transaction_is_open(
+    pg_backend: Any,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def read() -> None:
+        seen["in_transaction"] = pg_backend.conn.in_transaction
+        seen["rows"] = pg_backend.conn.execute("select count(*) from meta").fetchone()[0]
+
+    with pg_backend.write_transaction() as conn:
+        conn.execute("insert into meta(key, value) values ('pending', '1')")
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(10)
+        assert conn.in_transaction
+    assert seen == {"in_transaction": False, "rows": 0}
+    assert pg_backend.conn.execute("select count(*) from meta").fetchone()[0] == 1
 
 
 def _contending_writer(url: str, name: str, rounds: int, barrier: Any, out: Any) -> None:

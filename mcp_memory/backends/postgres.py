@@ -98,6 +98,9 @@ class PostgresBackend:
         self.target = target
         self.conn = conn
         self._local = threading.local()
+        # Writers of this process queue here, not in the server: a thread waiting for the
+        # advisory lock would pin a pool connection, and a few of them would starve reads.
+        self._writers = threading.RLock()
 
     @classmethod
     def open(
@@ -121,17 +124,23 @@ class PostgresBackend:
         before the lock was granted. REPEATABLE READ would snapshot at the lock statement,
         before the previous holder's commit, and fail most contended transactions (§3.3).
         """
-        with self.conn.hold() as raw, raw.transaction():
-            timeout = getattr(self._local, "lock_timeout_ms", None)
-            if timeout is not None:
-                raw.execute(f"set local lock_timeout = {int(timeout)}")
-            try:
-                raw.execute("select pg_advisory_xact_lock(%s, %s)", WRITE_LOCK)
-            except psycopg.errors.LockNotAvailable as exc:
-                raise StorageError(
-                    f"database busy: another writer holds the write lock ({exc})"
-                ) from exc
-            yield self.conn
+        timeout = getattr(self._local, "lock_timeout_ms", None)
+        wait_s = -1 if timeout is None else timeout / 1000
+        if not self._writers.acquire(timeout=wait_s):
+            raise StorageError("database busy: another thread of this process is writing")
+        try:
+            with self.conn.hold() as raw, raw.transaction():
+                if timeout is not None:
+                    raw.execute(f"set local lock_timeout = {int(timeout)}")
+                try:
+                    raw.execute("select pg_advisory_xact_lock(%s, %s)", WRITE_LOCK)
+                except psycopg.errors.LockNotAvailable as exc:
+                    raise StorageError(
+                        f"database busy: another writer holds the write lock ({exc})"
+                    ) from exc
+                yield self.conn
+        finally:
+            self._writers.release()
 
     @contextmanager
     def short_lock_timeout(self, ms: int = SHORT_LOCK_TIMEOUT_MS) -> Iterator[None]:
