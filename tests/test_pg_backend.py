@@ -18,11 +18,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from mcp_memory import agents, audit, db, migrations, migrations_pg, termstats
-from mcp_memory.errors import InvalidInput, StorageError
-from mcp_memory.models import Actor
-
+pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not installed")
 pytest.register_assert_rewrite("tests.pg_support")
+
+from mcp_memory import agents, audit, db, migrations, migrations_pg, termstats  # noqa: E402
+from mcp_memory.errors import InvalidInput, StorageError  # noqa: E402
+from mcp_memory.models import Actor  # noqa: E402
 from tests.pg_support import PgCluster, needs_pg, with_database, with_user  # noqa: E402
 
 pytest_plugins = ["tests.pg_support"]  # pg_cluster, pg_url, pg_backend; conftest stays as it is
