@@ -266,6 +266,13 @@ def test_a_nul_byte_in_text_is_refused_as_invalid_input_and_the_transaction_roll
     assert pg_backend.conn.execute("select count(*) from meta").fetchone()[0] == 0
 
 
+def test_a_statement_without_parameters_keeps_its_percent_signs_and_question_marks(
+    pg_backend: Any,
+) -> None:
+    row = pg_backend.conn.execute("select 7 % 4, 'a%b' like 'a%', '?' as q").fetchone()
+    assert tuple(row) == (3, True, "?")
+
+
 def test_rows_read_like_sqlite_rows(pg_backend: Any) -> None:
     row = pg_backend.conn.execute("select 1 as id, 'x' as name, null as gone").fetchone()
     assert row[0] == 1 and row["name"] == "x" and row["NAME"] == "x" and row[-1] is None
