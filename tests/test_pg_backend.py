@@ -474,6 +474,32 @@ def test_other_threads_read_committed_data_only_while_a_write_transaction_is_ope
     assert pg_backend.conn.execute("select count(*) from meta").fetchone()[0] == 1
 
 
+def test_reads_and_writes_carry_on_after_the_server_drops_every_pooled_connection(
+    pg_cluster: PgCluster, pg_backend: Any, pg_url: str
+) -> None:
+    """As after a server restart or failover: each stale connection is found out and
+    replaced, and no caller sees the error."""
+    database = urlsplit(pg_url).path.lstrip("/")
+    busy = [threading.Thread(target=pg_backend.conn.execute, args=("select pg_sleep(0.05)",))]
+    busy += [threading.Thread(target=pg_backend.conn.execute, args=("select 1",))]
+    for t in busy:
+        t.start()
+    for t in busy:
+        t.join(10)
+    dropped = pg_cluster.admin.execute(
+        "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = %s",
+        (database,),
+    ).fetchone()[0]
+    assert dropped >= 1
+    assert pg_backend.conn.execute("select 41 + 1").fetchone()[0] == 42
+    pg_cluster.admin.execute(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", (database,)
+    )
+    with pg_backend.write_transaction() as conn:
+        conn.execute("insert into meta(key, value) values ('after', 'restart')")
+    assert pg_backend.conn.execute("select value from meta").fetchone()[0] == "restart"
+
+
 def _contending_writer(url: str, name: str, rounds: int, barrier: Any, out: Any) -> None:
     """One process: read-modify-write a shared counter in Python and append to the audit log,
     each in its own write transaction; any lost update or chain fork shows afterwards."""

@@ -152,6 +152,10 @@ def _driver_errors() -> Iterator[None]:
         raise StorageError(f"database unavailable: {exc}") from exc
 
 
+def _is_read(sql: str) -> bool:
+    return sql.lstrip()[:6].lower() == "select"
+
+
 def _run(raw: psycopg.Connection[Any], sql: str, params: Sequence[Any]) -> Result:
     cursor = raw.execute(to_pg(sql), check_params(params))
     rows = cursor.fetchall() if cursor.description else []
@@ -193,8 +197,11 @@ class PgConnection:
     # ---- the sqlite3.Connection surface the library uses -----------------------------------
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
-        with _driver_errors(), self._connection() as raw:
-            return _run(raw, sql, params)
+        with _driver_errors():
+            held = self.held
+            if held is not None:
+                return _run(held, sql, params)
+            return self._read(sql, params) if _is_read(sql) else self._once(sql, params)
 
     def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> Result:
         rows = [check_params(p) for p in seq_of_params]
@@ -229,18 +236,52 @@ class PgConnection:
         """Pin one pool connection to this thread until the block ends."""
         if self.held is not None:
             raise StorageError("a write transaction is already open in this thread")
-        with _driver_errors(), self.pool.connection() as raw:
+        with _driver_errors():
+            raw = self._live_connection()
             self._local.raw = raw
             try:
                 yield raw
             finally:
                 self._local.raw = None
+                self.pool.putconn(raw)
 
     def execute_script(self, script: str) -> None:
         """Several statements in one round trip, no parameters and no `?`/`%` rewriting:
         for migration DDL, which is written for PostgreSQL directly."""
         with _driver_errors(), self._connection() as raw:
             raw.execute(script)
+
+    def _once(self, sql: str, params: Sequence[Any]) -> Result:
+        with self.pool.connection() as raw:
+            return _run(raw, sql, params)
+
+    def _read(self, sql: str, params: Sequence[Any]) -> Result:
+        """A read on a connection the server has dropped (restart, failover, idle timeout) is
+        run again on another: every pooled connection can be stale at once, and re-running
+        a SELECT changes nothing. The pool throws the broken ones away."""
+        for attempt in range(self.pool.max_size + 1):
+            raw: psycopg.Connection[Any] | None = None
+            try:
+                with self.pool.connection() as raw:
+                    return _run(raw, sql, params)
+            except psycopg.OperationalError:
+                if raw is None or not raw.broken or attempt == self.pool.max_size:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _live_connection(self) -> psycopg.Connection[Any]:
+        """A pool connection that answered a round trip: a write transaction must not start
+        on one the server has dropped, or its BEGIN would fail for nothing."""
+        for attempt in range(self.pool.max_size + 1):
+            raw = self.pool.getconn()
+            try:
+                ConnectionPool.check_connection(raw)
+                return raw
+            except psycopg.OperationalError:
+                self.pool.putconn(raw)  # broken: the pool discards it
+                if attempt == self.pool.max_size:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
