@@ -584,6 +584,15 @@ def test_opening_a_database_that_does_not_exist_fails_fast_with_the_reason_and_n
     assert secret not in str(caught.value)
 
 
+def test_backup_on_postgresql_is_refused_as_a_usage_error_pointing_at_pg_dump(
+    pg_backend: Any, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidInput, match="pg_dump"):
+        pg_backend.backup(tmp_path / "copy.db")
+    assert not (tmp_path / "copy.db").exists()
+    assert audit.verify(pg_backend.conn).checked == 0
+
+
 def test_a_libpq_keyword_target_is_redacted_too() -> None:
     from mcp_memory.backends.postgres import redact
 

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 import psycopg
 
 from ..config import REDACTED, is_postgres_url, redact_db_target
-from ..errors import StorageError
+from ..errors import InvalidInput, StorageError
 from .pg_facade import POOL_MAX, POOL_MIN, PgConnection, open_pool
 
 
@@ -221,6 +221,19 @@ class PostgresBackend:
             ),
         ).fetchone()
         return int(row[0])
+
+    # ---- backup ---------------------------------------------------------------------------
+
+    def backup(self, dest: object) -> dict[str, Any]:
+        """`mcp-memory backup` copies a SQLite file with SQLite's online backup API; a server
+        database is the operator's to back up, with the server's own tools (design doc §3.8).
+        A usage error (InvalidInput: CLI exit 2), before anything is written."""
+        raise InvalidInput(
+            f"mcp-memory backup copies SQLite databases; {redact(self.target)} is PostgreSQL: "
+            "use pg_dump (for example `pg_dump --format=custom --file=memory.dump DBNAME`). "
+            "Note that erasure cannot reach copies made outside mcp-memory, and the audit "
+            "log does not know about them"
+        )
 
     # ---- diagnostics ----------------------------------------------------------------------
 
