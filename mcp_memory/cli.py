@@ -241,7 +241,7 @@ def version() -> None:
 
 def _mount_subcommands() -> None:
     """Review, audit, erasure and backup live in their own modules."""
-    from . import cli_admin, cli_extras, cli_review, cli_tokens, cli_watch
+    from . import cli_admin, cli_extras, cli_migrate, cli_review, cli_tokens, cli_watch
 
     cli_review.agents_app.add_typer(cli_tokens.token_app, name="token")
     app.add_typer(cli_review.quarantine_app, name="quarantine")
@@ -253,6 +253,7 @@ def _mount_subcommands() -> None:
     app.command("watch")(cli_watch.watch_command)
     app.command("install")(cli_extras.install_command)
     app.command("context")(cli_extras.context_command)
+    app.command("migrate-to")(cli_migrate.migrate_to_command)
 
 
 _mount_subcommands()

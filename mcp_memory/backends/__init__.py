@@ -1,0 +1,1 @@
+"""Storage backends: SQLite (the default) and PostgreSQL (issue 8)."""

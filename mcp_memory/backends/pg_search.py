@@ -1,0 +1,88 @@
+"""Keyword candidates on PostgreSQL: the FTS5 query of search.keyword_scores, in tsvector terms.
+
+Each query chunk (search.query_chunks) becomes one `phraseto_tsquery`, passed as a parameter,
+never as syntax, and the chunks are OR'ed, as the quoted-chunk OR query is in FTS5. Of the
+tsquery builders, only `phraseto_tsquery` never raised on 38 hostile inputs (design doc §3.4):
+`to_tsquery` parses operators, `websearch_to_tsquery` gives `-word` and `or` a meaning.
+
+`ts_rank` has no idf: it would rank a memory matching one common word as high as one matching
+a rare word. The score is therefore the sum, over chunks, of the chunk's idf within the
+recall's scope (from termstats, the same counts the SQLite path uses) times its `ts_rank` with
+length normalisation. That is bm25's shape: idf times a saturating, length-normalised tf.
+Content weighs 1 and the derived keywords column 0.5, as the FTS5 column weights do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from .. import termstats
+from ..db import Connection
+from .postgres import FTS_CONFIG, fold
+
+# ts_rank weights for {D, C, B, A}: content is written as A, keywords as B (insert_memory).
+RANK_WEIGHTS = "{0,0,0.5,1}"
+RANK_NORMALISATION = 1  # divide by 1 + log(document length), as bm25 damps long documents
+
+
+def scope_idf(counts: termstats.ChunkCounts, chunks: Sequence[str]) -> dict[str, float]:
+    """Each chunk's idf within the scope: what bm25's idf would be if the scope were the
+    whole database (FTS5 gets the database-wide idf for free and termstats rescales it; here
+    it is the whole weight)."""
+    return {c: termstats.idf(counts.here[c], counts.local) for c in chunks}
+
+
+def keyword_candidates(
+    conn: Connection,
+    weighted: Mapping[str, float],
+    where: str,
+    params: Sequence[object],
+    depth: int,
+) -> dict[int, float]:
+    """{id: score} of the memories matching any chunk within the scope filter `where` (on
+    alias `m`), best first, at most `depth`. `weighted` maps each chunk to its idf."""
+    chunks = [(fold(c), float(w)) for c, w in weighted.items() if c.strip()]
+    if not chunks or depth <= 0:
+        return {}
+    phrase = f"phraseto_tsquery('{FTS_CONFIG}', ?)"
+    match = " || ".join([phrase] * len(chunks))
+    score = " + ".join(
+        [f"?::float8 * ts_rank('{RANK_WEIGHTS}', m.fts, {phrase}, {RANK_NORMALISATION})"]
+        * len(chunks)
+    )
+    rows = conn.execute(
+        f"""select m.id, {score} as score from memories m
+            where m.fts @@ ({match}) and {where}
+            order by score desc, m.id limit ?""",
+        [
+            *[v for text, weight in chunks for v in (weight, text)],
+            *[text for text, _ in chunks],
+            *params,
+            depth,
+        ],
+    )
+    return {int(r[0]): float(r[1]) for r in rows}
+
+
+def keyword_scores(
+    conn: Connection,
+    text: str,
+    projects: Sequence[str],
+    where: str,
+    params: Sequence[object],
+    depth: int,
+) -> dict[int, float]:
+    """search.keyword_scores on PostgreSQL: the same chunks, the same pruning of chunks too
+    common to be worth scoring, the same dropping of chunks found nearly everywhere in scope;
+    then one query (the per-chunk weights are part of the score, so no second path)."""
+    from .. import search  # search imports the storage modules; import it late
+
+    chunks = search.query_chunks(text)
+    if not chunks:
+        return {}
+    counts = termstats.chunk_counts(conn, chunks, projects)
+    chunks = search.prune_common(conn, chunks, counts=counts)
+    weights = scope_idf(counts, chunks)
+    top = max(weights.values())
+    used = {c: w for c, w in weights.items() if w >= top * search.MIN_CHUNK_WEIGHT}
+    return keyword_candidates(conn, used, where, params, depth)
