@@ -78,13 +78,13 @@ def redact_db_target(value: DbTarget) -> str:
             userinfo, host = netloc.rsplit("@", 1)
             if ":" in userinfo:
                 netloc = f"{userinfo.split(':', 1)[0]}:{REDACTED}@{host}"
-        query = urlencode(
-            [
-                (k, REDACTED if k.lower() in _SECRET_PARAMS else v)
-                for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            ],
-            safe="*",
-        )
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = parts.query  # kept as written (`host=/tmp/x`) unless it holds a secret
+        if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
+            query = urlencode(
+                [(k, REDACTED if k.lower() in _SECRET_PARAMS else v) for k, v in pairs],
+                safe="*/",
+            )
         return urlunsplit(parts._replace(netloc=netloc, query=query))
     except ValueError:  # unparseable: show only the scheme rather than risk a secret
         return text.split(":", 1)[0] + "://" + REDACTED

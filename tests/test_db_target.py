@@ -135,3 +135,10 @@ def test_doctor_on_a_url_from_the_environment_exits_2(
 
 def test_doctor_still_reports_a_file_path_unchanged(settings: Settings) -> None:
     assert diagnose(settings)["db_path"] == str(settings.db_path)
+
+
+def test_a_socket_url_without_a_secret_prints_as_written() -> None:
+    url = "postgresql://postgres@/mcp?host=/tmp/mcpm-pg-1/run&sslmode=disable"
+    assert redact_db_target(url) == url
+    shown = redact_db_target("postgresql://u:pw@/mcp?host=/tmp/run&password=pw2")
+    assert "pw" not in shown.replace("postgresql", "") and "host=/tmp/run" in shown
