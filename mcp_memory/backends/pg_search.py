@@ -44,22 +44,21 @@ def keyword_candidates(
     chunks = [(fold(c), float(w)) for c, w in weighted.items() if c.strip()]
     if not chunks or depth <= 0:
         return {}
-    phrase = f"phraseto_tsquery('{FTS_CONFIG}', ?)"
-    match = " || ".join([phrase] * len(chunks))
+    # Each tsquery is built once, in a materialised CTE: written inline, a prepared (generic)
+    # plan re-parses and re-stems every chunk for every matching row (20-25 ms against 8 ms
+    # at 10k, same top 10 on 100 queries). The GIN index still drives the match.
+    built = ", ".join(f"phraseto_tsquery('{FTS_CONFIG}', ?) as q{i}" for i in range(len(chunks)))
+    match = " || ".join(f"q.q{i}" for i in range(len(chunks)))
     score = " + ".join(
-        [f"?::float8 * ts_rank('{RANK_WEIGHTS}', m.fts, {phrase}, {RANK_NORMALISATION})"]
-        * len(chunks)
+        f"?::float8 * ts_rank('{RANK_WEIGHTS}', m.fts, q.q{i}, {RANK_NORMALISATION})"
+        for i in range(len(chunks))
     )
     rows = conn.execute(
-        f"""select m.id, {score} as score from memories m
+        f"""with q as materialized (select {built})
+            select m.id, {score} as score from q cross join memories m
             where m.fts @@ ({match}) and {where}
             order by score desc, m.id limit ?""",
-        [
-            *[v for text, weight in chunks for v in (weight, text)],
-            *[text for text, _ in chunks],
-            *params,
-            depth,
-        ],
+        [*[text for text, _ in chunks], *[weight for _, weight in chunks], *params, depth],
     )
     return {int(r[0]): float(r[1]) for r in rows}
 
