@@ -207,7 +207,7 @@ def _copy_vectors(src: db.Connection, conn: Any, batch: int) -> int:
     dim = _source_dim(src)
     if dim is None:
         return 0
-    pg_vectors.create(conn, dim)
+    pg_vectors.create(conn, dim, index=False)
     rows = src.execute(
         f"""select v.memory_id, m.project, m.status, m.kind, v.embedding
             from {VECTOR_SOURCE} v join memories m on m.id = v.memory_id order by v.memory_id"""
@@ -223,6 +223,7 @@ def _copy_vectors(src: db.Connection, conn: Any, batch: int) -> int:
             ],
         )
         count += len(chunk)
+    pg_vectors.create_index(conn)
     return count
 
 

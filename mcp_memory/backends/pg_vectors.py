@@ -37,7 +37,7 @@ def literal(vector: np.ndarray) -> str:
     v = np.asarray(vector, dtype=np.float32).reshape(-1)
     if not np.all(np.isfinite(v)):
         raise InvalidInput("an embedding holds NaN or infinity; it cannot be stored")
-    return "[" + ",".join(repr(float(x)) for x in v) + "]"
+    return "[" + ",".join(map(repr, v.tolist())) + "]"
 
 
 def exists(conn: PgConnection) -> bool:
@@ -54,9 +54,11 @@ def dimension(conn: PgConnection) -> int | None:
     return int(row[0]) if row else None
 
 
-def create(conn: PgConnection, dim: int) -> None:
+def create(conn: PgConnection, dim: int, index: bool = True) -> None:
     """(Re)make the table for a model of `dim` dimensions, dropping any old vectors; call in
-    a write transaction (DDL is transactional on PostgreSQL)."""
+    a write transaction (DDL is transactional on PostgreSQL). A bulk load passes
+    index=False and calls `create_index` after: one HNSW build is much cheaper than
+    inserting every vector into the graph."""
     if dim <= 0:
         raise InvalidInput(f"embedding dimension must be positive, got {dim}")
     conn.execute(f"drop table if exists {TABLE}")
@@ -67,6 +69,11 @@ def create(conn: PgConnection, dim: int) -> None:
               embedding vector({int(dim)}) not null)"""
     )
     conn.execute(f"alter table {TABLE} alter column embedding set statistics 0")
+    if index:
+        create_index(conn)
+
+
+def create_index(conn: PgConnection) -> None:
     conn.execute(
         f"create index {TABLE}_hnsw on {TABLE} using hnsw (embedding vector_cosine_ops) "
         f"with (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
