@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,16 @@ def _source(tmp_path: Path) -> tuple[Path, dict[str, int]]:
     return path, ids
 
 
+@contextmanager
+def _target(pg_url: str) -> Iterator[Any]:
+    """A connection to the copy, closed after the checks."""
+    backend = PostgresBackend.open(pg_url)
+    try:
+        yield backend.conn
+    finally:
+        backend.close()
+
+
 def test_a_sqlite_memory_arrives_whole_and_verified(tmp_path: Path, pg_url: str) -> None:
     path, ids = _source(tmp_path)
     report = pg_copy.copy_to_postgres(path, pg_url)
@@ -63,9 +75,7 @@ def test_a_sqlite_memory_arrives_whole_and_verified(tmp_path: Path, pg_url: str)
     assert report.rows["memories"] == 5 and report.rows["links"] == 2  # related + supersedes
     assert report.rows["agent_tokens"] == 1 and report.rows["audit_log"] >= 7
     assert report.vectors == 5
-    backend = PostgresBackend.open(pg_url)
-    try:
-        conn = backend.conn
+    with _target(pg_url) as conn:
         statuses = dict(conn.execute("select id, status from memories").fetchall())
         assert statuses[ids["poison"]] == "quarantined"
         assert statuses[ids["kafka"]] == "forgotten"
@@ -79,10 +89,9 @@ def test_a_sqlite_memory_arrives_whole_and_verified(tmp_path: Path, pg_url: str)
         assert list(found) == [ids["newer"]]
         query = FakeEmbedder().embed(["the session cache is now valkey"])[0]
         assert pg_vectors.knn(conn, query, "proj", 1)[0][1] == ids["newer"]
-        # ids keep counting after the copied ones
-        assert conn.execute("select nextval(pg_get_serial_sequence('agent_tokens', 'id'))")
-    finally:
-        backend.close()
+        # generated ids go on after the copied ones
+        nextval = "select nextval(pg_get_serial_sequence('agent_tokens', 'id'))"
+        assert conn.execute(nextval).fetchone()[0] == 2
 
 
 def test_a_target_that_holds_data_is_refused_and_left_alone(tmp_path: Path, pg_url: str) -> None:
@@ -90,11 +99,8 @@ def test_a_target_that_holds_data_is_refused_and_left_alone(tmp_path: Path, pg_u
     pg_copy.copy_to_postgres(path, pg_url)
     with pytest.raises(InvalidInput, match="not empty"):
         pg_copy.copy_to_postgres(path, pg_url)
-    backend = PostgresBackend.open(pg_url)
-    try:
-        assert backend.conn.execute("select count(*) from memories").fetchone()[0] == 5
-    finally:
-        backend.close()
+    with _target(pg_url) as conn:
+        assert conn.execute("select count(*) from memories").fetchone()[0] == 5
 
 
 def test_a_failed_check_leaves_the_target_empty(
@@ -110,14 +116,11 @@ def test_a_failed_check_leaves_the_target_empty(
     monkeypatch.setattr(pg_copy, "_verify", corrupt_then_verify)
     with pytest.raises(StorageError, match="verification failed for memories"):
         pg_copy.copy_to_postgres(path, pg_url)
-    backend = PostgresBackend.open(pg_url)
-    try:
+    with _target(pg_url) as conn:
         for table in ("memories", "audit_log", "agents", "memory_vectors"):
-            if table == "memory_vectors" and not pg_vectors.exists(backend.conn):
+            if table == "memory_vectors" and not pg_vectors.exists(conn):
                 continue
-            assert backend.conn.execute(f"select count(*) from {table}").fetchone()[0] == 0
-    finally:
-        backend.close()
+            assert conn.execute(f"select count(*) from {table}").fetchone()[0] == 0
 
 
 def test_writes_to_the_file_during_the_copy_are_not_half_copied(
@@ -148,13 +151,10 @@ def test_vectors_arrive_bit_for_bit(tmp_path: Path, pg_url: str) -> None:
         "select embedding from memory_vectors where memory_id = ?", (ids["hostile"],)
     ).fetchone()[0]
     src.close()
-    backend = PostgresBackend.open(pg_url)
-    try:
-        text = backend.conn.execute(
+    with _target(pg_url) as conn:
+        text = conn.execute(
             "select embedding::text from memory_vectors where memory_id = ?", (ids["hostile"],)
         ).fetchone()[0]
-    finally:
-        backend.close()
     assert np.asarray(json.loads(text), dtype=np.float32).tobytes() == bytes(blob)
 
 
