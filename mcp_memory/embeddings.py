@@ -58,12 +58,22 @@ class FastEmbedder:
                 raise FileNotFoundError(f"no model.onnx in MCP_MEMORY_MODEL_DIR={model_dir}")
             kwargs["specific_model_path"] = str(model_dir)
         self.name = model_name
-        if quantize:
-            int8_dir = _int8_dir(TextEmbedding, model_name, kwargs, cache_dir)
-            if int8_dir is not None:
-                kwargs["specific_model_path"] = str(int8_dir)
+        int8_dir = _int8_dir(TextEmbedding, model_name, kwargs, cache_dir) if quantize else None
+        if int8_dir is not None:
+            try:
+                copy = {**kwargs, "specific_model_path": str(int8_dir)}
+                self._model = TextEmbedding(model_name, **copy)
                 self.name = model_name + quantize_mod.SUFFIX
-        self._model = TextEmbedding(model_name, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - a damaged copy must not cost the vectors
+                log.warning(
+                    "mcp-memory: the int8 model copy in %s does not load (%s); using the "
+                    "float model. Delete that folder to have it made again.",
+                    int8_dir,
+                    type(exc).__name__,
+                )
+                int8_dir = None
+        if int8_dir is None:
+            self._model = TextEmbedding(model_name, **kwargs)
         self.dim = int(self.embed(["probe"]).shape[1])
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

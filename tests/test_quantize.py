@@ -111,3 +111,15 @@ def test_quantizing_is_on_unless_the_environment_says_no(
     settings = Settings.from_env(env)
     assert settings.quantize is expected
     assert settings.cache_dir == tmp_path / "cache"
+
+
+def test_a_damaged_copy_falls_back_to_the_float_model_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = quantize.int8_copy(MODEL_DIR, tmp_path)
+    (folder / "model.onnx").write_bytes(b"not an onnx model")  # a disk fault, a bad copy
+    with caplog.at_level(logging.WARNING, logger="mcp_memory"):
+        emb = FastEmbedder(model_dir=MODEL_DIR, cache_dir=tmp_path)
+    assert emb.name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert emb.embed(["still embeds"]).shape == (1, 384)
+    assert "does not load" in caplog.text and str(folder) in caplog.text
