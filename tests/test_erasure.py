@@ -12,6 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from mcp_memory import audit, cli_admin, erasure
+from mcp_memory.backends import sqlite_erasure
 from mcp_memory.db import connect
 from mcp_memory.embeddings import FakeEmbedder
 from mcp_memory.errors import InvalidInput, NotFound
@@ -197,7 +198,7 @@ def test_plan_for_an_unknown_id_says_not_found(store: MemoryStore) -> None:
 def test_a_deleted_vector_slot_left_with_bytes_is_zeroed(store: MemoryStore) -> None:
     first = _remember(store, "first vector note")
     second = _remember(store, "second vector note")
-    ((chunk, offset),) = erasure._vector_slots(store.conn, [second])
+    ((chunk, offset),) = sqlite_erasure.vector_slots(store.conn, [second])
     store.conn.execute("delete from vec_memories where memory_id = ?", (second,))
     blob = store.conn.execute(
         "select vectors from vec_memories_vector_chunks00 where rowid = ?", (chunk,)
@@ -210,7 +211,7 @@ def test_a_deleted_vector_slot_left_with_bytes_is_zeroed(store: MemoryStore) -> 
     store.conn.execute(
         "update vec_memories_vector_chunks00 set vectors = ? where rowid = ?", (dirty, chunk)
     )
-    erasure._zero_vector_slots(store.conn, [(chunk, offset)])
+    sqlite_erasure.zero_vector_slots(store.conn, [(chunk, offset)])
     cleaned = store.conn.execute(
         "select vectors from vec_memories_vector_chunks00 where rowid = ?", (chunk,)
     ).fetchone()[0]
@@ -222,7 +223,7 @@ def test_a_deleted_vector_slot_left_with_bytes_is_zeroed(store: MemoryStore) -> 
 def test_the_receipt_admits_when_a_reader_pins_old_bytes_in_the_wal(
     store: MemoryStore, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(erasure, "CHECKPOINT_ATTEMPTS", 1)
+    monkeypatch.setattr(sqlite_erasure, "CHECKPOINT_ATTEMPTS", 1)
     secret, _ = _seed(store)
     reader = connect(db_path)
     reader.execute("begin")
@@ -236,7 +237,7 @@ def test_the_receipt_admits_when_a_reader_pins_old_bytes_in_the_wal(
     assert not receipt.purged
     assert receipt.purge["checkpoint"]["busy"] == 1
     assert any("checkpoint" in note for note in receipt.notes)
-    assert erasure.checkpoint(store.conn, store.lock)["busy"] == 0
+    assert store.backend.checkpoint(store.lock)["busy"] == 0
     assert _leftovers(db_path.parent, (UNIQUE.encode(), *UNIQUE_TOKENS)) == []
 
 
