@@ -75,6 +75,7 @@ def _leftovers(directory: Path, needles: tuple[bytes, ...]) -> list[bytes]:
     return [needle for needle in needles if needle in raw]
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("vacuum", [True, False], ids=["default", "no-vacuum"])
 def test_erase_by_match_leaves_no_byte_of_the_text_in_any_database_file(
     store: MemoryStore, db_path: Path, vacuum: bool
@@ -97,6 +98,7 @@ def test_erase_by_match_leaves_no_byte_of_the_text_in_any_database_file(
     assert _recalled_ids(store, "deploy script release")[0] == others[1]
 
 
+@pytest.mark.sqlite_only
 def test_the_receipt_counts_rows_per_table_and_names_hashes_actor_and_audit_entry(
     store: MemoryStore,
 ) -> None:
@@ -195,6 +197,7 @@ def test_plan_for_an_unknown_id_says_not_found(store: MemoryStore) -> None:
         erasure.plan(store.conn, id=999)
 
 
+@pytest.mark.sqlite_only
 def test_a_deleted_vector_slot_left_with_bytes_is_zeroed(store: MemoryStore) -> None:
     first = _remember(store, "first vector note")
     second = _remember(store, "second vector note")
@@ -220,6 +223,7 @@ def test_a_deleted_vector_slot_left_with_bytes_is_zeroed(store: MemoryStore) -> 
     assert first != second
 
 
+@pytest.mark.sqlite_only
 def test_the_receipt_admits_when_a_reader_pins_old_bytes_in_the_wal(
     store: MemoryStore, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -315,6 +319,7 @@ def test_cli_dry_run_shows_what_would_go_and_changes_nothing(cli_store: MemorySt
     assert _exists(cli_store, secret)
 
 
+@pytest.mark.sqlite_only
 def test_cli_erase_with_yes_and_json_prints_the_receipt(
     cli_store: MemoryStore, db_path: Path
 ) -> None:

@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mcp_memory import db
 from mcp_memory.backends import SqliteBackend
 from mcp_memory.migrations import MIGRATIONS, migrate, pending
+
+pytestmark = pytest.mark.sqlite_only  # SQLite DDL, pragmas and sqlite_master
 
 
 def test_an_empty_file_migrates_to_the_full_schema_in_order(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ def _remember(store: MemoryStore, text: str, project: str, actor: Actor = AGENT)
     return result.id
 
 
+@pytest.mark.sqlite_only
 def test_index_terms_match_what_fts5_stores_including_short_unstemmed_tokens(
     tmp_path: Path,
 ) -> None:
@@ -108,6 +109,7 @@ def test_a_term_in_most_of_the_projects_memories_weighs_less_there_than_elsewher
     store.close()
 
 
+@pytest.mark.sqlite_only
 def test_a_term_everywhere_in_the_project_does_not_decide_the_keyword_ranking(
     tmp_path: Path,
 ) -> None:
@@ -129,6 +131,7 @@ def test_a_term_everywhere_in_the_project_does_not_decide_the_keyword_ranking(
     store.close()
 
 
+@pytest.mark.sqlite_only
 def test_with_one_project_keyword_ranking_is_fts5_bm25_as_it_is(tmp_path: Path) -> None:
     store = _open(tmp_path / "m.db")
     for text in [
@@ -205,6 +208,7 @@ def test_cached_similarities_match_exact_ones_for_sparse_vectors(tmp_path: Path)
     store.close()
 
 
+@pytest.mark.sqlite_only
 def test_unequal_chunk_weights_sum_each_chunks_bm25_times_its_weight(tmp_path: Path) -> None:
     store = _open(tmp_path / "m.db")
     for i in range(12):  # "ledger" is in a third of alpha's memories, rare elsewhere

@@ -368,6 +368,7 @@ async def test_optional_mode_refuses_tokenless_requests_relayed_by_a_proxy(
     assert status == 200 and scope[SCOPE_KEY].agent == "alice"
 
 
+@pytest.mark.sqlite_only
 def test_a_locked_database_never_makes_authentication_wait_or_retry(
     db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -452,6 +453,7 @@ def test_doctor_counts_active_tokens(
     assert report["http_tokens"] == 1 and "m008_agent_tokens" in report["migrations"]
 
 
+@pytest.mark.sqlite_only
 def test_a_locked_database_does_not_fail_a_valid_token(db: Path) -> None:
     server_side, other = TokenStore.open(db), TokenStore.open(db)
     new = other.create("alice")
