@@ -108,12 +108,6 @@ def _match_ids(conn: Connection, needle: str) -> list[int]:
     return [row[0] for row in rows if folded in row[1].casefold()]
 
 
-def dependent_tables(conn: Connection) -> dict[str, list[str]]:
-    """Tables whose rows point at a memory, found by introspection so a table added by a
-    later migration cannot silently keep erased rows alive."""
-    return backend_of(conn).dependent_tables(conn)
-
-
 def _where_any(backend: Backend, columns: list[str], ids: Sequence[int]) -> tuple[str, tuple]:
     fragment, param = backend.id_list(ids)
     return " or ".join(f"{c} in {fragment}" for c in columns), (param,) * len(columns)
@@ -127,6 +121,7 @@ def count_rows(conn: Connection, ids: Sequence[int]) -> dict[str, int]:
         "memories": _scalar(conn, f"select count(*) from memories where id in {fragment}", param)
     }
     counts.update(backend.index_entry_counts(conn, ids))
+    # tables found by introspection: one a later migration adds cannot keep erased rows alive
     for table, columns in backend.dependent_tables(conn).items():
         where, params = _where_any(backend, columns, ids)
         counts[table] = _scalar(conn, f"select count(*) from {table} where {where}", *params)
@@ -201,11 +196,6 @@ def _delete_rows(conn: Connection, ids: list[int]) -> None:
         conn.execute(f"delete from {table} where {where}", params)
     termstats.remove(conn, ids)  # a term only the erased memories had leaves the counts too
     backend.delete_memory_rows(conn, ids)
-
-
-def purge(conn: Connection, lock: threading.RLock | None, *, vacuum: bool = True) -> dict[str, Any]:
-    """Push deleted bytes out of every file the backend writes; best effort, reported."""
-    return backend_of(conn).purge(lock, vacuum=vacuum)
 
 
 def _notes(conn: Connection, receipt: Receipt, vacuum: bool) -> list[str]:

@@ -14,7 +14,7 @@ from mcp_memory import InvalidInput, InvalidToken, NotFound, Settings, TokenStor
 from mcp_memory.cli import app
 from mcp_memory.server_auth import SCOPE_KEY, BearerTokenMiddleware
 
-from .conftest import run_in_processes
+from .conftest import DbTarget, run_in_processes
 
 runner = CliRunner()
 
@@ -29,8 +29,8 @@ def tok(db: Path, *args: str) -> Any:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "tokens.db"
+def db(db_target: DbTarget) -> str | Path:
+    return db_target("tokens")
 
 
 @pytest.fixture
