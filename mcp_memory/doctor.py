@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from . import search
 from .config import Settings, redact_db_target
 from .store import MemoryStore
 from .tokens import TokenStore
@@ -30,7 +29,7 @@ def diagnose(settings: Settings) -> dict[str, object]:
         ]
         store.loader.wait(MODEL_WAIT_S)
         report["model"] = store.loader.status
-        report["vector_index"] = search.has_vectors(store.conn)
+        report["vector_index"] = store.backend.vector_index_exists(store.conn)
         report.update(store.stats())
         report["http_tokens"] = TokenStore(
             store.conn, store.lock, backend=store.backend

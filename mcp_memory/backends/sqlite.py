@@ -195,6 +195,12 @@ class SqliteBackend:
     def set_vector_status(self, conn: Connection, memory_id: int, status: str) -> None:
         vectors.set_status(conn, memory_id, status)
 
+    def knn(
+        self, conn: Connection, vector: np.ndarray, project: str, n: int, kinds: Sequence[str] = ()
+    ) -> list[tuple[float, int]]:
+        """(cosine distance, id) of the n nearest visible memories in one project."""
+        return vectors.knn(conn, vector, project, n, kinds)
+
     # ---- erasure -------------------------------------------------------------------------
 
     def dependent_tables(self, conn: Connection) -> dict[str, list[str]]:
