@@ -72,6 +72,14 @@ def test_a_connection_that_names_its_backend_keeps_it() -> None:
     assert backend_of(Facade()) is Facade.backend
 
 
+def test_a_connection_of_unknown_kind_is_refused_not_taken_for_sqlite() -> None:
+    class Foreign:
+        def execute(self, sql: str, params: object = ()) -> None: ...
+
+    with pytest.raises(TypeError, match="open_backend"):
+        backend_of(Foreign())
+
+
 @pytest.mark.parametrize("count", [0, 1, 40_000])
 def test_id_list_selects_exactly_the_ids_given_however_many(store: MemoryStore, count: int) -> None:
     kept = [store.remember(f"note number {i}", actor=AGENT).id for i in range(3)]

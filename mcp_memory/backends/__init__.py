@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from ..config import is_postgres_url
-from ..db import BUSY_RETRIES, unsupported_target
+from ..db import BUSY_RETRIES, sqlite3, unsupported_target
 from .sqlite import SqliteBackend
 
 Conn = Any  # a sqlite3-like connection: execute(sql with ?, params), rows indexable both ways
@@ -87,10 +87,16 @@ def backend_of(conn: Conn) -> Backend:
     """The backend behind a connection, for functions handed only a connection.
 
     A PostgreSQL facade will carry its backend; a bare SQLite connection needs
-    none, because SqliteBackend keeps no state beyond the connection.
+    none, because SqliteBackend keeps no state beyond the connection. Anything
+    else is refused rather than guessed: SQLite SQL sent to another engine would
+    fail far from the mistake.
     """
     owner = getattr(conn, "backend", None)
-    return owner if owner is not None else SqliteBackend(conn)
+    if owner is not None:
+        return owner
+    if isinstance(conn, sqlite3.Connection):
+        return SqliteBackend(conn)
+    raise TypeError(f"no backend for a {type(conn).__name__}: open it through open_backend()")
 
 
 __all__ = ["Backend", "Conn", "SqliteBackend", "backend_of", "open_backend"]
