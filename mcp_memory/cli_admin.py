@@ -249,11 +249,12 @@ def _execute(store: Any, erase_plan: erasure.ErasePlan, *, vacuum: bool) -> eras
 
 
 def _preview_rows(store: Any, ids: list[int]) -> list[dict[str, Any]]:
+    fragment, param = store.backend.id_list(ids)
     sql = (
         "select id, agent, project, status, created_at, content from memories "
-        "where id in (select value from json_each(?)) order by id"
+        f"where id in {fragment} order by id"
     )
-    rows = store.conn.execute(sql, (json.dumps(ids),)).fetchall()
+    rows = store.conn.execute(sql, (param,)).fetchall()
     return [
         {
             "id": row["id"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from . import db, search
 from .config import Settings, redact_db_target
 from .store import MemoryStore
 from .tokens import TokenStore
@@ -15,7 +14,7 @@ MODEL_WAIT_S = 30.0
 def diagnose(settings: Settings) -> dict[str, object]:
     report: dict[str, object] = {
         "python": sys.version.split()[0],
-        "driver": f"{db.sqlite3.__name__} (SQLite {db.sqlite3.sqlite_version})",
+        "driver": None,  # the backend's describe() fills it in; keeps the printed order
         "db_path": redact_db_target(settings.db_path),  # never print a URL's password
         "model_dir": str(settings.model_dir)
         if settings.model_dir
@@ -27,16 +26,17 @@ def diagnose(settings: Settings) -> dict[str, object]:
     }
     store = MemoryStore.open(settings=settings, embedder=True, allow_download=False)
     try:
-        report["sqlite_vec"] = db.vec_version(store.conn)
-        report["fts5"] = db.has_fts5(store.conn)
+        report.update(store.backend.describe())
         report["migrations"] = [
             r[0] for r in store.conn.execute("select name from schema_migrations order by name")
         ]
         store.loader.wait(MODEL_WAIT_S)
         report["model"] = store.loader.status
-        report["vector_index"] = search.has_vectors(store.conn)
+        report["vector_index"] = store.backend.vector_index_exists(store.conn)
         report.update(store.stats())
-        report["http_tokens"] = TokenStore(store.conn, store.lock).active_count()
+        report["http_tokens"] = TokenStore(
+            store.conn, store.lock, backend=store.backend
+        ).active_count()
         report["mode"] = "hybrid" if store.loader.current() else "keyword-only"
     finally:
         store.close()

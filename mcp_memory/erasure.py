@@ -2,23 +2,10 @@
 
 `forget` only changes a status; erasure deletes every row that holds the text
 and then makes the old bytes unrecoverable. Deleting a row is not enough on
-its own, because copies of the text survive in four places:
-
-- freed b-tree pages and cells: `pragma secure_delete=on` (set by db.connect)
-  zeroes them as they are freed;
-- FTS5 segments: an external-content delete only appends a tombstone, the old
-  segment still holds the tokens. We switch FTS5 `secure-delete` on for the
-  delete (tokens are removed in place) and then run `optimize`, which rewrites
-  all segments into one;
-- the WAL: old page versions stay in `-wal` until a checkpoint copies the new
-  versions over them and TRUNCATE empties the file. A reader holding an old
-  snapshot blocks this; we retry, then report it honestly in the receipt;
-- free space and page slack: `VACUUM` rebuilds the file. It is the default;
-  `vacuum=False` skips it for large databases (see benchmarks/erase.py) and
-  relies on secure_delete + optimize + checkpoint.
-
-sqlite-vec 0.1.9 zeroes a deleted vector's slot in its chunk blob; we check
-that slot after the delete and zero it ourselves if a future version does not.
+its own: indexes, freed pages and the write-ahead log keep copies. Where those
+copies hide is the backend's business (`backends.sqlite_erasure` for SQLite:
+secure_delete, FTS5 secure-delete + optimize, vec0 slot zeroing, VACUUM and a
+TRUNCATE checkpoint); this module selects, deletes, audits and writes the receipt.
 
 What erasure cannot reach: earlier backups (the receipt lists those recorded in
 the audit log), copies made by the OS or filesystem (unlinked temp files, SSD
@@ -29,29 +16,20 @@ text can be confirmed by guessing; that is the price of a verifiable receipt.
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from . import audit, termstats
-from .db import Connection, OperationalError, write_transaction
-from .errors import InvalidInput, NotFound, StorageError
+from .backends import Backend, backend_of
+from .db import Connection
+from .errors import InvalidInput, NotFound
 from .store import note_high_water
-from .vectors import VEC_TABLE, bump_epoch
+from .vectors import bump_epoch
 
 SELECTORS = ("id", "agent", "project", "match", "since")
-FTS_TABLE = "memories_fts"
-_SKIP_TABLES = ("memories", "audit_log", "meta", "schema_migrations")
-_SHADOW_PREFIXES = (FTS_TABLE, VEC_TABLE, "sqlite_")
-_RETRIES = 8
-IN_IDS = "in (select value from json_each(?))"
-CHECKPOINT_ATTEMPTS = 5
-CHECKPOINT_WAIT_MS = 250
-T = TypeVar("T")
 
 
 @dataclass
@@ -130,90 +108,29 @@ def _match_ids(conn: Connection, needle: str) -> list[int]:
     return [row[0] for row in rows if folded in row[1].casefold()]
 
 
-def _ids_json(ids: Sequence[int]) -> str:
-    return json.dumps([int(i) for i in ids])
-
-
-def _table_exists(conn: Connection, name: str) -> bool:
-    row = conn.execute("select 1 from sqlite_master where name = ?", (name,)).fetchone()
-    return row is not None
-
-
-def dependent_tables(conn: Connection) -> dict[str, list[str]]:
-    """Tables whose rows point at a memory (links today, whatever is added tomorrow).
-
-    Found from foreign keys and `memory_id` columns rather than hard-coded, so a
-    table added by a later migration cannot silently keep erased rows alive.
-    """
-    found: dict[str, list[str]] = {}
-    tables = conn.execute(
-        "select name, sql from sqlite_master where type = 'table' order by name"
-    ).fetchall()
-    for name, sql in tables:
-        if name in _SKIP_TABLES or name.startswith(_SHADOW_PREFIXES):
-            continue
-        if (sql or "").lstrip().lower().startswith("create virtual"):
-            continue
-        columns = {
-            fk["from"]
-            for fk in conn.execute("select * from pragma_foreign_key_list(?)", (name,))
-            if fk["table"] == "memories"
-        }
-        columns |= {
-            col["name"]
-            for col in conn.execute("select name from pragma_table_info(?)", (name,))
-            if col["name"] == "memory_id"
-        }
-        if columns:
-            found[name] = sorted(columns)
-    return found
-
-
-def _where_any(columns: list[str]) -> str:
-    return " or ".join(f"{c} in (select value from json_each(?1))" for c in columns)
+def _where_any(backend: Backend, columns: list[str], ids: Sequence[int]) -> tuple[str, tuple]:
+    fragment, param = backend.id_list(ids)
+    return " or ".join(f"{c} in {fragment}" for c in columns), (param,) * len(columns)
 
 
 def count_rows(conn: Connection, ids: Sequence[int]) -> dict[str, int]:
     """Rows per table that hold or index these memories: what the receipt promises."""
-    payload = _ids_json(ids)
-    in_ids = "in (select value from json_each(?1))"
+    backend = backend_of(conn)
+    fragment, param = backend.id_list(ids)
     counts = {
-        "memories": _scalar(conn, f"select count(*) from memories where id {in_ids}", payload)
+        "memories": _scalar(conn, f"select count(*) from memories where id in {fragment}", param)
     }
-    counts[FTS_TABLE] = _fts_count(conn, payload)
-    counts[VEC_TABLE] = _vec_count(conn, ids)
-    for table, columns in dependent_tables(conn).items():
-        counts[table] = _scalar(
-            conn, f"select count(*) from {table} where {_where_any(columns)}", payload
-        )
+    counts.update(backend.index_entry_counts(conn, ids))
+    # tables found by introspection: one a later migration adds cannot keep erased rows alive
+    for table, columns in backend.dependent_tables(conn).items():
+        where, params = _where_any(backend, columns, ids)
+        counts[table] = _scalar(conn, f"select count(*) from {table} where {where}", *params)
     counts.setdefault("links", 0)
     return counts
 
 
 def _scalar(conn: Connection, sql: str, *params: Any) -> int:
     return int(conn.execute(sql, params).fetchone()[0])
-
-
-def _fts_count(conn: Connection, payload: str) -> int:
-    """Count index entries (docsize), not the content table the FTS view reads through."""
-    if _table_exists(conn, f"{FTS_TABLE}_docsize"):
-        sql = (
-            f"select count(*) from {FTS_TABLE}_docsize where id in (select value from json_each(?))"
-        )
-        return _scalar(conn, sql, payload)
-    return 0
-
-
-def _vec_count(conn: Connection, ids: Sequence[int]) -> int:
-    """Read sqlite-vec's rowid map: point lookups through vec0 cost ~0.5 ms each."""
-    if not _table_exists(conn, VEC_TABLE):
-        return 0
-    shadow = f"{VEC_TABLE}_rowids"
-    if _table_exists(conn, shadow):
-        sql = f"select count(*) from {shadow} where rowid in (select value from json_each(?))"
-        return _scalar(conn, sql, _ids_json(ids))
-    sql = f"select count(*) from {VEC_TABLE} where memory_id = ?"
-    return sum(_scalar(conn, sql, i) for i in ids)
 
 
 def execute(
@@ -229,23 +146,22 @@ def execute(
     Scrubbing (optimize, VACUUM, checkpoint) cannot run inside a transaction and
     is best-effort against concurrent readers; the receipt says what happened.
     """
+    backend = backend_of(conn)
     started = time.perf_counter()
-    with write_transaction(conn, lock):
+    with backend.write_transaction(lock):
         receipt = _delete(conn, plan, actor=actor)
     deleted_in = round(time.perf_counter() - started, 3)
-    receipt.purge = purge(conn, lock, vacuum=vacuum)
+    receipt.purge = backend.purge(lock, vacuum=vacuum)
     receipt.purge["timings"] = {"delete": deleted_in, **receipt.purge["timings"]}
-    receipt.purged = _purge_complete(receipt.purge, vacuum)
+    receipt.purged = backend.purge_complete(receipt.purge, vacuum)
     receipt.notes.extend(_notes(conn, receipt, vacuum))
     return receipt
 
 
 def _delete(conn: Connection, plan: ErasePlan, *, actor: str) -> Receipt:
-    payload = _ids_json(plan.ids)
+    fragment, param = backend_of(conn).id_list(plan.ids)
     rows = conn.execute(
-        "select id, content_hash from memories where id in (select value from json_each(?)) "
-        "order by id",
-        (payload,),
+        f"select id, content_hash from memories where id in {fragment} order by id", (param,)
     ).fetchall()
     ids = [row[0] for row in rows]
     hashes = {str(row[0]): row[1] for row in rows}
@@ -271,194 +187,22 @@ def _delete(conn: Connection, plan: ErasePlan, *, actor: str) -> Receipt:
 
 
 def _delete_rows(conn: Connection, ids: list[int]) -> None:
-    payload = _ids_json(ids)
+    backend = backend_of(conn)
     note_high_water(conn)  # erased ids are never handed out again
     bump_epoch(conn)  # other processes drop cached vector codes of erased ids
-    slots = _vector_slots(conn, ids)
-    if _table_exists(conn, VEC_TABLE):
-        conn.executemany(f"delete from {VEC_TABLE} where memory_id = ?", [(i,) for i in ids])
-        _zero_vector_slots(conn, slots)
-    for table, columns in dependent_tables(conn).items():
-        conn.execute(f"delete from {table} where {_where_any(columns)}", (payload,))
+    backend.delete_index_entries(conn, ids)
+    for table, columns in backend.dependent_tables(conn).items():
+        where, params = _where_any(backend, columns, ids)
+        conn.execute(f"delete from {table} where {where}", params)
     termstats.remove(conn, ids)  # a term only the erased memories had leaves the counts too
-    _set_fts_secure_delete(conn, True)
-    try:
-        conn.execute(
-            "delete from memories where id in (select value from json_each(?))", (payload,)
-        )
-    finally:
-        _set_fts_secure_delete(conn, False)
-
-
-def _set_fts_secure_delete(conn: Connection, on: bool) -> None:
-    """FTS5 secure-delete removes a row's tokens from existing segments in place.
-
-    We enable it only around our own delete: left on, it slows every delete
-    and update the store makes.
-    """
-    if _table_exists(conn, FTS_TABLE):
-        conn.execute(
-            f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values ('secure-delete', ?)", (int(on),)
-        )
-
-
-def _vector_slots(conn: Connection, ids: list[int]) -> list[tuple[int, int]]:
-    """(chunk_id, offset) of each vector: sqlite-vec keeps vectors packed in chunk blobs."""
-    shadow = f"{VEC_TABLE}_rowids"
-    if not _table_exists(conn, shadow):
-        return []
-    sql = f"select chunk_id, chunk_offset from {shadow} where rowid {IN_IDS}"
-    return [(row[0], row[1]) for row in conn.execute(sql, (_ids_json(ids),))]
-
-
-def _zero_vector_slots(conn: Connection, slots: list[tuple[int, int]]) -> None:
-    """Make sure a deleted vector's bytes are gone from its chunk (0.1.9 already zeroes them)."""
-    chunks = f"{VEC_TABLE}_chunks"
-    for table in _vector_chunk_tables(conn):
-        for chunk_id, offset in slots:
-            size_row = conn.execute(f"select size from {chunks} where chunk_id = ?", (chunk_id,))
-            blob_row = conn.execute(f"select vectors from {table} where rowid = ?", (chunk_id,))
-            size, blob = size_row.fetchone(), blob_row.fetchone()
-            if not size or not blob or not blob[0]:
-                continue
-            width = len(blob[0]) // size[0]
-            start = offset * width
-            if any(blob[0][start : start + width]):
-                patched = blob[0][:start] + bytes(width) + blob[0][start + width :]
-                conn.execute(f"update {table} set vectors = ? where rowid = ?", (patched, chunk_id))
-
-
-def _vector_chunk_tables(conn: Connection) -> list[str]:
-    pattern = f"{VEC_TABLE}_vector_chunks%"
-    rows = conn.execute(
-        "select name from sqlite_master where type='table' and name like ?", (pattern,)
-    )
-    return [row[0] for row in rows]
-
-
-def purge(conn: Connection, lock: threading.RLock | None, *, vacuum: bool = True) -> dict[str, Any]:
-    """Push deleted bytes out of every file: FTS segments, free pages, then the WAL."""
-    lock = lock or threading.RLock()
-    result: dict[str, Any] = {"fts_optimized": False, "vacuumed": False, "errors": []}
-    result["timings"] = {}
-    if _table_exists(conn, FTS_TABLE):
-        optimize = lambda: _fts_optimize(conn, lock)  # noqa: E731
-        result["fts_optimized"] = _attempt(result, "fts_optimize", optimize)
-    if vacuum:
-        result["vacuumed"] = _attempt(result, "vacuum", lambda: _locked(lock, conn, "vacuum"))
-    started = time.perf_counter()
-    result["checkpoint"] = checkpoint(conn, lock)
-    result["timings"]["checkpoint"] = round(time.perf_counter() - started, 3)
-    result["wal_bytes"] = _wal_size(conn)
-    result["seconds"] = round(sum(result["timings"].values()), 3)
-    return result
-
-
-def _fts_optimize(conn: Connection, lock: threading.RLock) -> None:
-    with write_transaction(conn, lock):
-        conn.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
-
-
-def _locked(lock: threading.RLock, conn: Connection, sql: str) -> Any:
-    with lock:
-        return _retry(lambda: conn.execute(sql).fetchall())
-
-
-def _attempt(result: dict[str, Any], step: str, fn: Callable[[], Any]) -> bool:
-    started = time.perf_counter()
-    try:
-        fn()
-    except (OperationalError, StorageError) as exc:
-        result["errors"].append(f"{step}: {exc}")
-        return False
-    finally:
-        result["timings"][step] = round(time.perf_counter() - started, 3)
-    return True
-
-
-def _is_transient(exc: Exception) -> bool:
-    text = str(exc).lower()
-    name = getattr(exc, "sqlite_errorname", "")
-    transient = ("locked", "busy", "statements in progress")
-    return name in ("SQLITE_BUSY", "SQLITE_LOCKED") or any(t in text for t in transient)
-
-
-def _retry(fn: Callable[[], T]) -> T:
-    """VACUUM and checkpoints give up on contention instead of waiting; try a few times."""
-    for attempt in range(_RETRIES):
-        try:
-            return fn()
-        except OperationalError as exc:
-            if not _is_transient(exc) or attempt == _RETRIES - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def checkpoint(conn: Connection, lock: threading.RLock | None = None) -> dict[str, int]:
-    """TRUNCATE checkpoint, retried while readers pin old WAL frames.
-
-    busy=1 after the retries means some reader still holds a snapshot: the old
-    bytes stay in -wal until the next successful checkpoint.
-    """
-    lock = lock or threading.RLock()
-    busy, log, done, attempt = 1, -1, -1, 0
-    with lock:
-        previous = conn.execute("pragma busy_timeout").fetchone()[0]
-        conn.execute(f"pragma busy_timeout = {CHECKPOINT_WAIT_MS}")
-        try:
-            for attempt in range(1, CHECKPOINT_ATTEMPTS + 1):
-                busy, log, done = _checkpoint_once(conn)
-                if busy == 0:
-                    break
-                time.sleep(0.05 * attempt)
-        finally:
-            conn.execute(f"pragma busy_timeout = {int(previous)}")
-    return {"busy": busy, "log_frames": log, "checkpointed_frames": done, "attempts": attempt}
-
-
-def _checkpoint_once(conn: Connection) -> tuple[int, int, int]:
-    """TRUNCATE waits for readers through the busy handler, hence the short timeout above."""
-    try:
-        busy, log, done = conn.execute("pragma wal_checkpoint(TRUNCATE)").fetchone()
-    except OperationalError as exc:
-        if not _is_transient(exc):
-            raise
-        return 1, -1, -1
-    return int(busy), int(log), int(done)
-
-
-def _db_path(conn: Connection) -> str:
-    row = conn.execute("select file from pragma_database_list where name = 'main'").fetchone()
-    return row[0] if row else ""
-
-
-def _wal_size(conn: Connection) -> int:
-    path = _db_path(conn)
-    try:
-        return os.path.getsize(path + "-wal") if path else 0
-    except OSError:
-        return 0
-
-
-def _purge_complete(result: dict[str, Any], vacuum: bool) -> bool:
-    cp = result.get("checkpoint", {})
-    scrubbed = result.get("fts_optimized", False) and (result.get("vacuumed") or not vacuum)
-    return bool(scrubbed and cp.get("busy") == 0 and not result.get("errors"))
+    backend.delete_memory_rows(conn, ids)
 
 
 def _notes(conn: Connection, receipt: Receipt, vacuum: bool) -> list[str]:
     notes: list[str] = []
     if receipt.skipped_ids:
         notes.append(f"already gone before erasure: {receipt.skipped_ids}")
-    if not receipt.purged:
-        notes.append(
-            "old bytes may remain until the next successful checkpoint "
-            "(a reader held an old snapshot or a purge step failed); run erase again or "
-            "`pragma wal_checkpoint(TRUNCATE)` when idle"
-        )
-    if not vacuum:
-        notes.append("VACUUM skipped: relying on secure_delete, FTS optimize and checkpoint")
+    notes += backend_of(conn).purge_notes(purged=receipt.purged, vacuum=vacuum)
     backups = audit.entries(conn, action="backup")
     if backups:
         paths = sorted({str(e.data.get("dest", "?")) for e in backups})

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import agents, detectors, search, trust, vectors
+from . import agents, detectors, search, trust
 from .contradiction import reason as contradiction_reason
 from .errors import SecretRejected
 from .models import Actor
@@ -92,10 +92,10 @@ def contradiction(
     project: str,
 ) -> detectors.Signal | None:
     """A less trusted agent contradicting a more trusted memory on the same subject."""
-    if vector is None or not vectors.exists(store.conn):
+    if vector is None or not store.backend.vector_index_exists(store.conn):
         return None
     with store.lock:
-        near = vectors.knn(store.conn, vector, project, CONTRADICTION_NEIGHBOURS)
+        near = store.backend.knn(store.conn, vector, project, CONTRADICTION_NEIGHBOURS)
         ids = [mid for dist, mid in near if dist <= SAME_SUBJECT_DISTANCE]
         rows = search.load_rows(store.conn, ids) if ids else {}
     for mid in ids:

@@ -10,7 +10,6 @@ would mark every untouched piece stale although this module already keeps them c
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -368,7 +367,7 @@ def _move_lines(store: MemoryStore, rel: str, moved: list[tuple[int, str]]) -> N
 
 
 _GONE = "delete from file_sources where project = ? and path = ? and piece_hash = ?"
-_ORPHANS = """select id from memories where id in (select value from json_each(?))
+_ORPHANS = """select id from memories where id in {ids}
               and agent = ? and status = 'active'
               and not exists (select 1 from file_sources f where f.memory_id = memories.id)"""
 
@@ -384,7 +383,8 @@ def _retire_gone(store: MemoryStore, rel: str, gone: dict[str, int], actor: Acto
     reason = f"no longer in {rel}"
     with store.transaction() as conn:
         conn.executemany(_GONE, [(project, rel, digest) for digest in gone])
-        rows = conn.execute(_ORPHANS, (json.dumps(sorted(set(gone.values()))), actor.agent))
+        ids, param = store.backend.id_list(sorted(set(gone.values())))
+        rows = conn.execute(_ORPHANS.format(ids=ids), (param, actor.agent))
         orphans = [r[0] for r in rows.fetchall()]
         for memory_id in orphans:
             store.forget_in(conn, memory_id, actor=actor, reason=reason)

@@ -44,7 +44,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
-from . import agents, audit, db, validation, vectors
+from . import agents, audit, db, validation
+from .backends import backend_of
 from .errors import InvalidInput, SecretRejected
 from .models import HUMAN, Actor, MemoryRecord
 from .store import MemoryStore, Verdict, content_hash, insert_row, keywords
@@ -396,10 +397,10 @@ class Commit:
 
 
 def _ids_free(store: MemoryStore, ids: list[int]) -> bool:
+    fragment, param = store.backend.id_list(ids)
     with store.lock:
         row = store.conn.execute(
-            "select count(*) from memories where id in (select value from json_each(?))",
-            (json.dumps(ids),),
+            f"select count(*) from memories where id in {fragment}", (param,)
         ).fetchone()
     return row[0] == 0
 
@@ -494,8 +495,9 @@ def _wire_columns(
 
 
 def _duplicate_of(conn: db.Connection, item: Incoming) -> db.sqlite3.Row | None:
+    project = backend_of(conn).unindexed("project")  # the content_hash index, not project's
     return conn.execute(
-        "select id, status from memories where content_hash = ? and +project = ? "
+        f"select id, status from memories where content_hash = ? and {project} = ? "
         "order by id limit 1",
         (item.digest, item.project),
     ).fetchone()
@@ -506,7 +508,7 @@ def _write_new(conn: db.Connection, s: Screened, ctx: Commit) -> tuple[int, str]
     status = _final_status(item, s.verdict)
     new_id = _insert(conn, s, status, ctx)
     if s.vector is not None and ctx.model is not None:
-        vectors.put(conn, new_id, item.project, status, item.kind, s.vector)
+        backend_of(conn).put_vector(conn, new_id, item.project, status, item.kind, s.vector)
         conn.execute("update memories set embedding_model = ? where id = ?", (ctx.model, new_id))
     audit.append(
         conn,

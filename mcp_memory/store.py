@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import agents, anchors, audit, db, search, termstats, validation, vectors
+from . import agents, anchors, audit, db, search, termstats, validation
+from .backends import Backend, backend_of, open_backend
 from .config import Settings
 from .embeddings import Embedder, ModelLoader
 from .errors import InvalidInput, NotFound
-from .migrations import migrate
 from .models import Actor, ForgetResult, LinkResult, MemoryRecord, RecallResult, RememberResult
 
 log = logging.getLogger("mcp_memory")
@@ -80,7 +80,9 @@ class MemoryStore:
         loader: ModelLoader,
         screen: Screen | None = None,
         root: Path | None = None,
+        backend: Backend | None = None,
     ) -> None:
+        self.backend = backend if backend is not None else backend_of(conn)
         self.conn = conn
         self.settings = settings
         self.loader = loader
@@ -88,6 +90,9 @@ class MemoryStore:
         self.root = root or Path.cwd()
         self.lock = threading.RLock()
         self._vector_model: str | None = None
+        # the dedupe lookup must use the content_hash index, never project's or status's
+        self._project = self.backend.unindexed("project")
+        self._status = self.backend.unindexed("status")
 
     @classmethod
     def open(
@@ -103,8 +108,8 @@ class MemoryStore:
         """Open (and migrate) a store. embedder=True: load the configured model lazily;
         an Embedder: use it; None/False: keyword-only."""
         settings = settings or Settings.from_env()
-        conn = db.connect(path or settings.db_path)
-        migrate(conn)
+        backend = open_backend(path or settings.db_path)
+        backend.migrate()
         if embedder is True:
             loader = ModelLoader(
                 settings.model_name,
@@ -119,15 +124,22 @@ class MemoryStore:
             from .gate import (
                 screen_write as screen,
             )  # trust layer; imported late to keep open cheap
-        return cls(conn, settings=settings, loader=loader, screen=screen, root=root)
+        return cls(
+            backend.conn,
+            settings=settings,
+            loader=loader,
+            screen=screen,
+            root=root,
+            backend=backend,
+        )
 
     def close(self) -> None:
         with self.lock:
-            self.conn.close()
+            self.backend.close()
 
     @contextmanager
     def transaction(self) -> Iterator[db.Connection]:
-        with db.write_transaction(self.conn, self.lock) as conn:
+        with self.backend.write_transaction(self.lock) as conn:
             yield conn
 
     # ---- vectors -------------------------------------------------------------------------
@@ -148,8 +160,8 @@ class MemoryStore:
             same = meta.get("embedding_model") == emb.name and meta.get("embedding_dim") == str(
                 emb.dim
             )
-            if not (same and vectors.exists(conn)):
-                vectors.create(conn, emb.dim)
+            if not (same and self.backend.vector_index_exists(conn)):
+                self.backend.create_vector_index(conn, emb.dim)
                 conn.execute("update memories set embedding_model = null")
                 for key, value in (("embedding_model", emb.name), ("embedding_dim", str(emb.dim))):
                     conn.execute(
@@ -189,7 +201,7 @@ class MemoryStore:
         ).fetchone()
         if row is None or row["embedding_model"] == model:
             return
-        vectors.put(conn, memory_id, row["project"], row["status"], row["kind"], vector)
+        self.backend.put_vector(conn, memory_id, row["project"], row["status"], row["kind"], vector)
         conn.execute("update memories set embedding_model = ? where id = ?", (model, memory_id))
 
     def _embed(self, text: str) -> tuple[np.ndarray | None, str | None]:
@@ -228,8 +240,8 @@ class MemoryStore:
             if verdict.status == "rejected":
                 return self._record_rejection(conn, actor, digest, verdict, t.score)
             dup = conn.execute(
-                "select id from memories where content_hash = ? and +project = ? "
-                "and +status in ('active', 'quarantined') limit 1",
+                f"select id from memories where content_hash = ? and {self._project} = ? "
+                f"and {self._status} in ('active', 'quarantined') limit 1",
                 (digest, project_),
             ).fetchone()
             if dup:
@@ -374,7 +386,7 @@ class MemoryStore:
             "updated_at = ? where id = ?",
             (status, by, reason, time.time(), memory_id),
         )
-        vectors.set_status(conn, memory_id, status)
+        self.backend.set_vector_status(conn, memory_id, status)
 
     def forget(self, memory_id: object, *, actor: Actor, reason: str | None = None) -> ForgetResult:
         """Soft delete: hidden from recall, kept for audit and for real erasure later."""
@@ -553,17 +565,11 @@ def next_id(conn: db.Connection) -> int:
 
 
 def insert_row(conn: db.Connection, values: dict[str, object]) -> int:
-    """The one INSERT into memories (FTS follows by trigger, per-project term counts here);
-    column names come from code."""
+    """The one INSERT into memories (the backend keeps its full-text index in step,
+    per-project term counts here); column names come from code."""
     if values.get("id") is None:
         values = {**values, "id": next_id(conn)}
-    columns = ", ".join(values)
-    marks = ", ".join("?" * len(values))
-    # `returning id` rather than cursor.lastrowid: portable to PostgreSQL (SQLite >= 3.35 has
-    # it too); fetchall() steps the statement to completion so no write is left pending.
-    new_id = conn.execute(
-        f"insert into memories({columns}) values ({marks}) returning id", tuple(values.values())
-    ).fetchall()[0][0]
+    new_id = backend_of(conn).insert_memory(conn, values)
     termstats.add(
         conn,
         str(values.get("project") or ""),

@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from . import audit, db
+from .backends import Backend, backend_of, open_backend
 from .config import USER_AGENT
 from .errors import InvalidInput, InvalidToken, NotFound, StorageError
-from .migrations import migrate
 
 TOKEN_PREFIX = "mcpm_"
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters, 256 bits
@@ -174,20 +174,27 @@ def parse_authorization(value: str | bytes | None) -> str | None:
 class TokenStore:
     """Token rows over one connection; safe to share between threads (one lock)."""
 
-    def __init__(self, conn: db.Connection, lock: threading.RLock | None = None) -> None:
+    def __init__(
+        self,
+        conn: db.Connection,
+        lock: threading.RLock | None = None,
+        *,
+        backend: Backend | None = None,
+    ) -> None:
+        self.backend = backend if backend is not None else backend_of(conn)
         self.conn = conn
         self.lock = lock or threading.RLock()
         self._touch_tried: dict[int, float] = {}  # token id -> when this process last tried
 
     @classmethod
     def open(cls, path: str | Path) -> TokenStore:
-        conn = db.connect(path)
-        migrate(conn)
-        return cls(conn)
+        backend = open_backend(path)
+        backend.migrate()
+        return cls(backend.conn, backend=backend)
 
     def close(self) -> None:
         with self.lock:
-            self.conn.close()
+            self.backend.close()
 
     def _row(self, row: Any) -> TokenInfo:
         return TokenInfo(
@@ -210,7 +217,7 @@ class TokenStore:
         note = check_note(note)
         secret = generate_secret()
         now = time.time()
-        with db.write_transaction(self.conn, self.lock) as conn:
+        with self.backend.write_transaction(self.lock) as conn:
             # `returning id`, not cursor.lastrowid: the same statement works on PostgreSQL.
             token_id = int(
                 conn.execute(
@@ -302,13 +309,13 @@ class TokenStore:
         The next request carrying it is refused, by every server process sharing the file.
         """
         found = self.find(ref)
-        with db.write_transaction(self.conn, self.lock) as conn:
+        with self.backend.write_transaction(self.lock) as conn:
             return self._revoke(conn, found.id, actor)
 
     def revoke_agent(self, agent: str, *, actor: str = USER_AGENT) -> list[TokenInfo]:
         """Revoke every active token of one agent; returns the ones this call revoked."""
         agent = check_agent_name(agent)
-        with db.write_transaction(self.conn, self.lock) as conn:
+        with self.backend.write_transaction(self.lock) as conn:
             ids = [
                 r[0]
                 for r in conn.execute(
@@ -368,9 +375,11 @@ class TokenStore:
             if now - self._touch_tried.get(token_id, float("-inf")) < LAST_USED_EVERY_S:
                 return
             self._touch_tried[token_id] = now
-            self.conn.execute("pragma busy_timeout = 0")
             try:
-                with db.write_transaction(self.conn, self.lock, retries=1) as conn:
+                with (
+                    self.backend.short_lock_timeout(),
+                    self.backend.write_transaction(self.lock, retries=1) as conn,
+                ):
                     conn.execute(
                         "update agent_tokens set last_used_at = ? where id = ? "
                         "and (last_used_at is null or last_used_at < ?)",
@@ -378,5 +387,3 @@ class TokenStore:
                     )
             except StorageError:  # someone else holds the write lock: next minute, then
                 pass
-            finally:
-                self.conn.execute(f"pragma busy_timeout = {db.BUSY_TIMEOUT_MS}")

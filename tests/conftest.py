@@ -1,4 +1,10 @@
-"""Shared fixtures: real SQLite files in tmp_path, the real model when ../shared has it."""
+"""Shared fixtures: real databases per test, the real model when ../shared has it.
+
+Storage tests get their database from `db_target`, which is parametrized by `backend_kind`:
+today only "sqlite" (a file in tmp_path). Step 4 of docs/design/postgres-backend.md adds a
+"postgresql" entry to BACKENDS (skipped when no server is available) and its target maker to
+TARGET_MAKERS; tests marked `sqlite_only` read SQLite internals and skip on the others.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,17 @@ MODEL_DIR = Path(
 )
 HAVE_MODEL = (MODEL_DIR / "model.onnx").is_file()
 needs_model = pytest.mark.skipif(not HAVE_MODEL, reason=f"no local model at {MODEL_DIR}")
+
+BACKENDS = ["sqlite"]
+DbTarget = Callable[..., "str | Path"]
+
+
+def _sqlite_target(tmp_path: Path, name: str) -> Path:
+    return tmp_path / f"{name}.db"
+
+
+# backend kind -> fn(tmp_path, name) giving a fresh, empty database target of that kind
+TARGET_MAKERS: dict[str, Callable[[Path, str], str | Path]] = {"sqlite": _sqlite_target}
 
 AGENT = Actor(agent="claude-code", client_name="claude-code", client_version="2.0", session_id="s1")
 OTHER = Actor(agent="cursor", client_name="cursor", client_version="1.0", session_id="s2")
@@ -48,10 +65,33 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(params=BACKENDS)
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    """Which backend this test's databases use; `sqlite_only` tests run on SQLite alone."""
+    if request.param != "sqlite" and request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("reads SQLite internals")
+    return str(request.param)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, model_cache: Path) -> Settings:
+def db_target(backend_kind: str, tmp_path: Path) -> DbTarget:
+    """A factory: `db_target()` is this test's main database, `db_target("b")` another one
+    (export A, import B). Same name, same database: a reopen sees what was written."""
+    make = TARGET_MAKERS[backend_kind]
+    made: dict[str, str | Path] = {}
+
+    def target(name: str = "memory") -> str | Path:
+        if name not in made:  # a server-side maker creates its database once
+            made[name] = make(tmp_path, name)
+        return made[name]
+
+    return target
+
+
+@pytest.fixture
+def settings(db_target: DbTarget, model_cache: Path) -> Settings:
     return Settings(
-        db_path=tmp_path / "memory.db",
+        db_path=db_target(),
         project="proj",
         model_dir=MODEL_DIR if HAVE_MODEL else None,
         cache_dir=model_cache,

@@ -6,24 +6,25 @@ import hashlib
 import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from mcp_memory import audit, cli_admin
-from mcp_memory.db import Connection, connect, write_transaction
+from mcp_memory.backends import open_backend
+from mcp_memory.db import Connection, write_transaction
 from mcp_memory.errors import InvalidInput
-from mcp_memory.migrations import migrate
+
+from .conftest import DbTarget
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> Iterator[Connection]:
-    connection = connect(tmp_path / "memory.db")
-    migrate(connection)
-    yield connection
-    connection.close()
+def conn(db_target: DbTarget) -> Iterator[Connection]:
+    backend = open_backend(db_target())
+    backend.migrate()
+    yield backend.conn
+    backend.close()
 
 
 def _log(conn: Connection, count: int, actor: str = "agent-a", action: str = "remember") -> None:
@@ -241,8 +242,8 @@ def test_since_rejects_text_it_cannot_read() -> None:
 
 
 @pytest.fixture
-def db_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, conn: Connection) -> Connection:
-    monkeypatch.setenv("MCP_MEMORY_DB", str(tmp_path / "memory.db"))
+def db_env(db_target: DbTarget, monkeypatch: pytest.MonkeyPatch, conn: Connection) -> Connection:
+    monkeypatch.setenv("MCP_MEMORY_DB", str(db_target()))  # the database `conn` opened
     monkeypatch.setenv("MCP_MEMORY_PROJECT", "p")
     return conn
 

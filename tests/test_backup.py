@@ -20,6 +20,9 @@ from mcp_memory.errors import InvalidInput
 from mcp_memory.models import Actor
 from mcp_memory.store import MemoryStore, allow_all
 
+# SQLite's online backup API; on PostgreSQL backups are pg_dump's job
+pytestmark = pytest.mark.sqlite_only
+
 AGENT = Actor(agent="agent-a")
 
 

@@ -73,6 +73,7 @@ def test_export_writes_one_json_line_per_memory_with_provenance(tmp_path: Path) 
     )
 
 
+@pytest.mark.sqlite_only
 def test_doctor_reports_driver_vector_index_model_and_counts() -> None:
     run("remember", "Doctor should count me")
     r = run("doctor", "--json")

@@ -12,6 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from mcp_memory import audit, cli_admin, erasure
+from mcp_memory.backends import sqlite_erasure
 from mcp_memory.db import connect
 from mcp_memory.embeddings import FakeEmbedder
 from mcp_memory.errors import InvalidInput, NotFound
@@ -74,6 +75,7 @@ def _leftovers(directory: Path, needles: tuple[bytes, ...]) -> list[bytes]:
     return [needle for needle in needles if needle in raw]
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("vacuum", [True, False], ids=["default", "no-vacuum"])
 def test_erase_by_match_leaves_no_byte_of_the_text_in_any_database_file(
     store: MemoryStore, db_path: Path, vacuum: bool
@@ -96,6 +98,7 @@ def test_erase_by_match_leaves_no_byte_of_the_text_in_any_database_file(
     assert _recalled_ids(store, "deploy script release")[0] == others[1]
 
 
+@pytest.mark.sqlite_only
 def test_the_receipt_counts_rows_per_table_and_names_hashes_actor_and_audit_entry(
     store: MemoryStore,
 ) -> None:
@@ -194,10 +197,11 @@ def test_plan_for_an_unknown_id_says_not_found(store: MemoryStore) -> None:
         erasure.plan(store.conn, id=999)
 
 
+@pytest.mark.sqlite_only
 def test_a_deleted_vector_slot_left_with_bytes_is_zeroed(store: MemoryStore) -> None:
     first = _remember(store, "first vector note")
     second = _remember(store, "second vector note")
-    ((chunk, offset),) = erasure._vector_slots(store.conn, [second])
+    ((chunk, offset),) = sqlite_erasure.vector_slots(store.conn, [second])
     store.conn.execute("delete from vec_memories where memory_id = ?", (second,))
     blob = store.conn.execute(
         "select vectors from vec_memories_vector_chunks00 where rowid = ?", (chunk,)
@@ -210,7 +214,7 @@ def test_a_deleted_vector_slot_left_with_bytes_is_zeroed(store: MemoryStore) -> 
     store.conn.execute(
         "update vec_memories_vector_chunks00 set vectors = ? where rowid = ?", (dirty, chunk)
     )
-    erasure._zero_vector_slots(store.conn, [(chunk, offset)])
+    sqlite_erasure.zero_vector_slots(store.conn, [(chunk, offset)])
     cleaned = store.conn.execute(
         "select vectors from vec_memories_vector_chunks00 where rowid = ?", (chunk,)
     ).fetchone()[0]
@@ -219,10 +223,11 @@ def test_a_deleted_vector_slot_left_with_bytes_is_zeroed(store: MemoryStore) -> 
     assert first != second
 
 
+@pytest.mark.sqlite_only
 def test_the_receipt_admits_when_a_reader_pins_old_bytes_in_the_wal(
     store: MemoryStore, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(erasure, "CHECKPOINT_ATTEMPTS", 1)
+    monkeypatch.setattr(sqlite_erasure, "CHECKPOINT_ATTEMPTS", 1)
     secret, _ = _seed(store)
     reader = connect(db_path)
     reader.execute("begin")
@@ -236,7 +241,7 @@ def test_the_receipt_admits_when_a_reader_pins_old_bytes_in_the_wal(
     assert not receipt.purged
     assert receipt.purge["checkpoint"]["busy"] == 1
     assert any("checkpoint" in note for note in receipt.notes)
-    assert erasure.checkpoint(store.conn, store.lock)["busy"] == 0
+    assert store.backend.checkpoint(store.lock)["busy"] == 0
     assert _leftovers(db_path.parent, (UNIQUE.encode(), *UNIQUE_TOKENS)) == []
 
 
@@ -314,6 +319,7 @@ def test_cli_dry_run_shows_what_would_go_and_changes_nothing(cli_store: MemorySt
     assert _exists(cli_store, secret)
 
 
+@pytest.mark.sqlite_only
 def test_cli_erase_with_yes_and_json_prints_the_receipt(
     cli_store: MemoryStore, db_path: Path
 ) -> None:

@@ -2,8 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mcp_memory import db
+from mcp_memory.backends import SqliteBackend
 from mcp_memory.migrations import MIGRATIONS, migrate, pending
+
+pytestmark = pytest.mark.sqlite_only  # SQLite DDL, pragmas and sqlite_master
 
 
 def test_an_empty_file_migrates_to_the_full_schema_in_order(tmp_path: Path) -> None:
@@ -29,8 +34,9 @@ def test_connections_use_wal_busy_timeout_and_load_sqlite_vec(tmp_path: Path) ->
     conn = db.connect(tmp_path / "p.db")
     assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert conn.execute("pragma busy_timeout").fetchone()[0] >= 5000
-    assert db.vec_version(conn).startswith("v")
-    assert db.has_fts5(conn)
+    described = SqliteBackend(conn).describe()
+    assert described["sqlite_vec"].startswith("v")
+    assert described["fts5"] is True
 
 
 def test_a_failed_write_transaction_rolls_everything_back(tmp_path: Path) -> None:

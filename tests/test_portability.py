@@ -17,7 +17,8 @@ from mcp_memory.errors import InvalidInput
 from mcp_memory.portability import MAX_LINE_BYTES, export_line, import_lines
 from mcp_memory.store import content_hash
 
-from .conftest import AGENT, OTHER
+from .backend_helpers import bytes_on_disk, keyword_matches
+from .conftest import AGENT, OTHER, DbTarget
 
 AWS_KEY_LINE = "The staging AWS key is AKIAZ7QPLM3XRT2VN8KD with secret in the vault."
 INJECTION = (
@@ -46,14 +47,14 @@ PROVENANCE = (
 )
 
 
-def open_store(tmp_path: Path, name: str, embedder: Any = None) -> MemoryStore:
-    settings = Settings(db_path=tmp_path / name, project="proj")
-    return MemoryStore.open(settings=settings, embedder=embedder or FakeEmbedder(), root=tmp_path)
+def open_store(target: str | Path, root: Path, embedder: Any = None) -> MemoryStore:
+    settings = Settings(db_path=target, project="proj")
+    return MemoryStore.open(settings=settings, embedder=embedder or FakeEmbedder(), root=root)
 
 
 @pytest.fixture
-def target(tmp_path: Path) -> Iterator[MemoryStore]:
-    s = open_store(tmp_path, "target.db")
+def target(db_target: DbTarget, tmp_path: Path) -> Iterator[MemoryStore]:
+    s = open_store(db_target("target"), tmp_path)
     yield s
     s.close()
 
@@ -153,10 +154,10 @@ def test_imported_memories_are_embedded_when_a_model_is_loaded(
 
 
 def test_a_keyword_only_import_leaves_vectors_for_backfill(
-    store: MemoryStore, tmp_path: Path
+    store: MemoryStore, db_target: DbTarget, tmp_path: Path
 ) -> None:
     populated(store)
-    settings = Settings(db_path=tmp_path / "kw.db", project="proj")
+    settings = Settings(db_path=db_target("kw"), project="proj")
     keyword_only = MemoryStore.open(settings=settings, embedder=None, root=tmp_path)
     import_lines(keyword_only, as_lines(exported(store)))
     assert {r.embedding_model for r in keyword_only.iter_records()} == {None}
@@ -366,9 +367,7 @@ def test_skip_bad_imports_around_a_secret_without_storing_it(
     lines = as_lines([crafted("Lint with ruff", id=1), crafted(AWS_KEY_LINE, id=2)])
     report = import_lines(target, lines, skip_bad=True)
     assert report.counts()["imported"] == 1 and report.errors[0].line == 2
-    target.conn.execute("pragma wal_checkpoint(TRUNCATE)")
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("target.db*"))
-    assert b"AKIAZ7QPLM3XRT2VN8KD" not in raw
+    assert b"AKIAZ7QPLM3XRT2VN8KD" not in bytes_on_disk(target)
 
 
 def test_importing_does_not_move_any_agents_trust(store: MemoryStore, target: MemoryStore) -> None:
@@ -464,7 +463,7 @@ def test_a_line_whose_commit_fails_leaves_no_trace_and_the_others_stand(
     assert [r.id for r in target.iter_records()] == [1]
     assert count(target, "select count(*) from links") == 0
     assert count(target, "select count(*) from memory_vectors") == 1
-    assert count(target, "select count(*) from memories_fts where memories_fts match 'format'") == 0
+    assert keyword_matches(target, "format") == 0
 
 
 # ---- CLI -----------------------------------------------------------------------------------

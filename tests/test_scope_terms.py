@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 
 from mcp_memory import Actor, MemoryStore, erasure, ranking, search, termstats
-from mcp_memory.db import connect
+from mcp_memory.backends import open_backend
 from mcp_memory.embeddings import FakeEmbedder
-from mcp_memory.migrations import migrate
 from mcp_memory.store import allow_all
+
+from .conftest import DbTarget
 
 AGENT = Actor(agent="agent-a", session_id="s1")
 
 
-def _open(path: Path) -> MemoryStore:
+def _open(path: str | Path) -> MemoryStore:
     return MemoryStore.open(path, embedder=FakeEmbedder(), screen=allow_all)
 
 
@@ -32,10 +33,11 @@ def _remember(store: MemoryStore, text: str, project: str, actor: Actor = AGENT)
     return result.id
 
 
+@pytest.mark.sqlite_only
 def test_index_terms_match_what_fts5_stores_including_short_unstemmed_tokens(
-    tmp_path: Path,
+    db_target: DbTarget,
 ) -> None:
-    store = _open(tmp_path / "m.db")
+    store = _open(db_target("m"))
     text = "It is running; Ünïcode naïve caches were flushed by the 2 jobs as expected"
     _remember(store, text, "p")
     store.conn.execute("create virtual table temp.v using fts5vocab(main, memories_fts, instance)")
@@ -45,8 +47,8 @@ def test_index_terms_match_what_fts5_stores_including_short_unstemmed_tokens(
     store.close()
 
 
-def test_every_write_counts_its_terms_per_project(tmp_path: Path) -> None:
-    store = _open(tmp_path / "m.db")
+def test_every_write_counts_its_terms_per_project(db_target: DbTarget) -> None:
+    store = _open(db_target("m"))
     _remember(store, "Redis caches sessions", "alpha")
     _remember(store, "Redis holds the queue", "alpha")
     _remember(store, "Postgres holds orders", "beta")
@@ -57,8 +59,8 @@ def test_every_write_counts_its_terms_per_project(tmp_path: Path) -> None:
     store.close()
 
 
-def test_the_migration_counts_memories_written_before_it(tmp_path: Path) -> None:
-    path = tmp_path / "m.db"
+def test_the_migration_counts_memories_written_before_it(db_target: DbTarget) -> None:
+    path = db_target("m")
     store = _open(path)
     for i, text in enumerate(["Redis caches sessions", "Kafka feeds billing", "Redis again"]):
         _remember(store, text, f"p{i % 2}")
@@ -67,18 +69,18 @@ def test_the_migration_counts_memories_written_before_it(tmp_path: Path) -> None
     store.conn.execute("drop table scope_sizes")
     store.conn.execute("delete from schema_migrations where name = 'm009_scope_terms'")
     store.close()
-    conn = connect(path)
-    assert migrate(conn) == ["m009_scope_terms"]
-    conn.close()
+    backend = open_backend(path)
+    assert backend.migrate() == ["m009_scope_terms"]
+    backend.close()
     again = _open(path)
     assert _counts(again) == expected
     again.close()
 
 
 def test_erasing_a_memory_uncounts_its_terms_and_drops_terms_no_memory_has(
-    tmp_path: Path,
+    db_target: DbTarget,
 ) -> None:
-    store = _open(tmp_path / "m.db")
+    store = _open(db_target("m"))
     keep = _remember(store, "Redis caches sessions", "p")
     gone = _remember(store, "Redis nickname zebraquartz", "p")
     erasure.execute(
@@ -93,9 +95,9 @@ def test_erasing_a_memory_uncounts_its_terms_and_drops_terms_no_memory_has(
 
 
 def test_a_term_in_most_of_the_projects_memories_weighs_less_there_than_elsewhere(
-    tmp_path: Path,
+    db_target: DbTarget,
 ) -> None:
-    store = _open(tmp_path / "m.db")
+    store = _open(db_target("m"))
     for i in range(6):
         _remember(store, f"Atlas service note {i} about logging", "atlas")
     for i in range(30):
@@ -108,10 +110,11 @@ def test_a_term_in_most_of_the_projects_memories_weighs_less_there_than_elsewher
     store.close()
 
 
+@pytest.mark.sqlite_only
 def test_a_term_everywhere_in_the_project_does_not_decide_the_keyword_ranking(
-    tmp_path: Path,
+    db_target: DbTarget,
 ) -> None:
-    store = _open(tmp_path / "m.db")
+    store = _open(db_target("m"))
     for i in range(40):  # elsewhere "atlas" is rare and "invoices" common
         _remember(store, f"Borealis note {i}" + (" on invoices" if i % 2 else ""), "borealis")
     loud = _remember(store, "Atlas atlas atlas: the atlas team owns atlas", "atlas")
@@ -129,8 +132,9 @@ def test_a_term_everywhere_in_the_project_does_not_decide_the_keyword_ranking(
     store.close()
 
 
-def test_with_one_project_keyword_ranking_is_fts5_bm25_as_it_is(tmp_path: Path) -> None:
-    store = _open(tmp_path / "m.db")
+@pytest.mark.sqlite_only
+def test_with_one_project_keyword_ranking_is_fts5_bm25_as_it_is(db_target: DbTarget) -> None:
+    store = _open(db_target("m"))
     for text in [
         "Redis caches sessions for the API",
         "The API gateway retries twice",
@@ -151,10 +155,10 @@ def test_with_one_project_keyword_ranking_is_fts5_bm25_as_it_is(tmp_path: Path) 
 
 
 def test_a_reply_is_found_through_the_note_it_answers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_target: DbTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ranking, "CONTEXT_WEIGHT", 0.0)  # only the predecessor's share counts
-    store = _open(tmp_path / "m.db")
+    store = _open(db_target("m"))
     _remember(store, "which cache tier holds sessions", "p")
     reply = _remember(store, "the warm one on redis", "p")
     loner = _remember(store, "the cold one on redis", "p", Actor(agent="agent-b", session_id="x"))
@@ -166,9 +170,9 @@ def test_a_reply_is_found_through_the_note_it_answers(
 
 
 def test_the_predecessor_is_the_same_writers_last_memory_in_that_session(
-    tmp_path: Path,
+    db_target: DbTarget,
 ) -> None:
-    store = _open(tmp_path / "m.db")
+    store = _open(db_target("m"))
     first = _remember(store, "question about the cache", "p")
     other = _remember(store, "unrelated note", "p", Actor(agent="agent-b", session_id="s1"))
     reply = _remember(store, "answer about the cache", "p")
@@ -181,8 +185,8 @@ def test_the_predecessor_is_the_same_writers_last_memory_in_that_session(
     store.close()
 
 
-def test_session_neighbours_are_the_same_writers_memories_either_side(tmp_path: Path) -> None:
-    store = _open(tmp_path / "m.db")
+def test_session_neighbours_are_the_same_writers_memories_either_side(db_target: DbTarget) -> None:
+    store = _open(db_target("m"))
     a = _remember(store, "one", "p")
     b = _remember(store, "two", "p")
     _remember(store, "three by someone else", "p", Actor(agent="agent-b", session_id="s1"))
@@ -194,8 +198,8 @@ def test_session_neighbours_are_the_same_writers_memories_either_side(tmp_path: 
     store.close()
 
 
-def test_cached_similarities_match_exact_ones_for_sparse_vectors(tmp_path: Path) -> None:
-    store = _open(tmp_path / "m.db")  # the fake embedder's bag-of-words vectors are sparse
+def test_cached_similarities_match_exact_ones_for_sparse_vectors(db_target: DbTarget) -> None:
+    store = _open(db_target("m"))  # the fake embedder's bag-of-words vectors are sparse
     mids = [_remember(store, text, "p") for text in ["redis cache", "kafka queue", "redis"]]
     vector = store.embedder().embed(["redis cache"])[0]  # type: ignore[union-attr]
     cached = search.similarities(store.conn, vector, mids, ["p", ""])
@@ -205,8 +209,9 @@ def test_cached_similarities_match_exact_ones_for_sparse_vectors(tmp_path: Path)
     store.close()
 
 
-def test_unequal_chunk_weights_sum_each_chunks_bm25_times_its_weight(tmp_path: Path) -> None:
-    store = _open(tmp_path / "m.db")
+@pytest.mark.sqlite_only
+def test_unequal_chunk_weights_sum_each_chunks_bm25_times_its_weight(db_target: DbTarget) -> None:
+    store = _open(db_target("m"))
     for i in range(12):  # "ledger" is in a third of alpha's memories, rare elsewhere
         _remember(store, f"Alpha note {i}" + (" about the ledger" if i % 3 == 0 else ""), "alpha")
     for i in range(30):

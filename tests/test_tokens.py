@@ -14,7 +14,7 @@ from mcp_memory import InvalidInput, InvalidToken, NotFound, Settings, TokenStor
 from mcp_memory.cli import app
 from mcp_memory.server_auth import SCOPE_KEY, BearerTokenMiddleware
 
-from .conftest import run_in_processes
+from .conftest import DbTarget, run_in_processes
 
 runner = CliRunner()
 
@@ -29,8 +29,8 @@ def tok(db: Path, *args: str) -> Any:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "tokens.db"
+def db(db_target: DbTarget) -> str | Path:
+    return db_target("tokens")
 
 
 @pytest.fixture
@@ -368,6 +368,7 @@ async def test_optional_mode_refuses_tokenless_requests_relayed_by_a_proxy(
     assert status == 200 and scope[SCOPE_KEY].agent == "alice"
 
 
+@pytest.mark.sqlite_only
 def test_a_locked_database_never_makes_authentication_wait_or_retry(
     db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -377,7 +378,7 @@ def test_a_locked_database_never_makes_authentication_wait_or_retry(
     def no_waiting(seconds: float) -> None:
         raise AssertionError(f"authentication slept {seconds} s waiting for the write lock")
 
-    monkeypatch.setattr("mcp_memory.db.time.sleep", no_waiting)
+    monkeypatch.setattr("mcp_memory.backends.sqlite.time.sleep", no_waiting)
     other.conn.execute("begin immediate")  # someone else's long write holds the lock
     try:
         for _ in range(3):
@@ -452,6 +453,7 @@ def test_doctor_counts_active_tokens(
     assert report["http_tokens"] == 1 and "m008_agent_tokens" in report["migrations"]
 
 
+@pytest.mark.sqlite_only
 def test_a_locked_database_does_not_fail_a_valid_token(db: Path) -> None:
     server_side, other = TokenStore.open(db), TokenStore.open(db)
     new = other.create("alice")

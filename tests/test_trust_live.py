@@ -14,6 +14,7 @@ from mcp_memory import HUMAN, Actor, MemoryStore, SecretRejected, review
 from mcp_memory.cli import app
 from mcp_memory.server import create_server
 
+from .backend_helpers import bytes_on_disk
 from .conftest import AGENT, OTHER
 
 INJECTION = (
@@ -139,9 +140,7 @@ def test_a_secret_is_refused_and_written_nowhere(store: MemoryStore, tmp_path: P
             f"The deploy key is {key} with secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             actor=AGENT,
         )
-    store.conn.execute("pragma wal_checkpoint(TRUNCATE)")
-    for f in tmp_path.glob("memory.db*"):
-        assert key.encode() not in f.read_bytes()
+    assert key.encode() not in bytes_on_disk(store)
 
 
 def test_linking_to_a_quarantined_memory_is_refused(store: MemoryStore) -> None:

@@ -9,6 +9,8 @@ import pytest
 
 from mcp_memory import Actor, FakeEmbedder, MemoryStore, Settings, db, migrations, vectors
 
+pytestmark = pytest.mark.sqlite_only  # vec0 tables, pragma data_version and bare SQLite connections
+
 DIM = 384
 
 

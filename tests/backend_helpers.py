@@ -1,0 +1,64 @@
+"""Internal counts a test may check without writing one backend's private SQL.
+
+Tests that need to know "is this memory in the keyword index / the vector index" ask here,
+so they run unchanged once a second backend answers the same questions. Each helper
+dispatches on `store.backend.kind`; a kind it does not know fails loudly instead of
+returning a number that would make the test pass for the wrong reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mcp_memory import MemoryStore
+from mcp_memory.backends.sqlite_erasure import FTS_TABLE, table_exists
+from mcp_memory.vectors import VEC_TABLE
+
+
+def _unsupported(store: MemoryStore) -> AssertionError:
+    return AssertionError(f"backend_helpers has no answer for backend {store.backend.kind!r}")
+
+
+def _scalar(store: MemoryStore, sql: str, *params: Any) -> int:
+    with store.lock:
+        return int(store.conn.execute(sql, params).fetchone()[0])
+
+
+def keyword_index_rows(store: MemoryStore) -> int:
+    """Documents the keyword index holds (its own entries, not the table it reads through)."""
+    if store.backend.kind == "sqlite":
+        return _scalar(store, f"select count(*) from {FTS_TABLE}_docsize")
+    raise _unsupported(store)
+
+
+def vector_rows(store: MemoryStore) -> int:
+    """Vectors the vector index holds; 0 before any model created it."""
+    if store.backend.kind == "sqlite":
+        with store.lock:
+            if not table_exists(store.conn, VEC_TABLE):
+                return 0
+        return _scalar(store, f"select count(*) from {VEC_TABLE}")
+    raise _unsupported(store)
+
+
+def keyword_matches(store: MemoryStore, query: str) -> int:
+    """Rows the keyword index matches for a query already in the engine's own syntax."""
+    if store.backend.kind == "sqlite":
+        return _scalar(store, f"select count(*) from {FTS_TABLE} where {FTS_TABLE} match ?", query)
+    raise _unsupported(store)
+
+
+def database_files(store: MemoryStore) -> list[Path]:
+    """Every file the database keeps, after pushing the WAL into the main file, for tests
+    that prove a text was never (or is no longer) written anywhere."""
+    if store.backend.kind == "sqlite":
+        store.backend.checkpoint(store.lock)
+        main = store.backend.database_file()
+        paths = [Path(main + suffix) for suffix in ("", "-wal", "-shm")]
+        return [p for p in paths if p.is_file()]
+    raise _unsupported(store)
+
+
+def bytes_on_disk(store: MemoryStore) -> bytes:
+    return b"".join(p.read_bytes() for p in database_files(store))
