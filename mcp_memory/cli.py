@@ -75,8 +75,8 @@ def serve(
 
     if transport not in ("stdio", "http"):
         raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
-    settings = settings_for(db)
     with handled():  # a usage line and exit 2, not a traceback from inside the server
+        settings = settings_for(db)
         check_target(settings.db_path)
     if agent:
         settings = replace(settings, agent=agent)

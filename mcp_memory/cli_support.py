@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 import typer
 
 from .config import Settings, db_target
+from .db import check_target
 from .errors import InvalidInput, MemoryStoreError
 from .store import MemoryStore
 
@@ -22,9 +23,14 @@ MODEL_WAIT_S = 30.0
 
 
 def settings_for(db: str | Path | None) -> Settings:
-    """The environment's settings, with --db (a file path, or a URL kept as str) on top."""
+    """The environment's settings, with --db (a file path, or a URL kept as str) on top.
+
+    The library opens PostgreSQL targets, but the CLI and the server refuse them until the
+    whole suite runs on both backends (issue 8): a usage error, exit 2."""
     settings = Settings.from_env()
-    return replace(settings, db_path=db_target(db)) if db else settings
+    settings = replace(settings, db_path=db_target(db)) if db else settings
+    check_target(settings.db_path)
+    return settings
 
 
 def open_store(db: str | Path | None = None, *, embed: bool = False) -> MemoryStore:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import anchors, ranking, termstats, vectors
+from .backends import backend_of
 from .db import Connection
 from .models import LinkRef, RecallHit
 
@@ -143,23 +144,28 @@ class Scope:
     projects: list[str]
     kinds: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    engine: str = "sqlite"  # the backend's kind: the filter's SQL differs in two places
 
     def sql(self, alias: str = "m") -> tuple[str, list[object]]:
-        """A filter, never the driver: the unary `+` keeps SQLite from walking the
-        (project, status) index over a whole project instead of probing the FTS hits or
+        """A filter, never the driver: on SQLite the unary `+` keeps the planner from walking
+        the (project, status) index over a whole project instead of probing the FTS hits or
         the id list it is paired with (23 ms vs 0.1 ms per call at 100k)."""
-        clauses = [f"+{alias}.status = 'active'"]
+        plus = "+" if self.engine == "sqlite" else ""
+        clauses = [f"{plus}{alias}.status = 'active'"]
         params: list[object] = []
-        clauses.append(f"+{alias}.project in ({','.join('?' * len(self.projects))})")
+        clauses.append(f"{plus}{alias}.project in ({','.join('?' * len(self.projects))})")
         params += self.projects
         if self.kinds:
-            clauses.append(f"+{alias}.kind in ({','.join('?' * len(self.kinds))})")
+            clauses.append(f"{plus}{alias}.kind in ({','.join('?' * len(self.kinds))})")
             params += self.kinds
         if self.tags:
             marks = ",".join("?" * len(self.tags))
-            clauses.append(
-                f"exists (select 1 from json_each({alias}.tags) where value in ({marks}))"
+            each = (
+                f"json_each({alias}.tags)"
+                if self.engine == "sqlite"
+                else f"json_array_elements_text({alias}.tags::json) as t(value)"
             )
+            clauses.append(f"exists (select 1 from {each} where value in ({marks}))")
             params += self.tags
         return " and ".join(clauses), params
 
@@ -179,6 +185,8 @@ def keyword_scores(
 
     FTS5 ranks alone first (its rank-ordered LIMIT path) and only the survivors are joined
     for the scope filter, so a common term costs bm25 per match, not a row lookup each."""
+    if scope.engine == "postgresql":
+        return _keyword_scores_pg(conn, text, scope, n)
     chunks = query_chunks(text)
     if not chunks:
         return {}
@@ -211,8 +219,20 @@ def keyword_scores(
     return {m: summed[m] for m in (ranked if n is None else ranked[:n])}
 
 
+def _keyword_scores_pg(
+    conn: Connection, text: str, scope: Scope, n: int | None
+) -> dict[int, float]:
+    """The same contract on PostgreSQL: tsvector matches scored with the scope's idf."""
+    from .backends import pg_search
+
+    where, params = scope.sql()
+    depth = KEYWORD_DEPTH if n is None else max(n * 4, n + 50)
+    found = pg_search.keyword_scores(conn, text, scope.projects, where, params, depth)
+    return found if n is None else dict(list(found.items())[:n])
+
+
 def has_vectors(conn: Connection) -> bool:
-    return vectors.exists(conn)
+    return backend_of(conn).vector_index_exists(conn)
 
 
 def vector_scores(conn: Connection, vector: np.ndarray, scope: Scope, n: int) -> dict[int, float]:
@@ -222,7 +242,7 @@ def vector_scores(conn: Connection, vector: np.ndarray, scope: Scope, n: int) ->
     for project in scope.projects:
         hits += [
             h
-            for h in vectors.knn(conn, vector, project, n, scope.kinds)
+            for h in backend_of(conn).knn(conn, vector, project, n, scope.kinds)
             if h[0] <= MAX_VECTOR_DISTANCE
         ]
     hits = sorted(hits)[:n]
@@ -236,7 +256,12 @@ def similarities(
     conn: Connection, vector: np.ndarray, ids: Sequence[int], projects: Sequence[str] = ()
 ) -> dict[int, float]:
     """Cosine similarity of `vector` to the stored vectors of `ids` (no KNN)."""
-    return vectors.cosines(conn, vector, ids, projects) if ids else {}
+    if not ids:
+        return {}
+    backend = backend_of(conn)
+    if backend.kind == "postgresql":
+        return backend.cosines(conn, vector, ids)  # type: ignore[attr-defined]
+    return vectors.cosines(conn, vector, ids, projects)
 
 
 def _written_with(
@@ -249,13 +274,16 @@ def _written_with(
         return []
     mine, mine_params = scope.sql("m")
     theirs, their_params = scope.sql("n")
+    plus = "+" if scope.engine == "sqlite" else ""
+    # SQLite: CROSS JOIN fixes the join order (m drives); PostgreSQL allows no ON with it
+    join = "cross join" if scope.engine == "sqlite" else "join"
     cur = conn.cursor()
     cur.row_factory = None
     return cur.execute(
-        f"""select m.id, n.id from memories m cross join memories n
+        f"""select m.id, n.id from memories m {join} memories n
               on n.id between m.id + ? and m.id + ? and n.id != m.id
-             and +n.agent = m.agent and +n.session_id = m.session_id
-             and +n.project = m.project and abs(n.created_at - m.created_at) <= ?
+             and {plus}n.agent = m.agent and {plus}n.session_id = m.session_id
+             and {plus}n.project = m.project and abs(n.created_at - m.created_at) <= ?
             where m.id in ({",".join("?" * len(ids))}) and {mine} and {theirs}
             order by m.id, n.id""",
         [low, high, CONTEXT_SECONDS, *ids, *mine_params, *their_params],

@@ -505,6 +505,7 @@ class MemoryStore:
             projects=list(dict.fromkeys([project_, ""])),
             kinds=validation.kinds(kinds),
             tags=validation.tags(tags),
+            engine=self.backend.kind,
         )  # type: ignore[arg-type]
         vector, _ = self._embed(text)
         with self.lock:

@@ -15,9 +15,11 @@ from mcp_memory.cli import app
 from mcp_memory.cli_support import settings_for
 from mcp_memory.config import db_target, is_postgres_url, redact_db_target
 from mcp_memory.doctor import diagnose
+from mcp_memory.errors import StorageError
 
 URL = "postgresql://u@h/db"
 SECRET_URL = "postgresql://mem:s3cr3t-pw@db.example:5432/memory?sslmode=require"
+UNREACHABLE = "postgresql://mem:s3cr3t-pw@127.0.0.1:1/memory"  # refused at once, no DNS
 NOT_BUILT = "PostgreSQL support is not built yet (issue 8)"
 
 runner = CliRunner()
@@ -67,8 +69,10 @@ def test_a_file_path_in_the_environment_is_still_an_expanded_path() -> None:
     assert settings.db_path == Path("~/m.db").expanduser()
 
 
-def test_a_url_given_with_db_on_the_cli_is_kept_as_the_exact_string() -> None:
-    assert settings_for(URL).db_path == URL
+def test_a_url_given_with_db_on_the_cli_is_kept_whole_and_refused_by_the_cli() -> None:
+    assert db_target(URL) == URL
+    with pytest.raises(UnsupportedTarget, match=r"not built yet \(issue 8\).*postgresql://u@h/db"):
+        settings_for(URL)
     assert settings_for("some/file.db").db_path == Path("some/file.db")
 
 
@@ -84,23 +88,22 @@ def test_redaction_leaves_urls_without_a_password_and_file_paths_alone() -> None
     assert redact_db_target(Path("/tmp/x:y@z.db")) == "/tmp/x:y@z.db"
 
 
-def test_opening_a_store_on_a_url_says_postgres_is_not_built_and_creates_nothing(
+def test_the_library_opens_a_url_as_postgresql_and_an_unreachable_one_fails_clearly(
     in_empty_dir: Path,
 ) -> None:
+    """MemoryStore and TokenStore open PostgreSQL targets (the CLI and the server do not yet);
+    a server that is not there is a StorageError that never shows the password."""
+    pytest.importorskip("psycopg")
     before = _files_under(in_empty_dir.parent)
-    with pytest.raises(UnsupportedTarget, match=r"PostgreSQL support is not built yet \(issue 8\)"):
-        MemoryStore.open(URL, embedder=None)
-    with pytest.raises(UnsupportedTarget, match="not built yet"):
-        MemoryStore.open(settings=Settings(db_path=URL), embedder=None)
-    with pytest.raises(UnsupportedTarget, match="not built yet"):
-        TokenStore.open(URL)
+    for open_ in (
+        lambda: MemoryStore.open(UNREACHABLE, embedder=None),
+        lambda: MemoryStore.open(settings=Settings(db_path=UNREACHABLE), embedder=None),
+        lambda: TokenStore.open(UNREACHABLE),
+    ):
+        with pytest.raises(StorageError, match="cannot connect to postgresql://mem:") as caught:
+            open_()
+        assert "s3cr3t-pw" not in str(caught.value)
     assert _files_under(in_empty_dir.parent) == before
-
-
-def test_the_refusal_never_echoes_the_password(in_empty_dir: Path) -> None:
-    with pytest.raises(UnsupportedTarget) as caught:
-        MemoryStore.open(SECRET_URL, embedder=None)
-    assert "s3cr3t-pw" not in str(caught.value) and "mem:***@" in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -78,9 +78,12 @@ def open_backend(target: str | Path) -> Backend:
 
 
 def _open_postgres(target: str | Path) -> Backend:
-    """Step 4 of the design returns `PostgresBackend.open(target)` here. Until then the
-    target is refused before anything touches the disk (CLI exit 2)."""
-    raise unsupported_target(target)
+    """psycopg is the `postgres` extra: without it a URL is refused with what to install."""
+    try:
+        from .postgres import PostgresBackend
+    except ImportError as exc:
+        raise unsupported_target(target) from exc
+    return PostgresBackend.open(str(target))  # type: ignore[return-value]
 
 
 def backend_of(conn: Conn) -> Backend:

@@ -18,7 +18,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -27,6 +27,7 @@ import psycopg
 
 from ..config import REDACTED, is_postgres_url, redact_db_target
 from ..errors import InvalidInput, StorageError
+from . import pg_vectors
 from .pg_facade import POOL_MAX, POOL_MIN, PgConnection, open_pool
 
 
@@ -97,6 +98,7 @@ class PostgresBackend:
     def __init__(self, target: str, conn: PgConnection) -> None:
         self.target = target
         self.conn = conn
+        conn.backend = self  # backends.backend_of(conn) finds its way back here
         self._local = threading.local()
         # Writers of this process queue here, not in the server: a thread waiting for the
         # advisory lock would pin a pool connection, and a few of them would starve reads.
@@ -117,7 +119,21 @@ class PostgresBackend:
     # ---- transactions ---------------------------------------------------------------------
 
     @contextmanager
-    def write_transaction(self) -> Iterator[PgConnection]:
+    def write_transaction(
+        self, lock: threading.RLock | None = None, *, retries: int = 0
+    ) -> Iterator[PgConnection]:
+        """The store's `lock` is held too, as SQLite's begin_immediate holds it; `retries`
+        is SQLite's busy-retry count, unused here: the lock wait is `lock_timeout`."""
+        del retries
+        if lock is None:
+            with self._transaction() as conn:
+                yield conn
+            return
+        with lock, self._transaction() as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[PgConnection]:
         """BEGIN, take the write lock first, run the block, COMMIT; ROLLBACK on any error.
 
         READ COMMITTED on purpose: each statement after the lock sees everything committed
@@ -221,6 +237,36 @@ class PostgresBackend:
             ),
         ).fetchone()
         return int(row[0])
+
+    # ---- vectors (pg_vectors) ---------------------------------------------------------------
+
+    def vector_index_exists(self, conn: PgConnection) -> bool:
+        return pg_vectors.exists(conn)
+
+    def create_vector_index(self, conn: PgConnection, dim: int) -> None:
+        pg_vectors.create(conn, dim)
+
+    def put_vector(
+        self,
+        conn: PgConnection,
+        memory_id: int,
+        project: str,
+        status: str,
+        kind: str,
+        vector: Any,
+    ) -> None:
+        pg_vectors.put(conn, memory_id, project, status, kind, vector)
+
+    def set_vector_status(self, conn: PgConnection, memory_id: int, status: str) -> None:
+        pg_vectors.set_status(conn, memory_id, status)
+
+    def knn(
+        self, conn: PgConnection, vector: Any, project: str, n: int, kinds: Sequence[str] = ()
+    ) -> list[tuple[float, int]]:
+        return pg_vectors.knn(conn, vector, project, n, kinds)
+
+    def cosines(self, conn: PgConnection, vector: Any, ids: Sequence[int]) -> dict[int, float]:
+        return pg_vectors.cosines(conn, vector, ids)
 
     # ---- backup ---------------------------------------------------------------------------
 
