@@ -8,7 +8,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -170,6 +170,12 @@ class Scope:
         return " and ".join(clauses), params
 
 
+def _bound(conn: Connection, scope: Scope) -> Scope:
+    """The scope with the engine of `conn`: the caller may have built it without one."""
+    kind = backend_of(conn).kind
+    return scope if scope.engine == kind else replace(scope, engine=kind)
+
+
 def keyword_scores(
     conn: Connection, text: str, scope: Scope, n: int | None = None
 ) -> dict[int, float]:
@@ -185,6 +191,7 @@ def keyword_scores(
 
     FTS5 ranks alone first (its rank-ordered LIMIT path) and only the survivors are joined
     for the scope filter, so a common term costs bm25 per match, not a row lookup each."""
+    scope = _bound(conn, scope)
     if scope.engine == "postgresql":
         return _keyword_scores_pg(conn, text, scope, n)
     chunks = query_chunks(text)
@@ -272,6 +279,7 @@ def _written_with(
     CONTEXT_SECONDS of it. One self-join walking the id key: no row is read into Python."""
     if not ids:
         return []
+    scope = _bound(conn, scope)
     mine, mine_params = scope.sql("m")
     theirs, their_params = scope.sql("n")
     plus = "+" if scope.engine == "sqlite" else ""
@@ -310,7 +318,7 @@ def session_predecessors(
 
 
 def _keep_visible(conn: Connection, ids: list[int], scope: Scope) -> list[int]:
-    where, params = scope.sql()
+    where, params = _bound(conn, scope).sql()
     marks = ",".join("?" * len(ids))
     rows = conn.execute(
         f"select m.id from memories m where m.id in ({marks}) and {where}", [*ids, *params]

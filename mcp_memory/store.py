@@ -523,7 +523,7 @@ class MemoryStore:
         return record_from_row(row)
 
     def iter_records(
-        self, where: str = "1", params: tuple[object, ...] = ()
+        self, where: str = "1 = 1", params: tuple[object, ...] = ()
     ) -> Iterator[MemoryRecord]:
         with self.lock:
             rows = self.conn.execute(

@@ -29,6 +29,8 @@ def keyword_index_rows(store: MemoryStore) -> int:
     """Documents the keyword index holds (its own entries, not the table it reads through)."""
     if store.backend.kind == "sqlite":
         return _scalar(store, f"select count(*) from {FTS_TABLE}_docsize")
+    if store.backend.kind == "postgresql":  # the tsvector is a column of every row
+        return _scalar(store, "select count(*) from memories where fts is not null")
     raise _unsupported(store)
 
 
@@ -39,6 +41,10 @@ def vector_rows(store: MemoryStore) -> int:
             if not table_exists(store.conn, VEC_TABLE):
                 return 0
         return _scalar(store, f"select count(*) from {VEC_TABLE}")
+    if store.backend.kind == "postgresql":
+        if not store.backend.vector_index_exists(store.conn):
+            return 0
+        return _scalar(store, "select count(*) from memory_vectors")
     raise _unsupported(store)
 
 
@@ -46,6 +52,10 @@ def keyword_matches(store: MemoryStore, query: str) -> int:
     """Rows the keyword index matches for a query already in the engine's own syntax."""
     if store.backend.kind == "sqlite":
         return _scalar(store, f"select count(*) from {FTS_TABLE} where {FTS_TABLE} match ?", query)
+    if store.backend.kind == "postgresql":  # an FTS5 phrase ("a b") is one tsquery phrase
+        phrase = query.strip().strip('"')
+        sql = "select count(*) from memories where fts @@ phraseto_tsquery('english', ?)"
+        return _scalar(store, sql, phrase)
     raise _unsupported(store)
 
 
@@ -57,6 +67,14 @@ def database_files(store: MemoryStore) -> list[Path]:
         main = store.backend.database_file()
         paths = [Path(main + suffix) for suffix in ("", "-wal", "-shm")]
         return [p for p in paths if p.is_file()]
+    if store.backend.kind == "postgresql":  # the test cluster: its superuser may ask
+        store.conn.execute("checkpoint")
+        pgdata = Path(store.conn.execute("show data_directory").fetchone()[0])
+        oid = store.conn.execute(
+            "select oid from pg_database where datname = current_database()"
+        ).fetchone()[0]
+        roots = [pgdata / "base" / str(oid), pgdata / "pg_wal"]
+        return [p for root in roots for p in root.rglob("*") if p.is_file()]
     raise _unsupported(store)
 
 

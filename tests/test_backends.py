@@ -20,6 +20,7 @@ def _protocol_members() -> set[str]:
     return {name for name in own if not name.startswith("_")}
 
 
+@pytest.mark.sqlite_only
 def test_every_backend_operation_is_implemented_by_the_sqlite_backend(store: MemoryStore) -> None:
     members = _protocol_members()
     assert {"conn", "write_transaction", "id_list", "unindexed", "purge", "backup"} <= members
@@ -48,6 +49,7 @@ def test_an_unreachable_postgres_url_fails_clearly_and_creates_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.sqlite_only
 def test_a_file_path_opens_a_migratable_sqlite_backend(db_target: DbTarget) -> None:
     backend = open_backend(db_target())
     try:
@@ -116,6 +118,7 @@ def test_a_failed_write_transaction_leaves_nothing_behind(store: MemoryStore) ->
     assert store.conn.execute("select count(*) from meta where key = 'probe'").fetchone()[0] == 0
 
 
+@pytest.mark.sqlite_only
 def test_describe_names_the_engine_versions_doctor_reports(store: MemoryStore) -> None:
     described = store.backend.describe()
     assert {"driver", "sqlite_vec", "fts5"} <= set(described)
