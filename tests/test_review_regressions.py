@@ -93,6 +93,7 @@ def test_ids_keep_rising_after_the_newest_memory_is_erased(store: MemoryStore) -
     assert store.remember("third", actor=AGENT).id == last + 1
 
 
+@pytest.mark.sqlite_only  # the numpy code cache is SQLite's vector path
 def test_erasure_drops_the_erasing_process_cached_vector_codes(store: MemoryStore) -> None:
     from mcp_memory import vectors
 

@@ -15,6 +15,7 @@ the superuser-only rewrite of the statistics catalog is not needed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,15 +53,24 @@ def purge(conn: PgConnection, vacuum: bool = True) -> dict[str, Any]:
     the deletion already happened, and the receipt must say how far the purge got."""
     done: list[str] = []
     refused: dict[str, str] = {}
+    started = time.perf_counter()
     tables = [t for t in TOUCHED if _exists(conn, t)]
     for table in tables:
         _step(conn, f"vacuum {'full ' if vacuum else ''}{table}", done, refused)
+    rewritten = time.perf_counter()
     if vacuum:
         for _ in range(WAL_SWITCHES):
             _step(conn, "checkpoint", done, refused)
             _step(conn, "select pg_switch_wal()", done, refused)
         _step(conn, "checkpoint", done, refused)
-    return {"vacuum": vacuum, "done": done, "refused": refused, "server": _reach(conn)}
+    timings = {"vacuum": rewritten - started, "wal": time.perf_counter() - rewritten}
+    return {
+        "vacuum": vacuum,
+        "done": done,
+        "refused": refused,
+        "server": _reach(conn),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
 
 
 def _exists(conn: PgConnection, table: str) -> bool:

@@ -27,7 +27,7 @@ import psycopg
 
 from ..config import REDACTED, is_postgres_url, redact_db_target
 from ..errors import InvalidInput, StorageError
-from . import pg_vectors
+from . import pg_erasure, pg_vectors
 from .pg_facade import POOL_MAX, POOL_MIN, PgConnection, open_pool
 
 
@@ -41,6 +41,8 @@ def _lock_key(name: str) -> int:
 # pick the same pair by accident to contend with us.
 WRITE_LOCK = (_lock_key("mcp-memory"), 1)
 SHORT_LOCK_TIMEOUT_MS = 200
+# Tables that name a memory but are not its data: the audit log keeps its erasure record.
+ERASURE_SKIP = frozenset({"memories", "audit_log", "meta", "schema_migrations"})
 FTS_CONFIG = "english"
 FTS_EXPRESSION = (
     f"setweight(to_tsvector('{FTS_CONFIG}', ?), 'A') || "
@@ -267,6 +269,75 @@ class PostgresBackend:
 
     def cosines(self, conn: PgConnection, vector: Any, ids: Sequence[int]) -> dict[int, float]:
         return pg_vectors.cosines(conn, vector, ids)
+
+    # ---- erasure (pg_erasure) ---------------------------------------------------------------
+
+    def dependent_tables(self, conn: PgConnection) -> dict[str, list[str]]:
+        """Tables whose rows point at a memory, from the catalog (foreign keys to memories and
+        `memory_id` columns), so a table a later migration adds cannot keep erased rows."""
+        rows = conn.execute(
+            """select c.table_name, c.column_name from information_schema.columns c
+               where c.table_schema = current_schema() and c.column_name = 'memory_id'
+               union
+               select kcu.table_name, kcu.column_name
+               from information_schema.referential_constraints rc
+               join information_schema.key_column_usage kcu
+                 on kcu.constraint_name = rc.constraint_name
+                and kcu.constraint_schema = rc.constraint_schema
+               join information_schema.constraint_column_usage ccu
+                 on ccu.constraint_name = rc.unique_constraint_name
+                and ccu.constraint_schema = rc.unique_constraint_schema
+               where ccu.table_name = 'memories' and kcu.table_schema = current_schema()"""
+        ).fetchall()
+        found: dict[str, list[str]] = {}
+        for table, column in rows:
+            if table not in ERASURE_SKIP:
+                found.setdefault(table, []).append(column)
+        return {t: sorted(set(cols)) for t, cols in sorted(found.items())}
+
+    def index_entry_counts(self, conn: PgConnection, ids: Sequence[int]) -> dict[str, int]:
+        """The receipt keeps SQLite's key names (part of `erase --json`): here the keyword
+        index is the `fts` column of each row, the vector index the memory_vectors rows."""
+        wanted = [int(i) for i in ids]
+        keyword = conn.execute(
+            "select count(*) from memories where id = any(?::bigint[])", (wanted,)
+        ).fetchone()[0]
+        vectors = 0
+        if pg_vectors.exists(conn):
+            vectors = conn.execute(
+                f"select count(*) from {pg_vectors.TABLE} where memory_id = any(?::bigint[])",
+                (wanted,),
+            ).fetchone()[0]
+        return {"memories_fts": int(keyword), "vec_memories": int(vectors)}
+
+    def delete_index_entries(self, conn: PgConnection, ids: Sequence[int]) -> None:
+        """Nothing to do first: the tsvector goes with its row, vectors by cascade."""
+
+    def delete_memory_rows(self, conn: PgConnection, ids: Sequence[int]) -> None:
+        conn.execute("delete from memories where id = any(?::bigint[])", ([int(i) for i in ids],))
+
+    def purge(self, lock: threading.RLock | None, *, vacuum: bool = True) -> dict[str, Any]:
+        """VACUUM FULL, WAL switches and checkpoints (pg_erasure); `lock` is SQLite's."""
+        del lock
+        self._local.last_purge = pg_erasure.purge(self.conn, vacuum=vacuum)
+        return self._local.last_purge
+
+    def purge_complete(self, result: dict[str, Any], vacuum: bool) -> bool:
+        return vacuum and not result["refused"] and result["server"]["wal_recycle"] == "off"
+
+    def purge_notes(self, *, purged: bool, vacuum: bool) -> list[str]:
+        result = getattr(self._local, "last_purge", None)
+        if result is None:
+            return ["the purge did not run: the deleted rows' bytes may remain in data files"]
+        return pg_erasure.purge_notes(result)
+
+    def checkpoint(self, lock: threading.RLock | None = None) -> dict[str, int]:
+        del lock
+        self.conn.execute("checkpoint")
+        return {"busy": 0}
+
+    def database_file(self) -> str:
+        return ""  # a server's database is not one file
 
     # ---- backup ---------------------------------------------------------------------------
 
