@@ -40,5 +40,12 @@ def diagnose(settings: Settings) -> dict[str, object]:
         report["mode"] = "hybrid" if store.loader.current() else "keyword-only"
     finally:
         store.close()
-    report["ok"] = bool(report["fts5"]) and bool(report["sqlite_vec"])
+    report["ok"] = _engine_ok(report)
     return report
+
+
+def _engine_ok(report: dict[str, object]) -> bool:
+    """SQLite needs FTS5 and sqlite-vec; PostgreSQL needs pgvector (full text is built in)."""
+    if report.get("kind") == "postgresql":
+        return bool(report.get("pgvector"))
+    return bool(report.get("fts5")) and bool(report.get("sqlite_vec"))

@@ -136,8 +136,13 @@ def test_doctor_on_a_url_from_the_environment_exits_2(
     assert not os.listdir(in_empty_dir)
 
 
-def test_doctor_still_reports_a_file_path_unchanged(settings: Settings) -> None:
-    assert diagnose(settings)["db_path"] == str(settings.db_path)
+def test_doctor_reports_a_file_path_unchanged_and_a_url_without_its_password(
+    settings: Settings,
+) -> None:
+    report = diagnose(settings)
+    assert report["db_path"] == redact_db_target(settings.db_path) and report["ok"] is True
+    if isinstance(settings.db_path, Path):
+        assert report["db_path"] == str(settings.db_path)
 
 
 def test_a_socket_url_without_a_secret_prints_as_written() -> None:
