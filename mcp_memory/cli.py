@@ -70,14 +70,14 @@ def serve(
 
     Over HTTP beyond loopback, every request needs `Authorization: Bearer <token>` and is
     served as the token's agent; see `mcp-memory agents token --help`."""
-    from .db import check_target
+    from .backends import open_backend
     from .server import configure_logging, run
 
     if transport not in ("stdio", "http"):
         raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
-    with handled():  # a usage line and exit 2, not a traceback from inside the server
+    with handled():  # one clear line and exit code, not a traceback from inside the server
         settings = settings_for(db)
-        check_target(settings.db_path)
+        open_backend(settings.db_path).close()  # a server that is not there fails here
     if agent:
         settings = replace(settings, agent=agent)
     if require_token:

@@ -13,7 +13,6 @@ from typing import Any, NoReturn
 import typer
 
 from .config import Settings, db_target
-from .db import check_target
 from .errors import InvalidInput, MemoryStoreError
 from .store import MemoryStore
 
@@ -23,14 +22,9 @@ MODEL_WAIT_S = 30.0
 
 
 def settings_for(db: str | Path | None) -> Settings:
-    """The environment's settings, with --db (a file path, or a URL kept as str) on top.
-
-    The library opens PostgreSQL targets, but the CLI and the server refuse them until the
-    whole suite runs on both backends (issue 8): a usage error, exit 2."""
+    """The environment's settings, with --db (a file path, or a URL kept as str) on top."""
     settings = Settings.from_env()
-    settings = replace(settings, db_path=db_target(db)) if db else settings
-    check_target(settings.db_path)
-    return settings
+    return replace(settings, db_path=db_target(db)) if db else settings
 
 
 def open_store(db: str | Path | None = None, *, embed: bool = False) -> MemoryStore:

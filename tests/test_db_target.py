@@ -1,6 +1,6 @@
-"""A database target may later be a PostgreSQL URL (issue 8). Until that backend exists, a
-URL must survive configuration intact, be refused with one clear message wherever a store
-is opened, never create a file named after it, and never print its password."""
+"""A database target is a SQLite file path or a PostgreSQL URL. A URL must survive
+configuration intact, never create a file named after it, and never print its password,
+also when its server cannot be reached."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mcp_memory import MemoryStore, Settings, TokenStore, UnsupportedTarget
+from mcp_memory import MemoryStore, Settings, TokenStore
 from mcp_memory.cli import app
 from mcp_memory.cli_support import settings_for
 from mcp_memory.config import db_target, is_postgres_url, redact_db_target
@@ -20,7 +20,6 @@ from mcp_memory.errors import StorageError
 URL = "postgresql://u@h/db"
 SECRET_URL = "postgresql://mem:s3cr3t-pw@db.example:5432/memory?sslmode=require"
 UNREACHABLE = "postgresql://mem:s3cr3t-pw@127.0.0.1:1/memory"  # refused at once, no DNS
-NOT_BUILT = "PostgreSQL support is not built yet (issue 8)"
 
 runner = CliRunner()
 
@@ -69,10 +68,8 @@ def test_a_file_path_in_the_environment_is_still_an_expanded_path() -> None:
     assert settings.db_path == Path("~/m.db").expanduser()
 
 
-def test_a_url_given_with_db_on_the_cli_is_kept_whole_and_refused_by_the_cli() -> None:
-    assert db_target(URL) == URL
-    with pytest.raises(UnsupportedTarget, match=r"not built yet \(issue 8\).*postgresql://u@h/db"):
-        settings_for(URL)
+def test_a_url_given_with_db_on_the_cli_is_kept_as_the_exact_string() -> None:
+    assert settings_for(URL).db_path == URL
     assert settings_for("some/file.db").db_path == Path("some/file.db")
 
 
@@ -109,30 +106,34 @@ def test_the_library_opens_a_url_as_postgresql_and_an_unreachable_one_fails_clea
 @pytest.mark.parametrize(
     "args",
     [
-        ["doctor", "--db", URL],
-        ["doctor", "--json", "--db", SECRET_URL],
-        ["recall", "anything", "--db", URL],
-        ["agents", "token", "list", "--db", URL],
-        ["serve", "--db", URL],
+        ["doctor", "--json", "--db", UNREACHABLE],
+        ["recall", "anything", "--db", UNREACHABLE],
+        ["agents", "token", "list", "--db", UNREACHABLE],
+        ["serve", "--db", UNREACHABLE],
     ],
 )
-def test_cli_commands_on_a_url_exit_2_with_the_message_and_create_nothing(
+def test_cli_commands_on_an_unreachable_server_exit_1_clearly_and_create_nothing(
     in_empty_dir: Path, args: list[str]
 ) -> None:
+    pytest.importorskip("psycopg")
     before = _files_under(in_empty_dir.parent)
     r = runner.invoke(app, args)
-    assert r.exit_code == 2, r.output
-    assert NOT_BUILT in r.output
+    assert r.exit_code == 1, r.output
+    assert "cannot connect to postgresql://mem:***@127.0.0.1:1/memory" in r.output
     assert "s3cr3t-pw" not in r.output
     assert _files_under(in_empty_dir.parent) == before
 
 
-def test_doctor_on_a_url_from_the_environment_exits_2(
+def test_without_the_driver_a_url_is_a_usage_error_naming_the_extra(
     in_empty_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("MCP_MEMORY_DB", SECRET_URL)
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mcp_memory.backends.postgres", None)  # import fails
+    monkeypatch.setenv("MCP_MEMORY_DB", UNREACHABLE)
     r = runner.invoke(app, ["doctor"])
-    assert r.exit_code == 2 and NOT_BUILT in r.output and "s3cr3t-pw" not in r.output
+    assert r.exit_code == 2 and "pip install 'mcp-memory[postgres]'" in r.output
+    assert "s3cr3t-pw" not in r.output
     assert not os.listdir(in_empty_dir)
 
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from mcp_memory import InvalidInput, InvalidToken, NotFound, Settings, TokenStore, audit, tokens
 from mcp_memory.cli import app
 from mcp_memory.server_auth import SCOPE_KEY, BearerTokenMiddleware
+from tests.backend_helpers import target_bytes
 
 from .conftest import DbTarget, run_in_processes
 
@@ -41,8 +42,8 @@ def store(db: Path) -> Iterator[TokenStore]:
 
 
 def _file_bytes(db: Path) -> bytes:
-    """The database and its WAL/SHM side files: everywhere SQLite may have put a byte."""
-    return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    """Everywhere the database may have put a byte (SQLite files, or PostgreSQL's)."""
+    return target_bytes(db)
 
 
 # ---- issuing ----------------------------------------------------------------------------
@@ -450,7 +451,8 @@ def test_doctor_counts_active_tokens(
     tok(db, "create", "b")
     tok(db, "revoke", "1")
     report = json.loads(run("doctor", "--json", "--db", str(db)).stdout)
-    assert report["http_tokens"] == 1 and "m008_agent_tokens" in report["migrations"]
+    assert report["http_tokens"] == 1
+    assert {"m008_agent_tokens", "pg001_baseline"} & set(report["migrations"])
 
 
 @pytest.mark.sqlite_only
