@@ -94,6 +94,7 @@ def copy_to_postgres(source: Path, target: str, batch: int = BATCH) -> CopyRepor
                 _verify(src, conn, report)
         finally:
             src.execute("rollback")
+        _vacuum(backend)
         report.seconds = time.perf_counter() - started
         return report
     finally:
@@ -144,6 +145,16 @@ def _copy_all(src: db.Connection, conn: Any, report: CopyReport, batch: int) -> 
         )
     report.vectors = _copy_vectors(src, conn, batch)
     _analyze(conn, vectors=report.vectors > 0)
+
+
+def _vacuum(backend: Any) -> None:
+    """VACUUM the fresh copy (outside a transaction, after the commit): it sets the hint
+    bits and visibility map of every page now instead of during the first searches, and
+    leaves autovacuum's insert-triggered pass nothing to do. At 100k, searched right after
+    the copy, autovacuum's pass on the tables and the HNSW index competed with the first
+    minutes of searches (keyword 14.9 ms p50 against 10.5 after a VACUUM, 2 cores)."""
+    with backend.conn.hold() as raw:  # autocommit: VACUUM cannot run in a transaction
+        raw.execute("vacuum")
 
 
 def _analyze(conn: Any, vectors: bool) -> None:

@@ -187,7 +187,7 @@ def test_a_missing_source_file_is_a_clear_error(tmp_path: Path, pg_url: str) -> 
         pg_copy.copy_to_postgres(tmp_path / "nowhere.db", pg_url)
 
 
-def test_the_copy_leaves_planner_statistics_but_none_of_the_memory_text(
+def test_the_copy_is_vacuumed_and_analysed_without_sampling_memory_text(
     tmp_path: Path, pg_url: str
 ) -> None:
     """Without statistics, until autovacuum's first pass, the planner took every project
@@ -201,8 +201,13 @@ def test_the_copy_leaves_planner_statistics_but_none_of_the_memory_text(
             "select tablename, attname from pg_stats "
             "where tablename in ('memories', 'memory_vectors')"
         ).fetchall()
+        vacuumed = backend.conn.execute(
+            "select count(*) from pg_stat_user_tables where last_vacuum is not null "
+            "and relname in ('memories', 'memory_vectors')"
+        ).fetchone()[0]
     finally:
         backend.close()
+    assert vacuumed == 2
     analysed = {(t, a) for t, a in rows}
     assert {("memories", "project"), ("memory_vectors", "project")} <= analysed
     text_columns = {"content", "keywords", "fts", "tags", "files", "status_reason", "embedding"}
