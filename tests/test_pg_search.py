@@ -141,3 +141,42 @@ def test_an_empty_or_stopword_query_matches_nothing(pg_backend: Any) -> None:
     _write(pg_backend, "by the way, what is it")
     assert _search(pg_backend, "") == []
     assert pg_search.keyword_candidates(pg_backend.conn, {"the": 1.0}, SCOPE, PARAMS, 5) == {}
+
+
+class _Recorder:
+    """A connection that keeps the last statement it ran."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn, self.sql, self.params = conn, "", []
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        self.sql, self.params = sql, list(params)
+        return self.conn.execute(sql, params)
+
+
+def test_the_gin_index_drives_the_match_even_without_statistics(pg_backend: Any) -> None:
+    """Filtered in one query, a table the planner has no statistics for (a bulk load before
+    autovacuum's first pass) was walked through its (project, status) index, every row
+    tested: 48 ms at 100k. Behind `offset 0` the match can only come from the GIN index."""
+    now = time.time()
+    with pg_backend.write_transaction() as conn:
+        conn.execute(
+            "insert into memories(id, content, keywords, project, agent, source, content_hash,"
+            " created_at, updated_at, fts) select i, 'note ' || i || ' on topic ' || (i % 50),"
+            " '', 'proj', 'alice', 'agent', 'sha256:' || i, ?, ?,"
+            " to_tsvector('english', 'note ' || i || ' on topic ' || (i % 50))"
+            " from generate_series(1, 20000) i",
+            (now, now),
+        )
+    with pg_backend.conn.hold() as raw:
+        raw.execute("vacuum memories")  # flush the GIN pending list, as a bulk load's build is
+    assert not pg_backend.conn.execute(
+        "select count(*) from pg_stats where tablename = 'memories'"
+    ).fetchone()[0], "the table must have no column statistics for this test"
+    recorder = _Recorder(pg_backend.conn)
+    found = pg_search.keyword_candidates(recorder, {"topic 7": 1.0}, SCOPE, PARAMS, 500)
+    assert len(found) == 400
+    plan = " ".join(
+        r[0] for r in pg_backend.conn.execute("explain " + recorder.sql, recorder.params)
+    )
+    assert "memories_fts" in plan and "memories_scope" not in plan

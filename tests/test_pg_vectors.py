@@ -173,3 +173,43 @@ def _fill_in(conn: Any, backend: Any, vectors: np.ndarray) -> list[int]:
         pg_vectors.put(conn, mid, "proj", "active", "note", vec)
         out.append(mid)
     return out
+
+
+def test_the_hnsw_query_is_never_a_prepared_statement(
+    pg_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prepared statement gets a cached generic plan, which estimates `project = $1` for
+    an average project: for one far above average it sorted the whole project through the
+    (project, status) index instead of walking the graph."""
+    monkeypatch.setattr(pg_vectors, "EXACT_MAX", 0)  # the HNSW path at test size
+    rng = np.random.default_rng(7)
+    _fill(pg_backend, _unit(rng, 50))
+    with pg_backend.write_transaction() as conn:
+        for q in _unit(rng, 8):  # psycopg prepares a statement on its 5th execution
+            assert len(pg_vectors.knn(conn, q, "proj", 5)) == 5
+        prepared = conn.execute(
+            "select count(*) from pg_prepared_statements where statement like '%<=>%'"
+        ).fetchone()[0]
+    assert prepared == 0
+
+
+def test_exact_search_up_to_exact_max_rows_and_hnsw_beyond(
+    pg_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pg_vectors, "EXACT_MAX", 3)
+    paths: list[str] = []
+    monkeypatch.setattr(pg_vectors, "_exact", lambda *a: paths.append("exact") or [])
+    monkeypatch.setattr(pg_vectors, "_approximate", lambda *a: paths.append("hnsw") or [])
+    rng = np.random.default_rng(8)
+    _fill(pg_backend, _unit(rng, 3))
+    _fill(pg_backend, _unit(rng, 2), status="forgotten")
+    pg_vectors.knn(pg_backend.conn, _unit(rng, 1)[0], "proj", 5)
+    _fill(pg_backend, _unit(rng, 1))
+    pg_vectors.knn(pg_backend.conn, _unit(rng, 1)[0], "proj", 5)
+    assert paths == ["exact", "hnsw"]
+
+
+def test_ef_search_grows_with_the_rows_asked_within_pgvectors_bounds() -> None:
+    assert pg_vectors.ef_search(1) == 100
+    assert pg_vectors.ef_search(100) == 800  # recall@10 0.88 at 200, 1.00 at 800 (100k)
+    assert pg_vectors.ef_search(5000) == 1000  # pgvector's maximum

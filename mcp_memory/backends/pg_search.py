@@ -46,7 +46,15 @@ def keyword_candidates(
         return {}
     # Each tsquery is built once, in a materialised CTE: written inline, a prepared (generic)
     # plan re-parses and re-stems every chunk for every matching row (20-25 ms against 8 ms
-    # at 10k, same top 10 on 100 queries). The GIN index still drives the match.
+    # at 10k, same top 10 on 100 queries).
+    # The matches come from a subquery behind `offset 0`, which the planner neither flattens
+    # nor pushes the scope filter into: the GIN index is then the only way in, whatever the
+    # planner believes about the scope. Filtered in one query, a table without statistics
+    # (a bulk load before autovacuum's first pass) made it walk the whole project through
+    # the (project, status) index and test every row (100,000 rows, 48 ms p50 at 100k). The
+    # matches are bounded by prune_common (FTS_DOC_BUDGET, or the rarest chunk's count when
+    # that is larger); the scope filters them after. (A materialised CTE fences too, but
+    # copying the rows into it cost ~8 ms of 20 at 100k.)
     built = ", ".join(f"phraseto_tsquery('{FTS_CONFIG}', ?) as q{i}" for i in range(len(chunks)))
     match = " || ".join(f"q.q{i}" for i in range(len(chunks)))
     score = " + ".join(
@@ -55,8 +63,9 @@ def keyword_candidates(
     )
     rows = conn.execute(
         f"""with q as materialized (select {built})
-            select m.id, {score} as score from q cross join memories m
-            where m.fts @@ ({match}) and {where}
+            select m.id, {score} as score from q cross join (
+              select m.* from q cross join memories m where m.fts @@ ({match}) offset 0) m
+            where {where}
             order by score desc, m.id limit ?""",
         [*[text for text, _ in chunks], *[weight for _, weight in chunks], *params, depth],
     )
