@@ -213,3 +213,10 @@ def test_ef_search_grows_with_the_rows_asked_within_pgvectors_bounds() -> None:
     assert pg_vectors.ef_search(1) == 100
     assert pg_vectors.ef_search(100) == 800  # recall@10 0.88 at 200, 1.00 at 800 (100k)
     assert pg_vectors.ef_search(5000) == 1000  # pgvector's maximum
+
+
+def test_a_status_change_before_any_model_made_the_table_is_a_no_op(pg_backend: Any) -> None:
+    assert not pg_vectors.exists(pg_backend.conn)
+    with pg_backend.write_transaction() as conn:
+        pg_vectors.set_status(conn, 1, "active")  # a keyword-only server approving a write
+    assert not pg_vectors.exists(pg_backend.conn)

@@ -114,7 +114,9 @@ def put(
 
 
 def set_status(conn: PgConnection, memory_id: int, status: str) -> None:
-    conn.execute(f"update {TABLE} set status = ? where memory_id = ?", (status, memory_id))
+    """Keep the denormalised status in step; before any model made the table, nothing to do."""
+    if exists(conn):
+        conn.execute(f"update {TABLE} set status = ? where memory_id = ?", (status, memory_id))
 
 
 def project_size(conn: PgConnection, project: str) -> int:
