@@ -18,6 +18,7 @@ from mcp_memory.embeddings import FakeEmbedder
 from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.models import HUMAN, Actor
 from mcp_memory.store import MemoryStore, allow_all, content_hash
+from tests.conftest import DbTarget
 
 UNIQUE = "zebra-quartz-4471-unique"
 SECRET_NOTE = f"The staging bucket nickname is {UNIQUE}, chosen by Dana"
@@ -36,8 +37,11 @@ def _open(path: Path) -> MemoryStore:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "memory.db"
+def db_path(db_target: DbTarget, backend_kind: str, tmp_path: Path) -> Path:
+    """SQLite: a file alone in its folder (the byte scans read the whole folder)."""
+    if backend_kind == "sqlite":
+        return tmp_path / "data" / "memory.db"
+    return db_target()  # type: ignore[return-value]
 
 
 @pytest.fixture

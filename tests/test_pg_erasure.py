@@ -129,3 +129,36 @@ def test_a_role_that_may_not_checkpoint_gets_a_receipt_that_says_so(
 def test_deleting_nothing_is_a_no_op(pg_backend: Any) -> None:
     with pg_backend.write_transaction() as conn:
         assert pg_erasure.delete_memories(conn, []) == 0
+
+
+def test_erase_through_the_store_leaves_no_byte_in_the_database_files(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """The product path (`mcp-memory erase`'s library call) on PostgreSQL, checked the way
+    the SQLite twin checks its files: the text and the vector are nowhere on disk."""
+    from mcp_memory import Actor, FakeEmbedder, MemoryStore, Settings, erasure
+    from mcp_memory.store import allow_all
+    from tests.backend_helpers import target_bytes
+
+    agent = Actor(agent="agent-a")
+    memory = MemoryStore.open(
+        settings=Settings(db_path=pg_url, project="p"), embedder=FakeEmbedder(), screen=allow_all
+    )
+    try:
+        token = f"walrus-{uuid.uuid4().hex[:12]}"
+        for i in range(20):
+            memory.remember(f"ordinary note {i} about queues", actor=agent, source="agent")
+        secret = memory.remember(f"the vault password hint is {token}", actor=agent).id
+        vector = FakeEmbedder().embed([f"the vault password hint is {token}"])[0]
+        first = int(np.flatnonzero(vector)[0])  # a hashing embedder's vector is mostly zeros
+        needles = [token.encode(), vector.astype(np.float32)[first : first + 4].tobytes()]
+        assert any(n in target_bytes(pg_url) for n in needles)
+        plan = erasure.plan(memory.conn, match=token)
+        assert plan.ids == [secret]
+        receipt = erasure.execute(memory.conn, memory.lock, plan, actor="user")
+        assert receipt.purged, receipt.notes
+        assert not any(n in target_bytes(pg_url) for n in needles)
+        assert token not in [h.content for h in memory.recall("vault password").results]
+        assert audit.verify(memory.conn).ok
+    finally:
+        memory.close()
