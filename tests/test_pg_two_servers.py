@@ -89,10 +89,14 @@ def _cli(pg_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
 
 
-async def _recall_ids(url: str, token: str, query: str) -> list[int]:
+async def _call(url: str, token: str, tool: str, args: dict[str, object]) -> dict:
+    """One tool call by the token's agent, through the server at `url`."""
     async with client(url, token) as c:
-        hits = (await c.call_tool("recall", {"query": query})).structured_content
-    return [h["id"] for h in hits["results"]]
+        return (await c.call_tool(tool, args)).structured_content
+
+
+async def _recall_ids(url: str, token: str, query: str) -> list[int]:
+    return [h["id"] for h in (await _call(url, token, "recall", {"query": query}))["results"]]
 
 
 async def test_one_writes_through_one_server_and_another_recalls_through_the_other(
@@ -100,13 +104,10 @@ async def test_one_writes_through_one_server_and_another_recalls_through_the_oth
 ) -> None:
     one, two = two_servers
     alice, bob = _token(pg_url, "alice"), _token(pg_url, "bob")
-    async with client(one.url, alice) as c:
-        wrote = (
-            await c.call_tool("remember", {"content": "The release train leaves on Thursdays"})
-        ).structured_content
+    note = {"content": "The release train leaves on Thursdays"}
+    wrote = await _call(one.url, alice, "remember", note)
     assert wrote["status"] == "stored"
-    async with client(two.url, bob) as c:
-        hits = (await c.call_tool("recall", {"query": "release train"})).structured_content
+    hits = await _call(two.url, bob, "recall", {"query": "release train"})
     assert [(h["id"], h["agent"]) for h in hits["results"]] == [(wrote["id"], "alice")]
 
 
@@ -115,8 +116,7 @@ async def test_a_write_quarantined_on_one_server_is_invisible_on_both_until_appr
 ) -> None:
     one, two = two_servers
     mallory, bob = _token(pg_url, "mallory"), _token(pg_url, "bob")
-    async with client(one.url, mallory) as c:
-        bad = (await c.call_tool("remember", {"content": POISON})).structured_content
+    bad = await _call(one.url, mallory, "remember", {"content": POISON})
     assert bad["status"] == "quarantined"
     for server in (one, two):
         assert bad["id"] not in await _recall_ids(server.url, bob, "ssh id_rsa evil")
