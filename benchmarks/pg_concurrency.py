@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -193,6 +194,7 @@ def run(n_agents: int, admin_url: str, args: argparse.Namespace) -> dict[str, An
     finally:
         for s in servers:
             s.stop()
+        shutil.rmtree(cwd, ignore_errors=True)
     backend = PostgresBackend.open(url)
     try:
         conn = backend.conn
@@ -283,8 +285,6 @@ def main() -> None:
         if server is not None:
             stop_server(server)
         if pgdata is not None:
-            import shutil
-
             shutil.rmtree(pgdata, ignore_errors=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
