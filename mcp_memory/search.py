@@ -280,42 +280,22 @@ def _written_with(
     if not ids:
         return []
     scope = _bound(conn, scope)
-    if scope.engine == "postgresql":
-        return _written_with_pg(conn, ids, scope, low, high)
     mine, mine_params = scope.sql("m")
     theirs, their_params = scope.sql("n")
+    plus = "+" if scope.engine == "sqlite" else ""
+    # SQLite: CROSS JOIN fixes the join order (m drives); PostgreSQL allows no ON with it
+    join = "cross join" if scope.engine == "sqlite" else "join"
     cur = conn.cursor()
     cur.row_factory = None
-    return cur.execute(  # CROSS JOIN fixes the join order: m drives, n is probed by id
-        f"""select m.id, n.id from memories m cross join memories n
+    return cur.execute(
+        f"""select m.id, n.id from memories m {join} memories n
               on n.id between m.id + ? and m.id + ? and n.id != m.id
-             and +n.agent = m.agent and +n.session_id = m.session_id
-             and +n.project = m.project and abs(n.created_at - m.created_at) <= ?
+             and {plus}n.agent = m.agent and {plus}n.session_id = m.session_id
+             and {plus}n.project = m.project and abs(n.created_at - m.created_at) <= ?
             where m.id in ({",".join("?" * len(ids))}) and {mine} and {theirs}
             order by m.id, n.id""",
         [low, high, CONTEXT_SECONDS, *ids, *mine_params, *their_params],
     ).fetchall()
-
-
-def _written_with_pg(
-    conn: Connection, ids: Sequence[int], scope: Scope, low: int, high: int
-) -> list[tuple[int, int]]:
-    """The same on PostgreSQL, as a LATERAL probe of the id key per memory: written as a
-    join, the planner chose a parallel sequential scan of the table at 100k (21 ms)."""
-    mine, mine_params = scope.sql("m")
-    theirs, their_params = scope.sql("n")
-    rows = conn.execute(
-        f"""select m.id, n.id from memories m cross join lateral (
-              select n.id from memories n
-              where n.id between m.id + ? and m.id + ? and n.id != m.id
-                and n.agent = m.agent and n.session_id = m.session_id
-                and n.project = m.project and abs(n.created_at - m.created_at) <= ?
-                and {theirs}) n
-            where m.id = any(?::bigint[]) and {mine}
-            order by m.id, n.id""",
-        [low, high, CONTEXT_SECONDS, *their_params, [int(i) for i in ids], *mine_params],
-    )
-    return [(int(r[0]), int(r[1])) for r in rows]
 
 
 def session_neighbours(
