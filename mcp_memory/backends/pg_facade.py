@@ -163,7 +163,12 @@ def _run(raw: psycopg.Connection[Any], sql: str, params: Sequence[Any]) -> Resul
 
 
 def _configure(raw: psycopg.Connection[Any]) -> None:
+    """Per pooled connection. No parallel query: every statement here touches a few hundred
+    rows at most, but the planner misjudges session context's id-range self-join and ran
+    it as a parallel sequential scan of the table (recall 75.6 -> 31.5 ms p50 at 100k,
+    benchmarks/pg_scale.py); a LATERAL rewrite was worse (390 ms)."""
     raw.execute(f"set lock_timeout = {LOCK_TIMEOUT_MS}")
+    raw.execute("set max_parallel_workers_per_gather = 0")
 
 
 def open_pool(
