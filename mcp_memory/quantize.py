@@ -8,9 +8,9 @@ and takes ~1.5 ms either way (figures in docs/benchmarks.md).
 
 Only the MatMul weights are quantized, per output channel (dynamic quantization: activations
 stay float). Per-channel scales keep the vectors at cosine ~0.99 of the float model's; the
-per-tensor default drifts to ~0.95 and loses a tenth of the top-10 neighbours. The model's own
-Hugging Face repository ships int8 exports made the same way; making ours locally keeps
-fastembed's download (or `MCP_MEMORY_MODEL_DIR`) the single source of weights.
+per-tensor default drifts to ~0.95 and loses a tenth of the top-10 neighbours. Making the copy
+locally, rather than downloading a published int8 export, keeps fastembed's download (or
+`MCP_MEMORY_MODEL_DIR`) the single source of weights.
 """
 
 from __future__ import annotations
