@@ -202,7 +202,7 @@ def _notes(conn: Connection, receipt: Receipt, vacuum: bool) -> list[str]:
     notes: list[str] = []
     if receipt.skipped_ids:
         notes.append(f"already gone before erasure: {receipt.skipped_ids}")
-    notes += backend_of(conn).purge_notes(purged=receipt.purged, vacuum=vacuum)
+    notes += backend_of(conn).purge_notes(receipt.purge, purged=receipt.purged, vacuum=vacuum)
     backups = audit.entries(conn, action="backup")
     if backups:
         paths = sorted({str(e.data.get("dest", "?")) for e in backups})

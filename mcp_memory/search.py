@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import anchors, ranking, termstats, vectors
+from . import anchors, ranking, termstats
 from .backends import backend_of
 from .db import Connection
 from .models import LinkRef, RecallHit
@@ -263,12 +263,7 @@ def similarities(
     conn: Connection, vector: np.ndarray, ids: Sequence[int], projects: Sequence[str] = ()
 ) -> dict[int, float]:
     """Cosine similarity of `vector` to the stored vectors of `ids` (no KNN)."""
-    if not ids:
-        return {}
-    backend = backend_of(conn)
-    if backend.kind == "postgresql":
-        return backend.cosines(conn, vector, ids)  # type: ignore[attr-defined]
-    return vectors.cosines(conn, vector, ids, projects)
+    return backend_of(conn).cosines(conn, vector, ids, projects) if ids else {}
 
 
 def _written_with(

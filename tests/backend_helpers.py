@@ -67,15 +67,19 @@ def database_files(store: MemoryStore) -> list[Path]:
         main = store.backend.database_file()
         paths = [Path(main + suffix) for suffix in ("", "-wal", "-shm")]
         return [p for p in paths if p.is_file()]
-    if store.backend.kind == "postgresql":  # the test cluster: its superuser may ask
-        store.conn.execute("checkpoint")
-        pgdata = Path(store.conn.execute("show data_directory").fetchone()[0])
-        oid = store.conn.execute(
-            "select oid from pg_database where datname = current_database()"
-        ).fetchone()[0]
-        roots = [pgdata / "base" / str(oid), pgdata / "pg_wal"]
-        return [p for root in roots for p in root.rglob("*") if p.is_file()]
+    if store.backend.kind == "postgresql":
+        return _pg_files(store.conn)
     raise _unsupported(store)
+
+
+def _pg_files(conn: Any) -> list[Path]:
+    """This database's data files and the cluster's WAL, after a checkpoint (the test
+    cluster's superuser may ask where they are)."""
+    conn.execute("checkpoint")
+    pgdata = Path(conn.execute("show data_directory").fetchone()[0])
+    oid = conn.execute("select oid from pg_database where datname = current_database()")
+    roots = [pgdata / "base" / str(oid.fetchone()[0]), pgdata / "pg_wal"]
+    return [p for root in roots for p in root.rglob("*") if p.is_file()]
 
 
 def bytes_on_disk(store: MemoryStore) -> bytes:
@@ -92,13 +96,7 @@ def target_bytes(target: str | Path) -> bytes:
 
     backend = PostgresBackend.open(target)
     try:
-        conn = backend.conn
-        conn.execute("checkpoint")
-        pgdata = Path(conn.execute("show data_directory").fetchone()[0])
-        oid = conn.execute(
-            "select oid from pg_database where datname = current_database()"
-        ).fetchone()[0]
+        files = _pg_files(backend.conn)
     finally:
         backend.close()
-    roots = [pgdata / "base" / str(oid), pgdata / "pg_wal"]
-    return b"".join(p.read_bytes() for root in roots for p in root.rglob("*") if p.is_file())
+    return b"".join(p.read_bytes() for p in files if p.is_file())

@@ -267,7 +267,10 @@ class PostgresBackend:
     ) -> list[tuple[float, int]]:
         return pg_vectors.knn(conn, vector, project, n, kinds)
 
-    def cosines(self, conn: PgConnection, vector: Any, ids: Sequence[int]) -> dict[int, float]:
+    def cosines(
+        self, conn: PgConnection, vector: Any, ids: Sequence[int], projects: Sequence[str]
+    ) -> dict[int, float]:
+        """Primary-key lookups; `projects` only matters to SQLite's per-project cache."""
         return pg_vectors.cosines(conn, vector, ids)
 
     # ---- erasure (pg_erasure) ---------------------------------------------------------------
@@ -319,16 +322,12 @@ class PostgresBackend:
     def purge(self, lock: threading.RLock | None, *, vacuum: bool = True) -> dict[str, Any]:
         """VACUUM FULL, WAL switches and checkpoints (pg_erasure); `lock` is SQLite's."""
         del lock
-        self._local.last_purge = pg_erasure.purge(self.conn, vacuum=vacuum)
-        return self._local.last_purge
+        return pg_erasure.purge(self.conn, vacuum=vacuum)
 
     def purge_complete(self, result: dict[str, Any], vacuum: bool) -> bool:
         return vacuum and not result["refused"] and result["server"]["wal_recycle"] == "off"
 
-    def purge_notes(self, *, purged: bool, vacuum: bool) -> list[str]:
-        result = getattr(self._local, "last_purge", None)
-        if result is None:
-            return ["the purge did not run: the deleted rows' bytes may remain in data files"]
+    def purge_notes(self, result: dict[str, Any], *, purged: bool, vacuum: bool) -> list[str]:
         return pg_erasure.purge_notes(result)
 
     def checkpoint(self, lock: threading.RLock | None = None) -> dict[str, int]:

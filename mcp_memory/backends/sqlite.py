@@ -201,6 +201,12 @@ class SqliteBackend:
         """(cosine distance, id) of the n nearest visible memories in one project."""
         return vectors.knn(conn, vector, project, n, kinds)
 
+    def cosines(
+        self, conn: Connection, vector: np.ndarray, ids: Sequence[int], projects: Sequence[str]
+    ) -> dict[int, float]:
+        """Similarity to these ids' vectors: from the cache of `projects`, the rest from SQL."""
+        return vectors.cosines(conn, vector, ids, projects)
+
     # ---- erasure -------------------------------------------------------------------------
 
     def dependent_tables(self, conn: Connection) -> dict[str, list[str]]:
@@ -221,7 +227,7 @@ class SqliteBackend:
     def purge_complete(self, result: dict[str, Any], vacuum: bool) -> bool:
         return sqlite_erasure.purge_complete(result, vacuum)
 
-    def purge_notes(self, *, purged: bool, vacuum: bool) -> list[str]:
+    def purge_notes(self, result: dict[str, Any], *, purged: bool, vacuum: bool) -> list[str]:
         return sqlite_erasure.purge_notes(purged=purged, vacuum=vacuum)
 
     def checkpoint(self, lock: threading.RLock | None = None) -> dict[str, int]:
