@@ -238,10 +238,6 @@ def _keyword_scores_pg(
     return found if n is None else dict(list(found.items())[:n])
 
 
-def has_vectors(conn: Connection) -> bool:
-    return backend_of(conn).vector_index_exists(conn)
-
-
 def vector_scores(conn: Connection, vector: np.ndarray, scope: Scope, n: int) -> dict[int, float]:
     """KNN per partition (this project, then global), merged: {id: cosine similarity}, best
     first."""

@@ -119,13 +119,6 @@ def set_status(conn: PgConnection, memory_id: int, status: str) -> None:
         conn.execute(f"update {TABLE} set status = ? where memory_id = ?", (status, memory_id))
 
 
-def project_size(conn: PgConnection, project: str) -> int:
-    row = conn.execute(
-        f"select count(*) from {TABLE} where project = ? and status = 'active'", (project,)
-    ).fetchone()
-    return int(row[0])
-
-
 def knn(
     conn: PgConnection,
     vector: np.ndarray,
@@ -144,8 +137,9 @@ def knn(
 
 
 def _fits_exact(conn: PgConnection, project: str) -> bool:
-    """project_size(...) <= EXACT_MAX, counting no further than EXACT_MAX + 1 rows: a full
-    count walks the whole project (3.5 ms at 100k), this stops at the bound (~0.3 ms)."""
+    """The project's active vectors number at most EXACT_MAX, counted no further than
+    EXACT_MAX + 1 rows: a full count walks the whole project (3.5 ms at 100k), this stops at
+    the bound (~0.3 ms)."""
     row = conn.execute(
         f"""select count(*) from (select 1 from {TABLE}
               where project = ? and status = 'active' limit ?) s""",
