@@ -45,6 +45,9 @@ REALM = "mcp-memory"
 # A loopback server without --require-token trusts local processes to name themselves. A
 # request relayed by a reverse proxy is not local, whatever its socket says: it needs a token.
 _PROXY_HEADERS = frozenset({b"forwarded", b"x-forwarded-for", b"x-real-ip"})
+# How often a long-lived request (the server-to-client event stream) re-reads its token: a
+# revoke committed by any process closes the stream within this many seconds.
+RECHECK_EVERY_S = 1.0
 PROXIED_WITHOUT_TOKEN = (
     "this request came through a proxy: send `Authorization: Bearer <token>` "
     "(and start the server with --require-token behind a proxy)"
@@ -68,10 +71,18 @@ class BearerTokenMiddleware:
     valid token. Either way nothing reaches the MCP app for a refused request.
     """
 
-    def __init__(self, app: ASGIApp, tokens: TokenStore, *, required: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        tokens: TokenStore,
+        *,
+        required: bool,
+        recheck_every: float = RECHECK_EVERY_S,
+    ) -> None:
         self.app = app
         self.tokens = tokens
         self.required = required
+        self.recheck_every = recheck_every
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan (and anything else) is not a client request
@@ -111,9 +122,67 @@ class BearerTokenMiddleware:
         scope = {**scope, "user": user, "auth": AuthCredentials([]), SCOPE_KEY: info}
         reset = auth_context_var.set(user)
         try:
-            await self.app(scope, receive, send)
+            if scope.get("method") == "GET":  # the event stream: it may stay open for hours
+                await self._stream_while_active(info, scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
         finally:
             auth_context_var.reset(reset)
+
+    async def _stream_while_active(
+        self, info: TokenInfo, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Serve a GET, re-reading the token every `recheck_every` seconds, and end the
+        response once the token is revoked. Every POST is checked anyway; only the stream
+        would outlive a revoke. Short requests are not watched, so a tool call that was
+        already running when the token was revoked still finishes (and commits whole)."""
+        response = _ResponseState(send)
+        revoked = False
+        async with anyio.create_task_group() as tasks:
+
+            async def watch() -> None:
+                nonlocal revoked
+                while not revoked:
+                    await anyio.sleep(self.recheck_every)
+                    revoked = not await anyio.to_thread.run_sync(self._still_active, info)
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(watch)
+            await self.app(scope, receive, response.send)
+            tasks.cancel_scope.cancel()
+        if revoked:
+            log.info("mcp-memory: token %s revoked: closing its open stream", info.prefix)
+            await response.finish()
+
+    def _still_active(self, info: TokenInfo) -> bool:
+        """False only when the token is known to be revoked: a database that cannot answer
+        this once does not cut a stream (every tool call is still checked on its own)."""
+        try:
+            return self.tokens.is_active(info.id)
+        except StorageError as exc:
+            log.warning("mcp-memory: cannot re-check token %s: %s", info.prefix, exc)
+            return True
+
+
+class _ResponseState:
+    """Tracks how far a response got, so a stream cut short still ends as valid HTTP."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = self.done = False
+
+    async def send(self, message: Any) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.done = True
+        await self._send(message)
+
+    async def finish(self) -> None:
+        if not self.started:
+            await _deny(self._send, "invalid_token", "bearer token revoked")
+        elif not self.done:
+            await self._send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def _deny(send: Send, code: str | None, description: str) -> None:

@@ -366,6 +366,15 @@ class TokenStore:
             self._touch(info.id, now)
         return info
 
+    def is_active(self, token_id: int) -> bool:
+        """Whether the token exists and is not revoked, read from the database now: an open
+        stream asks this while it runs, so a revoke by any process reaches it."""
+        with self.lock:
+            row = self.conn.execute(
+                "select revoked_at from agent_tokens where id = ?", (token_id,)
+            ).fetchone()
+        return row is not None and row[0] is None
+
     def _touch(self, token_id: int, now: float) -> None:
         """Best effort and never waiting: while someone else holds the write lock (an erase,
         an import) the request goes on unrecorded, and this process tries again only after

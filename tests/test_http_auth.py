@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -322,3 +323,29 @@ def test_a_nul_byte_in_the_header_is_refused_before_anything_runs(serve: Start) 
     assert reply.split(b" ")[1] in (b"400", b"401"), reply[:200]
     assert b"mcp-session-id" not in reply.lower()
     assert server.memories() == []
+
+
+def test_revoking_a_token_closes_its_open_event_stream_on_a_running_server(serve: Start) -> None:
+    server = serve("--require-token")
+    token = server.token("alice")
+    status, headers, _ = server.post({"Authorization": f"Bearer {token}"})
+    assert status == 200
+    owner = {
+        "Authorization": f"Bearer {token}",
+        "mcp-session-id": headers["mcp-session-id"],
+        "mcp-protocol-version": "2025-06-18",
+    }
+    assert server.post(owner, {"jsonrpc": "2.0", "method": "notifications/initialized"})[0] == 202
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("GET", "/mcp", headers={**owner, "accept": "text/event-stream"})
+        stream = conn.getresponse()
+        assert stream.status == 200
+        assert stream.getheader("content-type", "").startswith("text/event-stream")
+        server.revoke(token[:13])
+        deadline = time.monotonic() + 20
+        while stream.readline():  # b"" once the server has ended the stream
+            assert time.monotonic() < deadline, "the stream outlived the revoke"
+    finally:
+        conn.close()
+    assert server.post(owner, {"jsonrpc": "2.0", "id": 3, "method": "ping"})[0] == 401
