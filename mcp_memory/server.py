@@ -80,12 +80,19 @@ SHUTDOWN_WAIT_S = 15.0
 
 
 def _start_embeddings(store: MemoryStore, stop: threading.Event) -> threading.Thread:
-    """Load the model off the request path, then keep filling in vectors for memories
-    written without one (by this process before the model loaded, or by another)."""
+    """Load the model off the request path and warm vector search (at 1M memories the
+    first search would otherwise read every vector while other tool calls wait), then keep
+    filling in vectors for memories written without one (by this process before the model
+    loaded, or by another)."""
 
     def run() -> None:
         if store.loader.wait() is None:
             return
+        try:
+            if store.embedder() is not None and store.warm():
+                log.info("mcp-memory: vector search ready")
+        except Exception:  # a cold cache only makes the first recall slower
+            log.exception("mcp-memory: could not warm the vector cache")
         while not stop.is_set():
             try:
                 filled = store.backfill(should_stop=stop.is_set)

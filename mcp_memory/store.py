@@ -171,6 +171,11 @@ class MemoryStore:
                     )
         self._vector_model = emb.name
 
+    def warm(self) -> int:
+        """Ready vector search for the configured project and the global one before the
+        first recall needs it; a server calls this once its model is loaded."""
+        return self.backend.warm_vectors(list(dict.fromkeys([self.settings.project, ""])))
+
     def backfill(self, batch: int = 64, should_stop: Callable[[], bool] = lambda: False) -> int:
         """Embed memories written while no model was loaded. Returns how many were filled."""
         emb = self.embedder()

@@ -175,8 +175,7 @@ class CodeIndex:
         version = self.conn.execute("pragma data_version").fetchone()[0]
         if version == self.data_version:
             return
-        epoch = self.conn.execute("select value from meta where key = ?", (EPOCH_KEY,)).fetchone()
-        epoch_value = epoch[0] if epoch else None
+        epoch_value = _epoch(self.conn)
         if epoch_value != self.epoch:
             self.projects.clear()
         else:
@@ -185,29 +184,57 @@ class CodeIndex:
         self.data_version, self.epoch = version, epoch_value
 
     def _load_after(self, project: str, entry: _Codes) -> None:
-        """Read new vectors in slices: a cold start at 100k would otherwise hold every
-        float blob three times over (rows, joined bytes, array) at once, ~450 MB."""
-        while True:
-            rows = self.conn.execute(
-                f"""select v.memory_id, v.embedding from {FLOAT_TABLE} v
-                    join memories m on m.id = v.memory_id
-                    where v.memory_id > ? and +m.project = ? order by v.memory_id limit ?""",
-                (entry.max_id, project, LOAD_SLICE),
-            ).fetchall()
-            if rows:
-                floats = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-                floats = floats.reshape(len(rows), -1)
-                bits, (units, scale) = sign_bits(floats), quantize(unit_rows(floats))
-                new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-                entry.append(ids=new_ids, codes=bits, units=units, scale=scale)
-            if len(rows) < LOAD_SLICE:
-                break
-        entry.current = True
+        load_into(self.conn, project, entry)
+
+    def preload(self, project: str, reader: Connection) -> bool:
+        """Fill the project's cache from `reader` (a connection of its own) without holding
+        the lock: a server warms it in the background instead of making its first vector
+        search read every vector (13 s at 1M) while every other tool call waits. Installed
+        only if nothing rewrote old vectors meanwhile (the epoch); appends made during the
+        load are read by the next search, as usual. False if it was not needed or stale."""
+        epoch = _epoch(reader)
+        entry = _Codes()
+        load_into(reader, project, entry)
+        with self.lock:
+            self._notice_changes()
+            loaded = self.projects.get(project)
+            if self.epoch != epoch or entry.size <= (loaded.size if loaded else 0):
+                return False
+            entry.current = False  # the next search reads what was appended since
+            self.projects[project] = entry
+            return True
 
     def invalidate(self) -> None:
         """Our own commits do not change data_version: writers call this."""
         with self.lock:
             self.data_version = None
+
+
+def _epoch(conn: Connection) -> str | None:
+    row = conn.execute("select value from meta where key = ?", (EPOCH_KEY,)).fetchone()
+    return row[0] if row else None
+
+
+def load_into(conn: Connection, project: str, entry: _Codes) -> None:
+    """Append the project's vectors newer than the entry's last id, in slices: a cold start at
+    100k would otherwise hold every float blob three times over (rows, joined bytes, array)
+    at once, ~450 MB."""
+    while True:
+        rows = conn.execute(
+            f"""select v.memory_id, v.embedding from {FLOAT_TABLE} v
+                join memories m on m.id = v.memory_id
+                where v.memory_id > ? and +m.project = ? order by v.memory_id limit ?""",
+            (entry.max_id, project, LOAD_SLICE),
+        ).fetchall()
+        if rows:
+            floats = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            floats = floats.reshape(len(rows), -1)
+            bits, (units, scale) = sign_bits(floats), quantize(unit_rows(floats))
+            new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            entry.append(ids=new_ids, codes=bits, units=units, scale=scale)
+        if len(rows) < LOAD_SLICE:
+            break
+    entry.current = True
 
 
 _INDEXES: dict[int, CodeIndex] = {}

@@ -186,3 +186,33 @@ async def test_concurrent_tool_calls_all_land(server_store: MemoryStore) -> None
                 tg.start_soon(write, i)
     assert len({r["id"] for r in results}) == 30
     assert server_store.stats()["memories"] == {"active": 30}
+
+
+def test_the_server_warms_vector_search_once_its_model_is_loaded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from mcp_memory import Actor, vectors
+    from mcp_memory.server import _start_embeddings
+
+    settings = Settings(db_path=tmp_path / "warm.db", project="p")
+    store = MemoryStore.open(settings=settings, embedder=FakeEmbedder())
+    try:
+        for i in range(6):
+            store.remember(
+                f"Deploy note {i}: the pipeline runs on Tuesdays", actor=Actor(agent="a")
+            )
+        vectors.index_for(store.conn).projects.clear()  # as in a freshly started process
+        reached_backfill, stop = threading.Event(), threading.Event()
+
+        def backfill(**_: object) -> int:
+            reached_backfill.set()
+            return 0
+
+        store.backfill = backfill  # type: ignore[method-assign]
+        worker = _start_embeddings(store, stop)
+        assert reached_backfill.wait(10)
+        stop.set()
+        worker.join(10)
+        assert vectors.index_for(store.conn).projects["p"].size == 6  # before any recall
+    finally:
+        store.close()

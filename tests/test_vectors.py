@@ -148,3 +148,66 @@ def test_the_cache_loads_a_project_larger_than_one_slice(
     conn = _store_with_vectors(tmp_path / "v.db", matrix)
     assert vectors.index_for(conn).codes_for("p").ids.tolist() == list(range(1, 51))
     assert vectors.knn(conn, matrix[47], "p", 1)[0][1] == 48
+
+
+def test_a_preloaded_cache_serves_search_and_then_reads_only_what_was_appended(
+    tmp_path: Path,
+) -> None:
+    matrix = _unit(41, seed=21)
+    conn = _store_with_vectors(tmp_path / "v.db", matrix[:40])
+    reader = db.connect(tmp_path / "v.db")
+    index = vectors.index_for(conn)
+    assert index.preload("p", reader)
+    assert index.projects["p"].size == 40  # filled without any search on `conn`
+    with db.write_transaction(reader):  # another process appends one more
+        reader.execute(
+            "insert into memories(id, project, content, agent, source, content_hash, "
+            "created_at, updated_at) values (41, 'p', 'x', 'a', 'agent', 'h41', 0, 0)"
+        )
+        vectors.put(reader, 41, "p", "active", "note", matrix[40])
+    assert vectors.knn(conn, matrix[40], "p", 1)[0][1] == 41
+    assert index.codes_for("p").ids.tolist() == list(range(1, 42))
+    assert not index.preload("p", reader)  # already loaded: nothing to install
+
+
+def test_a_preload_overtaken_by_a_rewrite_of_old_vectors_is_discarded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    matrix = _unit(30, seed=22)
+    conn = _store_with_vectors(tmp_path / "v.db", matrix)
+    writer = db.connect(tmp_path / "v.db")
+    real = vectors.load_into
+
+    def load_then_rewrite(c: db.Connection, project: str, entry: object) -> None:
+        real(c, project, entry)  # type: ignore[arg-type]
+        with db.write_transaction(writer):  # meanwhile: memory 7 gets a new vector
+            vectors.put(writer, 7, "p", "active", "note", matrix[0])
+
+    monkeypatch.setattr(vectors, "load_into", load_then_rewrite)
+    assert not vectors.index_for(conn).preload("p", writer)
+    monkeypatch.setattr(vectors, "load_into", real)
+    found = {m for _, m in vectors.knn(conn, matrix[0], "p", 2)}
+    assert found == {1, 7}  # the search read the rewritten vector, not the stale preload
+
+
+def test_warming_a_store_fills_the_cache_of_its_own_connection(tmp_path: Path) -> None:
+    store = MemoryStore.open(
+        settings=Settings(db_path=tmp_path / "w.db", project="p"), embedder=FakeEmbedder()
+    )
+    try:
+        for i in range(5):
+            store.remember(f"Note {i} about the deploy pipeline", actor=Actor(agent="a"))
+        vectors.index_for(store.conn).projects.clear()
+        assert store.warm() == 1  # "p"; the global project has no vectors
+        assert vectors.index_for(store.conn).projects["p"].size == 5
+    finally:
+        store.close()
+
+
+def test_warming_an_in_memory_store_is_a_no_op() -> None:
+    store = MemoryStore.open(settings=Settings(db_path=":memory:"), embedder=FakeEmbedder())
+    try:
+        store.remember("A note", actor=Actor(agent="a"))
+        assert store.warm() == 0
+    finally:
+        store.close()

@@ -273,6 +273,10 @@ class PostgresBackend:
         """Primary-key lookups; `projects` only matters to SQLite's per-project cache."""
         return pg_vectors.cosines(conn, vector, ids)
 
+    def warm_vectors(self, projects: Sequence[str]) -> int:
+        """Nothing to fill: the vectors and their index live in the server."""
+        return 0
+
     # ---- erasure (pg_erasure) ---------------------------------------------------------------
 
     def dependent_tables(self, conn: PgConnection) -> dict[str, list[str]]:

@@ -207,6 +207,19 @@ class SqliteBackend:
         """Similarity to these ids' vectors: from the cache of `projects`, the rest from SQL."""
         return vectors.cosines(conn, vector, ids, projects)
 
+    def warm_vectors(self, projects: Sequence[str]) -> int:
+        """Fill this connection's vector cache through a second connection, so the load
+        (seconds at 1M memories) happens off the request path. How many projects it filled."""
+        if self.target is None or str(self.target) == ":memory:":
+            return 0  # no second connection can see this database
+        reader = connect(self.target)
+        try:
+            if not vectors.exists(reader):
+                return 0
+            return sum(vectors.index_for(self.conn).preload(p, reader) for p in projects)
+        finally:
+            reader.close()
+
     # ---- erasure -------------------------------------------------------------------------
 
     def dependent_tables(self, conn: Connection) -> dict[str, list[str]]:
