@@ -162,8 +162,13 @@ class CodeIndex:
         self.projects: dict[str, _Codes] = {}
         self.data_version: int | None = None
         self.epoch: str | None = None
+        self._preloading: dict[str, threading.Event] = {}
 
     def codes_for(self, project: str) -> Snapshot:
+        with self.lock:
+            pending = None if project in self.projects else self._preloading.get(project)
+        if pending is not None:  # a warm-up is reading this project: wait, do not read it twice
+            pending.wait()
         with self.lock:
             self._notice_changes()
             entry = self.projects.setdefault(project, _Codes())
@@ -192,9 +197,21 @@ class CodeIndex:
         search read every vector (13 s at 1M) while every other tool call waits. Installed
         only if nothing rewrote old vectors meanwhile (the epoch); appends made during the
         load are read by the next search, as usual. False if it was not needed or stale."""
-        epoch = _epoch(reader)
-        entry = _Codes()
-        load_into(reader, project, entry)
+        with self.lock:
+            if project in self.projects:  # a search got there first
+                return False
+            done = self._preloading.setdefault(project, threading.Event())
+        try:
+            epoch = _epoch(reader)
+            entry = _Codes()
+            load_into(reader, project, entry)
+            return self._install(project, entry, epoch)
+        finally:
+            with self.lock:
+                self._preloading.pop(project, None)
+            done.set()
+
+    def _install(self, project: str, entry: _Codes, epoch: str | None) -> bool:
         with self.lock:
             self._notice_changes()
             loaded = self.projects.get(project)

@@ -211,3 +211,46 @@ def test_warming_an_in_memory_store_is_a_no_op() -> None:
         assert store.warm() == 0
     finally:
         store.close()
+
+
+def test_a_search_during_a_preload_waits_for_it_instead_of_reading_every_vector_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    matrix = _unit(20, seed=23)
+    conn = _store_with_vectors(tmp_path / "v.db", matrix)
+    reader = db.connect(tmp_path / "v.db")
+    index = vectors.index_for(conn)
+    full_loads: list[int] = []
+    loading, release, searched = threading.Event(), threading.Event(), threading.Event()
+    real = vectors.load_into
+
+    def slow_load(c: db.Connection, project: str, entry: vectors._Codes) -> None:
+        if entry.max_id == 0:
+            full_loads.append(1)
+        if c is reader:
+            loading.set()
+            assert release.wait(10)
+        real(c, project, entry)
+
+    class Watched(dict):  # type: ignore[type-arg]
+        def get(self, key, default=None):  # type: ignore[no-untyped-def]
+            found = super().get(key, default)
+            searched.set()  # the search has looked for a preload in flight
+            return found
+
+    index._preloading = Watched()
+    monkeypatch.setattr(vectors, "load_into", slow_load)
+    warm = threading.Thread(target=index.preload, args=("p", reader))
+    warm.start()
+    assert loading.wait(10)
+    result: list[list[tuple[float, int]]] = []
+    search = threading.Thread(target=lambda: result.append(vectors.knn(conn, matrix[4], "p", 1)))
+    search.start()
+    assert searched.wait(10)
+    release.set()
+    warm.join(10)
+    search.join(10)
+    assert result[0][0][1] == 5
+    assert full_loads == [1]  # the preload's; the search read only what was appended
