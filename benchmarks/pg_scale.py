@@ -145,7 +145,8 @@ def run_size(
             rows.append(row)
             print_row(row)
     finally:
-        drop_database(url, dbname)
+        if not (args.keep and args.url):
+            drop_database(url, dbname)
         shutil.rmtree(work, ignore_errors=True)
     return rows
 
@@ -193,6 +194,11 @@ def main() -> None:
         "max_parallel_workers_per_gather=0",
     )
     ap.add_argument("--no-sqlite", action="store_true", help="time PostgreSQL only")
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="with --url: keep each copied database (bench_SIZE), e.g. for pg_search_bench.py",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     args = ap.parse_args()
     sources = {int(k): Path(v) for k, v in (s.split("=", 1) for s in args.source)}
