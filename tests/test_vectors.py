@@ -254,3 +254,36 @@ def test_a_search_during_a_preload_waits_for_it_instead_of_reading_every_vector_
     search.join(10)
     assert result[0][0][1] == 5
     assert full_loads == [1]  # the preload's; the search read only what was appended
+
+
+@pytest.mark.parametrize("dim", [384, 72, 8])
+def test_hamming_counts_the_differing_sign_bits_of_every_row(dim: int) -> None:
+    rng = np.random.default_rng(dim)
+    rows, query = rng.normal(size=(300, dim)), rng.normal(size=dim)
+    codes = vectors.code_words(vectors.sign_bits(rows))
+    expected = ((rows > 0) != (query > 0)).sum(axis=1)
+    got = vectors.hamming(np.asfortranarray(codes), vectors.sign_bits(query))
+    assert got.tolist() == expected.tolist()
+
+
+def test_the_cache_keeps_code_words_in_columns_across_growth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vectors, "HAMMING_SLICE", 7)  # several slices, a ragged last one
+    matrix = _unit(150, seed=24)
+    conn = _store_with_vectors(tmp_path / "v.db", matrix[:70])
+    first = vectors.index_for(conn).codes_for("p")
+    with db.write_transaction(conn):
+        for i in range(71, 151):
+            conn.execute(
+                "insert into memories(id, project, content, agent, source, content_hash, "
+                "created_at, updated_at) values (?, 'p', 'x', 'a', 'agent', ?, 0, 0)",
+                (i, f"h{i}"),
+            )
+            vectors.put(conn, i, "p", "active", "note", matrix[i - 1])
+    codes = vectors.index_for(conn).codes_for("p").codes
+    assert codes.shape == (150, 6) and codes.dtype == np.uint64
+    assert codes[:, 0].strides == (8,)  # each word is one contiguous column
+    assert (first.codes == vectors.code_words(vectors.sign_bits(matrix[:70]))).all()
+    assert (codes == vectors.code_words(vectors.sign_bits(matrix))).all()
+    assert vectors.knn(conn, matrix[120], "p", 1)[0][1] == 121
