@@ -21,7 +21,7 @@ shared_buffers (--shared-buffers, default 1GB: ALTER SYSTEM, then a restart) and
 maintenance_work_mem 1GB (the HNSW build of the copy); fsync stays on, synchronous_commit is
 --synchronous-commit (default on, PostgreSQL's default; SQLite runs WAL with
 synchronous=normal, which does not fsync on commit, so `off` is the like-for-like
-durability). --url uses a server of your own instead (its settings are left alone; a
+durability). --no-postgres times SQLite alone. --url uses a server of your own instead (its settings are left alone; a
 database per size is created there and dropped afterwards). --no-sqlite skips the SQLite
 half.
 
@@ -50,7 +50,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +113,15 @@ def show_settings(url: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
         return {s: c.execute(f"show {s}").fetchone()[0] for s in shown}
 
 
+def count_memories(db: Path) -> int:
+    import sqlite3  # a row count needs no extension
+
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("select count(*) from memories").fetchone()[0])
+
+
 def run_size(
-    n: int, source: Path, url: str, emb: FastEmbedder, args: argparse.Namespace
+    n: int, source: Path, url: str | None, emb: FastEmbedder, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     work = Path(tempfile.mkdtemp(prefix=f"pg-scale-{n}-"))
     rows: list[dict[str, Any]] = []
@@ -122,17 +129,20 @@ def run_size(
     try:
         sqlite_copy = work / source.name
         shutil.copyfile(source, sqlite_copy)
-        target = fresh_database(url, dbname)
-        report = pg_copy.copy_to_postgres(sqlite_copy, target)
-        memories = report.rows["memories"]
-        print(
-            f"{n}: copied {memories} memories, {report.vectors} vectors to PostgreSQL in "
-            f"{report.seconds:.1f} s",
-            flush=True,
-        )
-        targets: list[tuple[str, Any]] = [("postgresql", target)]
+        targets: list[tuple[str, Any]] = []
         if not args.no_sqlite:
-            targets.insert(0, ("sqlite", sqlite_copy))
+            targets.append(("sqlite", sqlite_copy))
+        report = None
+        if url is not None:
+            target = fresh_database(url, dbname)
+            report = pg_copy.copy_to_postgres(sqlite_copy, target)
+            print(
+                f"{n}: copied {report.rows['memories']} memories, {report.vectors} vectors to "
+                f"PostgreSQL in {report.seconds:.1f} s",
+                flush=True,
+            )
+            targets.append(("postgresql", target))
+        memories = count_memories(sqlite_copy)
         for backend, db in targets:
             store = MemoryStore.open(settings=Settings(db_path=db, project=PROJECT), embedder=emb)
             try:
@@ -140,12 +150,12 @@ def run_size(
                 row.update(timed(store, args.seed, args.runs, args.writes))
             finally:
                 store.close()
-            if backend == "postgresql":
+            if backend == "postgresql" and report is not None:
                 row["copy_seconds"] = report.seconds
             rows.append(row)
             print_row(row)
     finally:
-        if not (args.keep and args.url):
+        if url is not None and not (args.keep and args.url):
             drop_database(url, dbname)
         shutil.rmtree(work, ignore_errors=True)
     return rows
@@ -194,6 +204,7 @@ def main() -> None:
         "max_parallel_workers_per_gather=0",
     )
     ap.add_argument("--no-sqlite", action="store_true", help="time PostgreSQL only")
+    ap.add_argument("--no-postgres", action="store_true", help="time SQLite only (no server)")
     ap.add_argument(
         "--keep",
         action="store_true",
@@ -208,17 +219,19 @@ def main() -> None:
     kw = {"cache_dir": Path(args.cache_dir)} if args.cache_dir else {}
     emb = FastEmbedder(model_dir=Path(args.model_dir), **kw)
     server = (
-        nullcontext(args.url)
-        if args.url
+        nullcontext(None if args.no_postgres else args.url)
+        if args.url or args.no_postgres
         else temporary_server(
             server_settings(args.shared_buffers, args.synchronous_commit, tuple(args.set)),
             prefix="pg-scale-",
         )
     )
     rows: list[dict[str, Any]] = []
+    settings: dict[str, str] = {}
     with server as url:
-        settings = show_settings(url, tuple(args.set))
-        print("postgresql:", ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
+        if url is not None:
+            settings = show_settings(url, tuple(args.set))
+            print("postgresql:", ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
         print(HEADER)
         for n in sorted(args.sizes):
             rows += run_size(n, sources[n], url, emb, args)
