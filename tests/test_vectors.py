@@ -287,3 +287,19 @@ def test_the_cache_keeps_code_words_in_columns_across_growth(
     assert (first.codes == vectors.code_words(vectors.sign_bits(matrix[:70]))).all()
     assert (codes == vectors.code_words(vectors.sign_bits(matrix))).all()
     assert vectors.knn(conn, matrix[120], "p", 1)[0][1] == 121
+
+
+@pytest.mark.parametrize(
+    ("size", "n", "pool"),
+    [
+        (250, 10, 300),  # small: every vector is rescored (the pool exceeds the project)
+        (10_000, 100, 1_000),  # a tenth of the project
+        (100_000, 100, 2_000),  # capped
+        (1_000_000, 100, 10_000),  # the cap grows with the project beyond 200k
+        (300_000, 100, 3_000),
+    ],
+)
+def test_the_rescoring_pool_grows_with_the_project_beyond_the_fixed_cap(
+    size: int, n: int, pool: int
+) -> None:
+    assert vectors.rescore_pool(size, n) == pool
