@@ -132,7 +132,7 @@ class _Codes:
 
     def __init__(self) -> None:
         self.size = 0
-        self.max_id = 0
+        self.scanned = 0  # every vector id up to here has been looked at for this project
         self.current = False
         self._buffers: dict[str, np.ndarray] = {}
 
@@ -161,7 +161,6 @@ class _Codes:
                 self._buffers[name] = buffer = grown
             buffer[self.size : self.size + rows] = values
         self.size += rows
-        self.max_id = int(columns["ids"][-1])
 
 
 class CodeIndex:
@@ -226,7 +225,7 @@ class CodeIndex:
         with self.lock:
             self._notice_changes()
             loaded = self.projects.get(project)
-            if self.epoch != epoch or entry.size <= (loaded.size if loaded else 0):
+            if self.epoch != epoch or entry.scanned <= (loaded.scanned if loaded else 0):
                 return False
             entry.current = False  # the next search reads what was appended since
             self.projects[project] = entry
@@ -244,15 +243,22 @@ def _epoch(conn: Connection) -> str | None:
 
 
 def load_into(conn: Connection, project: str, entry: _Codes) -> None:
-    """Append the project's vectors newer than the entry's last id, in slices: a cold start at
-    100k would otherwise hold every float blob three times over (rows, joined bytes, array)
-    at once, ~450 MB."""
-    while True:
+    """Append the project's vectors with ids past the entry's watermark, in slices: a cold
+    start at 100k would otherwise hold every float blob three times over (rows, joined bytes,
+    array) at once, ~450 MB.
+
+    The watermark is the newest vector id *looked at*, not the newest one found: a project
+    with few or no vectors (the global one, usually) would otherwise rescan the whole table
+    after every write (0.36 s per recall at 1M memories)."""
+    top = conn.execute(f"select max(memory_id) from {FLOAT_TABLE}").fetchone()[0] or 0
+    after = entry.scanned
+    while after < top:
         rows = conn.execute(
             f"""select v.memory_id, v.embedding from {FLOAT_TABLE} v
                 join memories m on m.id = v.memory_id
-                where v.memory_id > ? and +m.project = ? order by v.memory_id limit ?""",
-            (entry.max_id, project, LOAD_SLICE),
+                where v.memory_id > ? and v.memory_id <= ? and +m.project = ?
+                order by v.memory_id limit ?""",
+            (after, top, project, LOAD_SLICE),
         ).fetchall()
         if rows:
             floats = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
@@ -262,6 +268,8 @@ def load_into(conn: Connection, project: str, entry: _Codes) -> None:
             entry.append(ids=new_ids, codes=code_words(bits), units=units, scale=scale)
         if len(rows) < LOAD_SLICE:
             break
+        after = rows[-1][0]
+    entry.scanned = max(entry.scanned, top)
     entry.current = True
 
 

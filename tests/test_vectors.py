@@ -198,7 +198,7 @@ def test_warming_a_store_fills_the_cache_of_its_own_connection(tmp_path: Path) -
         for i in range(5):
             store.remember(f"Note {i} about the deploy pipeline", actor=Actor(agent="a"))
         vectors.index_for(store.conn).projects.clear()
-        assert store.warm() == 1  # "p"; the global project has no vectors
+        assert store.warm() == 2  # "p", and the global one: no vectors, but looked through
         assert vectors.index_for(store.conn).projects["p"].size == 5
     finally:
         store.close()
@@ -227,7 +227,7 @@ def test_a_search_during_a_preload_waits_for_it_instead_of_reading_every_vector_
     real = vectors.load_into
 
     def slow_load(c: db.Connection, project: str, entry: vectors._Codes) -> None:
-        if entry.max_id == 0:
+        if entry.scanned == 0:
             full_loads.append(1)
         if c is reader:
             loading.set()
@@ -303,3 +303,25 @@ def test_the_rescoring_pool_grows_with_the_project_beyond_the_fixed_cap(
     size: int, n: int, pool: int
 ) -> None:
     assert vectors.rescore_pool(size, n) == pool
+
+
+def test_a_project_without_new_vectors_does_not_rescan_the_table_after_each_write(
+    tmp_path: Path,
+) -> None:
+    matrix = _unit(60, seed=25)
+    conn = _store_with_vectors(tmp_path / "v.db", matrix[:50])
+    assert vectors.knn(conn, matrix[0], "", 5) == []  # the global project: nothing in it
+    assert vectors.knn(conn, matrix[0], "p", 1)[0][1] == 1
+    assert vectors.index_for(conn).projects[""].scanned == 50
+    scans: list[str] = []
+    conn.set_trace_callback(lambda sql: scans.append(sql) if "memory_vectors v" in sql else None)
+    with db.write_transaction(conn):
+        conn.execute(
+            "insert into memories(id, project, content, agent, source, content_hash, "
+            "created_at, updated_at) values (51, 'p', 'x', 'a', 'agent', 'h51', 0, 0)"
+        )
+        vectors.put(conn, 51, "p", "active", "note", matrix[50])
+    assert vectors.knn(conn, matrix[0], "", 5) == []
+    assert vectors.knn(conn, matrix[50], "p", 1)[0][1] == 51
+    conn.set_trace_callback(None)
+    assert len(scans) == 2 and all("memory_id > 50" in sql for sql in scans), scans
