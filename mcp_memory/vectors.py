@@ -204,7 +204,7 @@ class CodeIndex:
     def preload(self, project: str, reader: Connection) -> bool:
         """Fill the project's cache from `reader` (a connection of its own) without holding
         the lock: a server warms it in the background instead of making its first vector
-        search read every vector (13 s at 1M) while every other tool call waits. Installed
+        search read every vector (first recall 13 s at 1M) while other tool calls wait. Installed
         only if nothing rewrote old vectors meanwhile (the epoch); appends made during the
         load are read by the next search, as usual. False if it was not needed or stale."""
         with self.lock:

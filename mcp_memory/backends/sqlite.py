@@ -209,7 +209,7 @@ class SqliteBackend:
 
     def warm_vectors(self, projects: Sequence[str]) -> int:
         """Fill this connection's vector cache through a second connection, so the load
-        (seconds at 1M memories) happens off the request path. How many projects it filled."""
+        (6-8 s at 1M memories) happens off the request path. How many projects it readied."""
         if self.target is None or str(self.target) == ":memory:":
             return 0  # no second connection can see this database
         reader = connect(self.target)
