@@ -20,13 +20,18 @@ def _store_with_vectors(path: Path, matrix: np.ndarray) -> db.Connection:
     with db.write_transaction(conn):
         vectors.create(conn, DIM)
         for i, vec in enumerate(matrix, start=1):
-            conn.execute(
-                "insert into memories(id, project, content, agent, source, content_hash, "
-                "created_at, updated_at) values (?, 'p', 'x', 'a', 'agent', ?, 0, 0)",
-                (i, f"h{i}"),
-            )
-            vectors.put(conn, i, "p", "active", "note", vec)
+            _add(conn, i, vec)
     return conn
+
+
+def _add(conn: db.Connection, memory_id: int, vector: np.ndarray) -> None:
+    """A memory of project p with its vector; call inside a write transaction."""
+    conn.execute(
+        "insert into memories(id, project, content, agent, source, content_hash, "
+        "created_at, updated_at) values (?, 'p', 'x', 'a', 'agent', ?, 0, 0)",
+        (memory_id, f"h{memory_id}"),
+    )
+    vectors.put(conn, memory_id, "p", "active", "note", vector)
 
 
 def _unit(rows: int, seed: int) -> np.ndarray:
@@ -160,11 +165,7 @@ def test_a_preloaded_cache_serves_search_and_then_reads_only_what_was_appended(
     assert index.preload("p", reader)
     assert index.projects["p"].size == 40  # filled without any search on `conn`
     with db.write_transaction(reader):  # another process appends one more
-        reader.execute(
-            "insert into memories(id, project, content, agent, source, content_hash, "
-            "created_at, updated_at) values (41, 'p', 'x', 'a', 'agent', 'h41', 0, 0)"
-        )
-        vectors.put(reader, 41, "p", "active", "note", matrix[40])
+        _add(reader, 41, matrix[40])
     assert vectors.knn(conn, matrix[40], "p", 1)[0][1] == 41
     assert index.codes_for("p").ids.tolist() == list(range(1, 42))
     assert not index.preload("p", reader)  # already loaded: nothing to install
@@ -275,12 +276,7 @@ def test_the_cache_keeps_code_words_in_columns_across_growth(
     first = vectors.index_for(conn).codes_for("p")
     with db.write_transaction(conn):
         for i in range(71, 151):
-            conn.execute(
-                "insert into memories(id, project, content, agent, source, content_hash, "
-                "created_at, updated_at) values (?, 'p', 'x', 'a', 'agent', ?, 0, 0)",
-                (i, f"h{i}"),
-            )
-            vectors.put(conn, i, "p", "active", "note", matrix[i - 1])
+            _add(conn, i, matrix[i - 1])
     codes = vectors.index_for(conn).codes_for("p").codes
     assert codes.shape == (150, 6) and codes.dtype == np.uint64
     assert codes[:, 0].strides == (8,)  # each word is one contiguous column
@@ -316,11 +312,7 @@ def test_a_project_without_new_vectors_does_not_rescan_the_table_after_each_writ
     scans: list[str] = []
     conn.set_trace_callback(lambda sql: scans.append(sql) if "memory_vectors v" in sql else None)
     with db.write_transaction(conn):
-        conn.execute(
-            "insert into memories(id, project, content, agent, source, content_hash, "
-            "created_at, updated_at) values (51, 'p', 'x', 'a', 'agent', 'h51', 0, 0)"
-        )
-        vectors.put(conn, 51, "p", "active", "note", matrix[50])
+        _add(conn, 51, matrix[50])
     assert vectors.knn(conn, matrix[0], "", 5) == []
     assert vectors.knn(conn, matrix[50], "p", 1)[0][1] == 51
     conn.set_trace_callback(None)
