@@ -48,6 +48,7 @@ _PROXY_HEADERS = frozenset({b"forwarded", b"x-forwarded-for", b"x-real-ip"})
 # How often a long-lived request (the server-to-client event stream) re-reads its token: a
 # revoke committed by any process closes the stream within this many seconds.
 RECHECK_EVERY_S = 1.0
+FINISH_TIMEOUT_S = 5.0  # how long ending a revoked stream may wait on the client
 PROXIED_WITHOUT_TOKEN = (
     "this request came through a proxy: send `Authorization: Bearer <token>` "
     "(and start the server with --require-token behind a proxy)"
@@ -138,6 +139,7 @@ class BearerTokenMiddleware:
         already running when the token was revoked still finishes (and commits whole)."""
         response = _ResponseState(send)
         revoked = False
+        failed: Exception | None = None
         async with anyio.create_task_group() as tasks:
 
             async def watch() -> None:
@@ -148,18 +150,24 @@ class BearerTokenMiddleware:
                 tasks.cancel_scope.cancel()
 
             tasks.start_soon(watch)
-            await self.app(scope, receive, response.send)
+            try:
+                await self.app(scope, receive, response.send)
+            except Exception as exc:  # raised below as itself, not in the task group's group
+                failed = exc
             tasks.cancel_scope.cancel()
+        if failed is not None:
+            raise failed
         if revoked:
             log.info("mcp-memory: token %s revoked: closing its open stream", info.prefix)
-            await response.finish()
+            with anyio.move_on_after(FINISH_TIMEOUT_S):  # a client that stopped reading
+                await response.finish()
 
     def _still_active(self, info: TokenInfo) -> bool:
         """False only when the token is known to be revoked: a database that cannot answer
-        this once does not cut a stream (every tool call is still checked on its own)."""
+        (busy, a driver error) does not cut a stream; every tool call is checked anyway."""
         try:
             return self.tokens.is_active(info.id)
-        except StorageError as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to read means "not known revoked"
             log.warning("mcp-memory: cannot re-check token %s: %s", info.prefix, exc)
             return True
 
@@ -172,11 +180,11 @@ class _ResponseState:
         self.started = self.done = False
 
     async def send(self, message: Any) -> None:
+        await self._send(message)  # counted once sent: a send cut short by the revoke is not
         if message["type"] == "http.response.start":
             self.started = True
         elif message["type"] == "http.response.body" and not message.get("more_body", False):
             self.done = True
-        await self._send(message)
 
     async def finish(self) -> None:
         if not self.started:

@@ -266,9 +266,9 @@ def load_into(conn: Connection, project: str, entry: _Codes) -> None:
             bits, (units, scale) = sign_bits(floats), quantize(unit_rows(floats))
             new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             entry.append(ids=new_ids, codes=code_words(bits), units=units, scale=scale)
+            entry.scanned = after = rows[-1][0]  # a load that fails later resumes here
         if len(rows) < LOAD_SLICE:
             break
-        after = rows[-1][0]
     entry.scanned = max(entry.scanned, top)
     entry.current = True
 

@@ -191,3 +191,47 @@ def test_is_active_reads_the_revoke_of_another_connection(tmp_path: Path) -> Non
     finally:
         one.close()
         two.close()
+
+
+@pytest.mark.anyio
+async def test_a_driver_error_during_the_recheck_does_not_cut_the_stream(
+    store: TokenStore,
+) -> None:
+    import sqlite3
+
+    secret = store.create("alice").secret
+    stream = Stream()
+    failures = 0
+
+    def broken(token_id: int) -> bool:
+        nonlocal failures
+        if failures < 2:
+            failures += 1
+            raise sqlite3.OperationalError("disk I/O error")  # not wrapped in StorageError
+        return False
+
+    store.is_active = broken  # type: ignore[method-assign]
+    with anyio.fail_after(10):
+        await _open(store, secret, stream)
+    assert failures == 2
+    assert stream.sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+@pytest.mark.anyio
+async def test_an_error_in_the_app_reaches_the_server_as_itself(store: TokenStore) -> None:
+    secret = store.create("alice").secret
+
+    async def broken_app(scope: Any, receive: Any, send: Any) -> None:
+        raise ValueError("bug in the app")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    headers = [(b"authorization", b"Bearer " + secret.encode())]
+    scope = {"type": "http", "method": "GET", "path": "/mcp", "headers": headers}
+    middleware = BearerTokenMiddleware(broken_app, store, required=True, recheck_every=RECHECK)
+    with pytest.raises(ValueError, match="bug in the app"):
+        await middleware(scope, receive, send)

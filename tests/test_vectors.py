@@ -317,3 +317,24 @@ def test_a_project_without_new_vectors_does_not_rescan_the_table_after_each_writ
     assert vectors.knn(conn, matrix[50], "p", 1)[0][1] == 51
     conn.set_trace_callback(None)
     assert len(scans) == 2 and all("memory_id > 50" in sql for sql in scans), scans
+
+
+def test_a_load_that_fails_partway_resumes_without_duplicating_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vectors, "LOAD_SLICE", 16)
+    matrix = _unit(40, seed=26)
+    conn = _store_with_vectors(tmp_path / "v.db", matrix)
+    real, calls = vectors.quantize, []
+
+    def fails_on_the_second_slice(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(1)
+        if len(calls) == 2:
+            raise MemoryError("second slice")
+        return real(units)
+
+    monkeypatch.setattr(vectors, "quantize", fails_on_the_second_slice)
+    with pytest.raises(MemoryError):
+        vectors.index_for(conn).codes_for("p")
+    assert vectors.index_for(conn).codes_for("p").ids.tolist() == list(range(1, 41))
+    assert [m for _, m in vectors.knn(conn, matrix[3], "p", 3)][0] == 4
