@@ -186,7 +186,12 @@ class Watcher:
                     self._rescan_at = None
                     return batch, rescan, True
                 now = time.monotonic()
-                batch = {p for p, t in self._due.items() if t <= now}
+                # Once one path is due, every path seen changing goes with it: the two halves
+                # of a rename can arrive as separate events (a polling walk that misses the old
+                # name before the new one appears), and synced apart the old path would retire
+                # the memory before the new one could claim it (sync_paths orders a batch).
+                any_due = any(t <= now for t in self._due.values())
+                batch = set(self._due) if any_due else set()
                 rescan = self._rescan_at is not None and self._rescan_at <= now
                 if batch or rescan:
                     for p in batch:

@@ -102,6 +102,23 @@ def test_a_rename_moves_the_memories_to_the_new_path_without_copying_them(
     assert store.conn.execute("select count(*) from memories").fetchone()[0] == 1
 
 
+def test_a_rename_seen_as_two_separate_events_still_keeps_the_memory(
+    store: MemoryStore, tmp_path: Path
+) -> None:
+    write(tmp_path, "docs/adr/0001-db.md", "# Use SQLite\nOne file, WAL mode.\n")
+    w = start(store, tmp_path, PollingObserver(timeout=3600))  # polls once, at start
+    try:
+        ((memory_id, _),) = sources(store, "docs/adr/0001-db.md").values()
+        os.rename(tmp_path / "docs/adr/0001-db.md", tmp_path / "docs/adr/0002-db.md")
+        w._notify({"docs/adr/0001-db.md"}, False, delay=0.2)  # the old name vanished...
+        w._notify({"docs/adr/0002-db.md"}, False, delay=0.6)  # ...the new one, a poll later
+        assert synced(w, "docs/adr/0002-db.md") and synced(w, "docs/adr/0001-db.md")
+        moved = sources(store, "docs/adr/0002-db.md")
+        assert moved == {"Use SQLite: One file, WAL mode.": (memory_id, 2)}
+    finally:
+        w.stop()
+
+
 def test_a_backdoored_cursorrules_ends_up_quarantined_not_active(
     watcher: Watcher, store: MemoryStore, tmp_path: Path
 ) -> None:
