@@ -133,12 +133,17 @@ def build(store: MemoryStore, emb: Precomputed, n: int, rng: random.Random) -> f
     return time.perf_counter() - start
 
 
+def questions(rng: random.Random, n: int) -> list[str]:
+    """The benchmarks' natural-language questions about the synthetic notes."""
+    return [
+        f"what does {rng.choice(SUBJECTS)} use for {rng.choice(['storage', 'logs', 'deploys'])}"
+        for _ in range(n)
+    ]
+
+
 def measure(store: MemoryStore, rng: random.Random, runs: int) -> dict[str, float]:
     agent = Actor(agent="bench-live", client_name="bench")
-    queries = [
-        f"what does {rng.choice(SUBJECTS)} use for {rng.choice(['storage', 'logs', 'deploys'])}"
-        for _ in range(runs)
-    ]
+    queries = questions(rng, runs)
     recall_ms, remember_ms = [], []
     for q in queries:
         t0 = time.perf_counter()

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from latency import SUBJECTS  # noqa: E402
+import latency  # noqa: E402
 from pg_server import temporary_server, with_database  # noqa: E402
 
 from mcp_memory import FastEmbedder, pg_copy  # noqa: E402
@@ -50,11 +50,7 @@ SETTINGS = (
 
 
 def questions(n: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    return [
-        f"what does {rng.choice(SUBJECTS)} use for {rng.choice(['storage', 'logs', 'deploys'])}"
-        for _ in range(n)
-    ]
+    return latency.questions(random.Random(seed), n)
 
 
 def pct(values: list[float], p: float) -> float:

@@ -183,7 +183,7 @@ class CodeIndex:
             self._notice_changes()
             entry = self.projects.setdefault(project, _Codes())
             if not entry.current:
-                self._load_after(project, entry)
+                load_into(self.conn, project, entry)
             return entry.snapshot()
 
     def _notice_changes(self) -> None:
@@ -197,9 +197,6 @@ class CodeIndex:
             for entry in self.projects.values():
                 entry.current = False
         self.data_version, self.epoch = version, epoch_value
-
-    def _load_after(self, project: str, entry: _Codes) -> None:
-        load_into(self.conn, project, entry)
 
     def preload(self, project: str, reader: Connection) -> bool:
         """Fill the project's cache from `reader` (a connection of its own) without holding
