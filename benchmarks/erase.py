@@ -24,12 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mcp_memory import (
-    erasure,  # noqa: E402
-    vectors,  # noqa: E402
-)
-from mcp_memory.db import write_transaction  # noqa: E402
+from mcp_memory import erasure  # noqa: E402
 from mcp_memory.embeddings import FakeEmbedder  # noqa: E402
+from mcp_memory.storage.driver import write_transaction  # noqa: E402
+from mcp_memory.storage.sqlite import vectors  # noqa: E402
 from mcp_memory.store import MemoryStore, allow_all, content_hash  # noqa: E402
 
 UNIQUE = "zebra-quartz-4471-unique"

@@ -364,7 +364,7 @@ def _recall_target(db: Path, postgres: bool) -> Iterator[str | Path]:
         return
     from pg_server import fresh_database, temporary_server
 
-    from mcp_memory.pg_copy import copy_to_postgres
+    from mcp_memory.storage.postgres.copy import copy_to_postgres
 
     with temporary_server(prefix="locomo-pg-") as admin_url:
         url = fresh_database(admin_url, "locomo")

@@ -54,7 +54,7 @@ from pg_scale import show_settings  # noqa: E402
 from pg_server import drop_database, fresh_database, temporary_server  # noqa: E402
 
 from mcp_memory import MemoryStore, Settings, TokenStore  # noqa: E402
-from mcp_memory.backends.postgres import PostgresBackend  # noqa: E402
+from mcp_memory.storage.postgres.backend import PostgresBackend  # noqa: E402
 
 PROJECT = "bench"
 

@@ -62,7 +62,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from latency import SUBJECTS, measure, note  # noqa: E402
 from pg_server import drop_database, fresh_database, temporary_server  # noqa: E402
 
-from mcp_memory import Actor, FastEmbedder, MemoryStore, Settings, pg_copy  # noqa: E402
+from mcp_memory import Actor, FastEmbedder, MemoryStore, Settings  # noqa: E402
+from mcp_memory.storage.postgres import copy as pg_copy  # noqa: E402
 
 PROJECT = "bench"
 SHOW = (

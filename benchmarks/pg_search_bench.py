@@ -34,9 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import latency  # noqa: E402
 from pg_server import temporary_server, with_database  # noqa: E402
 
-from mcp_memory import FastEmbedder, pg_copy  # noqa: E402
-from mcp_memory.backends import pg_search, pg_vectors  # noqa: E402
-from mcp_memory.backends.postgres import PostgresBackend  # noqa: E402
+from mcp_memory import FastEmbedder  # noqa: E402
+from mcp_memory.storage.postgres import copy as pg_copy  # noqa: E402
+from mcp_memory.storage.postgres import search as pg_search  # noqa: E402
+from mcp_memory.storage.postgres import vectors as pg_vectors  # noqa: E402
+from mcp_memory.storage.postgres.backend import PostgresBackend  # noqa: E402
 
 PROJECT = "bench"
 SETTINGS = (

@@ -23,8 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mcp_memory import FastEmbedder, trust  # noqa: E402
-from mcp_memory.detectors import SemanticDetector, Signal, scan  # noqa: E402
+from mcp_memory import FastEmbedder  # noqa: E402
+from mcp_memory.trust import beta as trust  # noqa: E402
+from mcp_memory.trust.detectors import SemanticDetector, Signal, scan  # noqa: E402
 
 
 def load(path: str) -> list[dict]:

@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pg_search_bench import PROJECT, pct, questions  # noqa: E402
 
-from mcp_memory import FastEmbedder, vectors  # noqa: E402
-from mcp_memory.db import connect  # noqa: E402
+from mcp_memory import FastEmbedder  # noqa: E402
+from mcp_memory.storage.driver import connect  # noqa: E402
+from mcp_memory.storage.sqlite import vectors  # noqa: E402
 
 
 def exact_matrix(conn, project: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .config import Settings  # noqa: E402
-from .embeddings import Embedder, FakeEmbedder, FastEmbedder, ModelLoader  # noqa: E402
-from .errors import (  # noqa: E402
+from mcp_memory.config import Settings  # noqa: E402
+from mcp_memory.embeddings import Embedder, FakeEmbedder, FastEmbedder, ModelLoader  # noqa: E402
+from mcp_memory.errors import (  # noqa: E402
     InvalidInput,
     InvalidToken,
     MemoryStoreError,
@@ -16,7 +16,7 @@ from .errors import (  # noqa: E402
     StorageError,
     UnsupportedTarget,
 )
-from .models import (  # noqa: E402
+from mcp_memory.models import (  # noqa: E402
     HUMAN,
     Actor,
     ForgetResult,
@@ -26,8 +26,8 @@ from .models import (  # noqa: E402
     RecallResult,
     RememberResult,
 )
-from .store import MemoryStore  # noqa: E402
-from .tokens import NewToken, TokenInfo, TokenStore  # noqa: E402
+from mcp_memory.store import MemoryStore  # noqa: E402
+from mcp_memory.tokens import NewToken, TokenInfo, TokenStore  # noqa: E402
 
 __all__ = [
     "HUMAN",

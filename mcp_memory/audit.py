@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .db import Connection
-from .errors import InvalidInput
+from mcp_memory.errors import InvalidInput
+from mcp_memory.storage.driver import Connection
 
 ACTIONS = (
     "remember",

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import audit
-from .backends import Backend, backend_of
-from .db import Connection
-from .errors import InvalidInput, StorageError
+from mcp_memory import audit
+from mcp_memory.errors import InvalidInput, StorageError
+from mcp_memory.storage import Backend, backend_of
+from mcp_memory.storage.driver import Connection
 
 
 def backup(

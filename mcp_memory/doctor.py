@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from .config import Settings, redact_db_target
-from .store import MemoryStore
-from .tokens import TokenStore
+from mcp_memory.config import Settings, redact_db_target
+from mcp_memory.store import MemoryStore
+from mcp_memory.tokens import TokenStore
 
 MODEL_WAIT_S = 30.0
 

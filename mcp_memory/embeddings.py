@@ -17,8 +17,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from . import quantize as quantize_mod
-from .config import DEFAULT_MODEL, default_cache_dir
+from mcp_memory import quantize as quantize_mod
+from mcp_memory.config import DEFAULT_MODEL, default_cache_dir
 
 log = logging.getLogger("mcp_memory")
 DIM = 384

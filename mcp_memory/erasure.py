@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import audit, termstats
-from .backends import Backend, backend_of
-from .db import Connection
-from .errors import InvalidInput, NotFound
-from .store import note_high_water
-from .vectors import bump_epoch
+from mcp_memory import audit
+from mcp_memory.errors import InvalidInput, NotFound
+from mcp_memory.storage import Backend, backend_of, termstats
+from mcp_memory.storage.driver import Connection
+from mcp_memory.storage.sqlite.vectors import bump_epoch
+from mcp_memory.store import note_high_water
 
 SELECTORS = ("id", "agent", "project", "match", "since")
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from .db import Connection
-from .errors import InvalidInput
-from .models import Actor
-from .store import MemoryStore, content_hash
+from mcp_memory.errors import InvalidInput
+from mcp_memory.models import Actor
+from mcp_memory.storage.driver import Connection
+from mcp_memory.store import MemoryStore, content_hash
 
 log = logging.getLogger("mcp_memory")
 

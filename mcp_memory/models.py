@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .config import USER_AGENT
-from .validation import identity_text
+from mcp_memory.config import USER_AGENT
+from mcp_memory.validation import identity_text
 
 Status = Literal["stored", "quarantined", "duplicate", "rejected"]
 Source = Literal["user", "agent", "tool", "web", "file"]

@@ -44,11 +44,13 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
-from . import agents, audit, db, validation
-from .backends import backend_of
-from .errors import InvalidInput, SecretRejected
-from .models import HUMAN, Actor, MemoryRecord
-from .store import MemoryStore, Verdict, content_hash, insert_row, keywords
+from mcp_memory import audit, validation
+from mcp_memory.errors import InvalidInput, SecretRejected
+from mcp_memory.models import HUMAN, Actor, MemoryRecord
+from mcp_memory.storage import backend_of
+from mcp_memory.storage import driver as db
+from mcp_memory.store import MemoryStore, Verdict, content_hash, insert_row, keywords
+from mcp_memory.trust import agents
 
 EXPORT_VERSION = 1
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"  # also ./schemas at the repo root

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from .models import RecallResult, RememberResult
+from mcp_memory.models import RecallResult, RememberResult
 
 _TAGLIKE = re.compile(r"<\s*/?\s*(memor(y|ies)|system|assistant|user|instructions?)\b", re.I)
 

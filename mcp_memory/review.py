@@ -11,12 +11,14 @@ import json
 import time
 from dataclasses import asdict, dataclass
 
-from . import agents, audit, trust
-from .detectors.base import make_safe
-from .errors import InvalidInput, NotFound
-from .models import HUMAN, Actor
-from .search import iso
-from .store import MemoryStore
+from mcp_memory import audit
+from mcp_memory.errors import InvalidInput, NotFound
+from mcp_memory.models import HUMAN, Actor
+from mcp_memory.recall.hybrid import iso
+from mcp_memory.store import MemoryStore
+from mcp_memory.trust import agents
+from mcp_memory.trust import beta as trust
+from mcp_memory.trust.detectors.base import make_safe
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,23 @@ from pathlib import Path
 
 import numpy as np
 
-from . import agents, anchors, audit, db, search, termstats, validation
-from .backends import Backend, backend_of, open_backend
-from .config import Settings
-from .embeddings import Embedder, ModelLoader
-from .errors import InvalidInput, NotFound
-from .models import Actor, ForgetResult, LinkResult, MemoryRecord, RecallResult, RememberResult
+from mcp_memory import audit, validation
+from mcp_memory.config import Settings
+from mcp_memory.embeddings import Embedder, ModelLoader
+from mcp_memory.errors import InvalidInput, NotFound
+from mcp_memory.models import (
+    Actor,
+    ForgetResult,
+    LinkResult,
+    MemoryRecord,
+    RecallResult,
+    RememberResult,
+)
+from mcp_memory.recall import anchors
+from mcp_memory.recall import hybrid as search
+from mcp_memory.storage import Backend, backend_of, open_backend, termstats
+from mcp_memory.storage import driver as db
+from mcp_memory.trust import agents
 
 log = logging.getLogger("mcp_memory")
 FORGET_OTHERS_MIN_TRUST = 0.8
@@ -121,7 +132,7 @@ class MemoryStore:
         else:
             loader = ModelLoader.ready(embedder or None)
         if screen is None:
-            from .gate import (
+            from mcp_memory.trust.gate import (
                 screen_write as screen,
             )  # trust layer; imported late to keep open cheap
         return cls(

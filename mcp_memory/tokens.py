@@ -37,10 +37,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import audit, db
-from .backends import Backend, backend_of, open_backend
-from .config import USER_AGENT
-from .errors import InvalidInput, InvalidToken, NotFound, StorageError
+from mcp_memory import audit
+from mcp_memory.config import USER_AGENT
+from mcp_memory.errors import InvalidInput, InvalidToken, NotFound, StorageError
+from mcp_memory.storage import Backend, backend_of, open_backend
+from mcp_memory.storage import driver as db
 
 TOKEN_PREFIX = "mcpm_"
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters, 256 bits

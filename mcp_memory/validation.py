@@ -6,8 +6,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from . import config
-from .errors import InvalidInput
+from mcp_memory import config
+from mcp_memory.errors import InvalidInput
 
 _KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

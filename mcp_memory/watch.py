@@ -22,9 +22,9 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
-from . import ingest
-from .models import Actor
-from .store import MemoryStore
+from mcp_memory import ingest
+from mcp_memory.models import Actor
+from mcp_memory.store import MemoryStore
 
 log = logging.getLogger("mcp_memory")
 

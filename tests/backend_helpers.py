@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from mcp_memory import MemoryStore
-from mcp_memory.backends.sqlite_erasure import FTS_TABLE, table_exists
-from mcp_memory.vectors import VEC_TABLE
+from mcp_memory.storage.sqlite.erasure import FTS_TABLE, table_exists
+from mcp_memory.storage.sqlite.vectors import VEC_TABLE
 
 
 def _unsupported(store: MemoryStore) -> AssertionError:
@@ -92,7 +92,7 @@ def target_bytes(target: str | Path) -> bytes:
     the cluster's WAL (the test cluster's superuser may read them)."""
     if isinstance(target, Path):
         return b"".join(p.read_bytes() for p in target.parent.glob(target.name + "*"))
-    from mcp_memory.backends.postgres import PostgresBackend
+    from mcp_memory.storage.postgres.backend import PostgresBackend
 
     backend = PostgresBackend.open(target)
     try:

@@ -115,7 +115,7 @@ def _tune(admin: Any) -> None:
 
 
 def _make_template(cluster_url: str, admin: Any) -> str:
-    from mcp_memory.backends.postgres import PostgresBackend
+    from mcp_memory.storage.postgres.backend import PostgresBackend
 
     name = f"mcpm_template_{uuid.uuid4().hex[:8]}"
     admin.execute(f'create database "{name}"')
@@ -165,7 +165,7 @@ def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
 @pytest.fixture
 def pg_backend(pg_url: str) -> Iterator[Any]:
     """A PostgresBackend on this test's fresh database."""
-    from mcp_memory.backends.postgres import PostgresBackend
+    from mcp_memory.storage.postgres.backend import PostgresBackend
 
     backend = PostgresBackend.open(pg_url)
     try:

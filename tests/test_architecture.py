@@ -16,11 +16,11 @@ from mcp_memory.cli import app
 
 def test_the_core_never_imports_typer_or_the_mcp_server() -> None:
     code = (
-        "import sys, mcp_memory, mcp_memory.store, mcp_memory.search, mcp_memory.gate,"
-        " mcp_memory.backends, mcp_memory.backends.sqlite, mcp_memory.backends.sqlite_erasure,"
+        "import sys, mcp_memory, mcp_memory.store, mcp_memory.recall.hybrid, mcp_memory.trust.gate,"
+        " mcp_memory.storage, mcp_memory.storage.sqlite.backend, mcp_memory.storage.sqlite.erasure,"
         " mcp_memory.erasure, mcp_memory.backup, mcp_memory.tokens;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('typer', 'fastembed') "
-        "or m.startswith('mcp.server') or m in ('mcp_memory.server', 'mcp_memory.cli')];"
+        "or m.startswith('mcp.server') or m in ('mcp_memory.server.app', 'mcp_memory.cli')];"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -12,12 +12,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mcp_memory import audit, cli_admin, erasure
+from mcp_memory import audit, erasure
 from mcp_memory.backup import backup
-from mcp_memory.db import connect
+from mcp_memory.cli import admin as cli_admin
 from mcp_memory.embeddings import FakeEmbedder
 from mcp_memory.errors import InvalidInput
 from mcp_memory.models import Actor
+from mcp_memory.storage.driver import connect
 from mcp_memory.store import MemoryStore, allow_all
 
 # SQLite's online backup API; on PostgreSQL backups are pg_dump's job

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from mcp_memory import MemoryStore, Settings, TokenStore
 from mcp_memory.cli import app
-from mcp_memory.cli_support import settings_for
+from mcp_memory.cli._common import settings_for
 from mcp_memory.config import db_target, is_postgres_url, redact_db_target
 from mcp_memory.doctor import diagnose
 from mcp_memory.errors import StorageError
@@ -129,7 +129,7 @@ def test_without_the_driver_a_url_is_a_usage_error_naming_the_extra(
 ) -> None:
     import sys
 
-    monkeypatch.setitem(sys.modules, "mcp_memory.backends.postgres", None)  # import fails
+    monkeypatch.setitem(sys.modules, "mcp_memory.storage.postgres.backend", None)  # import fails
     monkeypatch.setenv("MCP_MEMORY_DB", UNREACHABLE)
     r = runner.invoke(app, ["doctor"])
     assert r.exit_code == 2 and "pip install 'mcp-memory[postgres]'" in r.output

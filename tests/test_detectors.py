@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from mcp_memory.detectors import FAMILIES, SemanticDetector, Signal, scan
-from mcp_memory.detectors.semantic import ATTACK_EXEMPLARS, BENIGN_EXEMPLARS
+from mcp_memory.trust.detectors import FAMILIES, SemanticDetector, Signal, scan
+from mcp_memory.trust.detectors.semantic import ATTACK_EXEMPLARS, BENIGN_EXEMPLARS
 
 
 def families(text: str, floor: float = 0.5) -> set[str]:

@@ -11,12 +11,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mcp_memory import audit, cli_admin, erasure
-from mcp_memory.backends import sqlite_erasure
-from mcp_memory.db import connect
+from mcp_memory import audit, erasure
+from mcp_memory.cli import admin as cli_admin
 from mcp_memory.embeddings import FakeEmbedder
 from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.models import HUMAN, Actor
+from mcp_memory.storage.driver import connect
+from mcp_memory.storage.sqlite import erasure as sqlite_erasure
 from mcp_memory.store import MemoryStore, allow_all, content_hash
 from tests.conftest import DbTarget
 

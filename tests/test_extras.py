@@ -13,9 +13,9 @@ from mcp.shared.exceptions import MCPError
 from typer.testing import CliRunner
 
 from mcp_memory import HUMAN, FakeEmbedder, MemoryStore, Settings
-from mcp_memory.cli_extras import context_command
-from mcp_memory.server import create_server
-from mcp_memory.server_extras import register_extras
+from mcp_memory.cli.setup import context_command
+from mcp_memory.server.app import create_server
+from mcp_memory.server.resources import register_extras
 from mcp_memory.store import Verdict
 
 from .conftest import AGENT, OTHER
@@ -166,7 +166,7 @@ async def test_prime_session_with_a_topic_recalls_memories_about_it(mem: MemoryS
 def test_recent_memories_put_trusted_before_risky_and_drop_the_least_trusted(
     mem: MemoryStore,
 ) -> None:
-    from mcp_memory.server_extras import recent_memories
+    from mcp_memory.server.resources import recent_memories
 
     trusted = remember(mem, "Use the stable SDK", actor=HUMAN)  # older, so trust must lift it
     risky = remember(mem, "risky: maybe use the beta SDK")

@@ -10,7 +10,7 @@ from mcp.types import Implementation
 
 from mcp_memory import Actor, FakeEmbedder, MemoryStore, Settings
 from mcp_memory.config import ANONYMOUS_AGENT
-from mcp_memory.server import create_server
+from mcp_memory.server.app import create_server
 from mcp_memory.validation import identity_text
 
 

@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from mcp_memory import install
-from mcp_memory.cli_extras import install_command
+from mcp_memory.cli.setup import install_command
 
 OTHER = {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"]}
 

@@ -21,9 +21,14 @@ import pytest
 pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not installed")
 pytest.register_assert_rewrite("tests.pg_support")
 
-from mcp_memory import agents, audit, db, migrations, migrations_pg, termstats  # noqa: E402
+from mcp_memory import audit  # noqa: E402
 from mcp_memory.errors import InvalidInput, StorageError  # noqa: E402
 from mcp_memory.models import Actor  # noqa: E402
+from mcp_memory.storage import driver as db  # noqa: E402
+from mcp_memory.storage import termstats  # noqa: E402
+from mcp_memory.storage.postgres import migrations as migrations_pg  # noqa: E402
+from mcp_memory.storage.sqlite import migrations  # noqa: E402
+from mcp_memory.trust import agents  # noqa: E402
 from tests.pg_support import PgCluster, needs_pg, with_database, with_user  # noqa: E402
 
 pytest_plugins = ["tests.pg_support"]  # pg_cluster, pg_url, pg_backend; conftest stays as it is
@@ -34,7 +39,7 @@ ALICE = Actor(agent="alice", client_name="cursor", client_version="1.0")
 
 
 def _backend(url: str) -> Any:
-    from mcp_memory.backends.postgres import PostgresBackend
+    from mcp_memory.storage.postgres.backend import PostgresBackend
 
     return PostgresBackend.open(url)
 
@@ -219,7 +224,7 @@ def test_creating_the_vector_extension_without_privilege_says_what_to_do(
 
 
 def test_to_pg_turns_bare_question_marks_into_placeholders_and_escapes_percent() -> None:
-    from mcp_memory.backends.pg_facade import to_pg
+    from mcp_memory.storage.postgres.facade import to_pg
 
     assert to_pg("select ? where a = ?") == "select %s where a = %s"
     assert to_pg("select 'it''s ?' , ?") == "select 'it''s ?' , %s"
@@ -594,7 +599,7 @@ def test_backup_on_postgresql_is_refused_as_a_usage_error_pointing_at_pg_dump(
 
 
 def test_a_libpq_keyword_target_is_redacted_too() -> None:
-    from mcp_memory.backends.postgres import redact
+    from mcp_memory.storage.postgres.backend import redact
 
     assert redact("host=db user=u password=hunter2 dbname=m") == (
         "host=db user=u password=*** dbname=m"

@@ -15,11 +15,18 @@ pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not instal
 
 from typer.testing import CliRunner  # noqa: E402
 
-from mcp_memory import FakeEmbedder, MemoryStore, Settings, audit, pg_copy  # noqa: E402
-from mcp_memory.backends import pg_search, pg_vectors  # noqa: E402
-from mcp_memory.backends.postgres import PostgresBackend  # noqa: E402
+from mcp_memory import (  # noqa: E402
+    FakeEmbedder,
+    MemoryStore,
+    Settings,
+    audit,  # noqa: E402
+)
 from mcp_memory.cli import app  # noqa: E402
 from mcp_memory.errors import InvalidInput, StorageError  # noqa: E402
+from mcp_memory.storage.postgres import copy as pg_copy  # noqa: E402
+from mcp_memory.storage.postgres import search as pg_search  # noqa: E402
+from mcp_memory.storage.postgres import vectors as pg_vectors  # noqa: E402
+from mcp_memory.storage.postgres.backend import PostgresBackend  # noqa: E402
 from mcp_memory.tokens import TokenStore  # noqa: E402
 from tests.conftest import AGENT, OTHER  # noqa: E402
 from tests.pg_support import needs_pg, with_user  # noqa: E402

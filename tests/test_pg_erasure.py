@@ -13,8 +13,13 @@ import pytest
 
 pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not installed")
 
-from mcp_memory import audit, store, termstats  # noqa: E402
-from mcp_memory.backends import pg_erasure, pg_vectors  # noqa: E402
+from mcp_memory import (
+    audit,  # noqa: E402
+    store,  # noqa: E402
+)
+from mcp_memory.storage import termstats  # noqa: E402
+from mcp_memory.storage.postgres import erasure as pg_erasure  # noqa: E402
+from mcp_memory.storage.postgres import vectors as pg_vectors  # noqa: E402
 from tests.pg_support import PgCluster, needs_pg, with_user  # noqa: E402
 
 pytest_plugins = ["tests.pg_support"]
@@ -107,7 +112,7 @@ def test_without_vacuum_the_receipt_says_the_bytes_remain(
 def test_a_role_that_may_not_checkpoint_gets_a_receipt_that_says_so(
     pg_cluster: PgCluster, pg_url: str
 ) -> None:
-    from mcp_memory.backends.postgres import PostgresBackend
+    from mcp_memory.storage.postgres.backend import PostgresBackend
 
     role = f"eraser_{uuid.uuid4().hex[:8]}"
     pg_cluster.admin.execute(f"create role {role} login password 'pw'")

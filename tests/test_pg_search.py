@@ -9,8 +9,9 @@ import pytest
 
 pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not installed")
 
-from mcp_memory import store, termstats  # noqa: E402
-from mcp_memory.backends import pg_search  # noqa: E402
+from mcp_memory import store  # noqa: E402
+from mcp_memory.storage import termstats  # noqa: E402
+from mcp_memory.storage.postgres import search as pg_search  # noqa: E402
 from tests.pg_support import needs_pg  # noqa: E402
 
 pytest_plugins = ["tests.pg_support"]

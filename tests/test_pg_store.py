@@ -9,7 +9,12 @@ import pytest
 
 pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not installed")
 
-from mcp_memory import FakeEmbedder, MemoryStore, Settings, audit  # noqa: E402
+from mcp_memory import (  # noqa: E402
+    FakeEmbedder,
+    MemoryStore,
+    Settings,
+    audit,  # noqa: E402
+)
 from tests.conftest import AGENT, OTHER  # noqa: E402
 from tests.pg_support import needs_pg  # noqa: E402
 

@@ -19,8 +19,11 @@ import pytest
 
 pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not installed")
 
-from mcp_memory import TokenStore, audit  # noqa: E402
-from mcp_memory.backends.postgres import PostgresBackend  # noqa: E402
+from mcp_memory import (
+    TokenStore,  # noqa: E402
+    audit,  # noqa: E402
+)
+from mcp_memory.storage.postgres.backend import PostgresBackend  # noqa: E402
 from tests.pg_support import needs_pg  # noqa: E402
 from tests.test_http_auth import _free_port, client  # noqa: E402
 

@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not installed")
 
 from mcp_memory import store  # noqa: E402
-from mcp_memory.backends import pg_vectors  # noqa: E402
 from mcp_memory.errors import InvalidInput  # noqa: E402
+from mcp_memory.storage.postgres import vectors as pg_vectors  # noqa: E402
 from tests.pg_support import needs_pg  # noqa: E402
 
 pytest_plugins = ["tests.pg_support"]

@@ -11,7 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mcp_memory import HUMAN, FakeEmbedder, MemoryStore, Settings, audit, cli_admin, portability
+from mcp_memory import HUMAN, FakeEmbedder, MemoryStore, Settings, audit, portability
+from mcp_memory.cli import admin as cli_admin
 from mcp_memory.cli import app
 from mcp_memory.errors import InvalidInput
 from mcp_memory.portability import MAX_LINE_BYTES, export_line, import_lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_memory import ranking
+from mcp_memory.recall import ranking
 
 
 def test_blend_keeps_how_far_ahead_a_strong_keyword_match_is() -> None:

@@ -95,7 +95,7 @@ def test_ids_keep_rising_after_the_newest_memory_is_erased(store: MemoryStore) -
 
 @pytest.mark.sqlite_only  # the numpy code cache is SQLite's vector path
 def test_erasure_drops_the_erasing_process_cached_vector_codes(store: MemoryStore) -> None:
-    from mcp_memory import vectors
+    from mcp_memory.storage.sqlite import vectors
 
     gone = store.remember("ephemeral note about the blue server", actor=AGENT).id
     store.recall("blue server")  # loads this process's code cache

@@ -13,9 +13,10 @@ from mcp import Client
 from referencing import Registry, Resource
 from typer.testing import CliRunner
 
-from mcp_memory import MemoryRecord, MemoryStore, audit, cli_admin, config, erasure
+from mcp_memory import MemoryRecord, MemoryStore, audit, config, erasure
+from mcp_memory.cli import admin as cli_admin
 from mcp_memory.cli import app
-from mcp_memory.server import create_server
+from mcp_memory.server.app import create_server
 
 from .conftest import AGENT
 

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from mcp_memory import Actor, MemoryStore, erasure, ranking, search, termstats
-from mcp_memory.backends import open_backend
+from mcp_memory import Actor, MemoryStore, erasure
 from mcp_memory.embeddings import FakeEmbedder
+from mcp_memory.recall import hybrid as search
+from mcp_memory.recall import ranking
+from mcp_memory.storage import open_backend, termstats
 from mcp_memory.store import allow_all
 
 from .conftest import DbTarget

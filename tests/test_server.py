@@ -9,7 +9,7 @@ from mcp import Client
 from mcp.types import Implementation
 
 from mcp_memory import HUMAN, FakeEmbedder, MemoryStore, Settings
-from mcp_memory.server import create_server
+from mcp_memory.server.app import create_server
 
 pytestmark = pytest.mark.anyio
 
@@ -191,8 +191,9 @@ async def test_concurrent_tool_calls_all_land(server_store: MemoryStore) -> None
 def test_the_server_warms_vector_search_once_its_model_is_loaded(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import threading
 
-    from mcp_memory import Actor, vectors
-    from mcp_memory.server import _start_embeddings
+    from mcp_memory import Actor
+    from mcp_memory.server.app import _start_embeddings
+    from mcp_memory.storage.sqlite import vectors
 
     settings = Settings(db_path=tmp_path / "warm.db", project="p")
     store = MemoryStore.open(settings=settings, embedder=FakeEmbedder())

@@ -17,7 +17,7 @@ import anyio
 import pytest
 
 from mcp_memory import StorageError, TokenStore
-from mcp_memory.server_auth import BearerTokenMiddleware
+from mcp_memory.server.auth import BearerTokenMiddleware
 
 from .conftest import DbTarget
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from mcp_memory import InvalidInput, InvalidToken, NotFound, Settings, TokenStore, audit, tokens
 from mcp_memory.cli import app
-from mcp_memory.server_auth import SCOPE_KEY, BearerTokenMiddleware
+from mcp_memory.server.auth import SCOPE_KEY, BearerTokenMiddleware
 from tests.backend_helpers import target_bytes
 
 from .conftest import DbTarget, run_in_processes
@@ -379,7 +379,7 @@ def test_a_locked_database_never_makes_authentication_wait_or_retry(
     def no_waiting(seconds: float) -> None:
         raise AssertionError(f"authentication slept {seconds} s waiting for the write lock")
 
-    monkeypatch.setattr("mcp_memory.backends.sqlite.time.sleep", no_waiting)
+    monkeypatch.setattr("mcp_memory.storage.sqlite.backend.time.sleep", no_waiting)
     other.conn.execute("begin immediate")  # someone else's long write holds the lock
     try:
         for _ in range(3):

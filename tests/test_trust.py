@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_memory import trust
-from mcp_memory.detectors import Signal
+from mcp_memory.trust import beta as trust
+from mcp_memory.trust.detectors import Signal
 
 
 def sig(family: str, severity: float) -> Signal:

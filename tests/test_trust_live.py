@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from mcp_memory import HUMAN, Actor, MemoryStore, SecretRejected, review
 from mcp_memory.cli import app
-from mcp_memory.server import create_server
+from mcp_memory.server.app import create_server
 
 from .backend_helpers import bytes_on_disk
 from .conftest import AGENT, OTHER

@@ -202,7 +202,7 @@ def test_the_native_observer_picks_up_edits(store: MemoryStore, tmp_path: Path) 
 # ---- the command ----------------------------------------------------------------------------
 
 WATCH_APP = (
-    "import typer; from mcp_memory.cli_watch import watch_command; "
+    "import typer; from mcp_memory.cli.watch import watch_command; "
     "app = typer.Typer(); app.command()(watch_command); app()"
 )
 

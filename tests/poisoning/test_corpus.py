@@ -9,8 +9,8 @@ from collections import defaultdict
 
 import pytest
 
-from mcp_memory import trust
-from mcp_memory.detectors import FAMILIES, SemanticDetector, Signal, scan
+from mcp_memory.trust import beta as trust
+from mcp_memory.trust.detectors import FAMILIES, SemanticDetector, Signal, scan
 
 from .conftest import load
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mcp_memory import trust
-from mcp_memory.detectors import scan
+from mcp_memory.trust import beta as trust
+from mcp_memory.trust.detectors import scan
 
 DAY = 86_400.0
 CLEAR_ATTACK = (

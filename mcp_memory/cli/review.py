@@ -1,0 +1,160 @@
+"""`quarantine` and `agents`: the human reviews held writes and sets who is trusted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mcp_memory import review
+from mcp_memory.cli import DbOption, JsonOption
+from mcp_memory.cli._common import handled, open_store, print_json
+
+quarantine_app = typer.Typer(
+    help="Review writes held back by the trust layer.", no_args_is_help=True
+)
+agents_app = typer.Typer(
+    help="See and set how much each agent is trusted; issue HTTP tokens (`agents token`).",
+    no_args_is_help=True,
+)
+console = Console(highlight=False, soft_wrap=True)
+
+IdArg = Annotated[int, typer.Argument(help="Memory id")]
+NameArg = Annotated[str, typer.Argument(help="Agent name (as in `agents list`)")]
+
+
+@quarantine_app.command("list")
+def quarantine_list(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """List quarantined writes and forget requests waiting for review."""
+    with handled():
+        items = review.queue(open_store(db))
+    if json_out:
+        print_json([i.to_dict() for i in items])
+        return
+    if not items:
+        typer.echo("Nothing waiting for review.")
+        return
+    table = Table("id", "request", "agent", "source", "risk", "reasons", "content (escaped)")
+    for i in items:
+        table.add_row(
+            str(i.memory_id),
+            i.request,
+            i.agent,
+            i.source,
+            f"{i.risk:.2f}",
+            ", ".join(i.reasons),
+            i.preview,
+        )
+    console.print(table)
+
+
+@quarantine_app.command("show")
+def quarantine_show(memory_id: IdArg, db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Show one memory in full with provenance; hidden characters are made visible."""
+    with handled():
+        record = review.show(open_store(db), memory_id)
+    if json_out:
+        print_json(record)
+        return
+    for key in (
+        "id",
+        "status",
+        "agent",
+        "client_name",
+        "session_id",
+        "source",
+        "project",
+        "created_at",
+        "risk",
+        "reasons",
+        "content_hash",
+        "forget_requests",
+    ):
+        typer.echo(f"{key:>16}: {record[key]}")
+    typer.echo("         content:\n" + str(record["content_visible"]))
+
+
+def _decide(memory_id: int, approve: bool, db: object, json_out: bool) -> None:
+    with handled():
+        outcome = review.decide(open_store(db), memory_id, approve)  # type: ignore[arg-type]
+    if json_out:
+        print_json(outcome)
+    else:
+        typer.echo(f"Memory #{memory_id} ({outcome['request']}): {outcome['status']}.")
+
+
+@quarantine_app.command("approve")
+def quarantine_approve(memory_id: IdArg, db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Release a held write into recall (or carry out a forget request); raises writer trust."""
+    _decide(memory_id, True, db, json_out)
+
+
+@quarantine_app.command("reject")
+def quarantine_reject(memory_id: IdArg, db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Keep a held write out of recall for good (or refuse a forget request); lowers trust."""
+    _decide(memory_id, False, db, json_out)
+
+
+@agents_app.command("list")
+def agents_list(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Every agent that has written, with its current trust."""
+    with handled():
+        rows = review.agent_rows(open_store(db))
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("agent", "trust", "writes", "quarantined", "distrusted", "client", "last seen")
+    for r in rows:
+        table.add_row(
+            str(r["name"]),
+            f"{r['trust']:.2f}",
+            str(r["writes"]),
+            str(r["quarantined"]),
+            "yes" if r["distrusted"] else "",
+            str(r["client"]),
+            str(r["last_seen"]),
+        )
+    console.print(table)
+
+
+@agents_app.command("show")
+def agents_show(name: NameArg, db: DbOption = None, json_out: JsonOption = False) -> None:
+    """One agent's trust (Beta alpha/beta and prior) and what it wrote."""
+    with handled():
+        info = review.agent(open_store(db), name)
+    if json_out:
+        print_json(info)
+    else:
+        for key, value in info.items():
+            typer.echo(f"{key:>12}: {value}")
+
+
+@agents_app.command("trust")
+def agents_trust(name: NameArg, db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Vouch for an agent: strong positive evidence, past negatives forgiven."""
+    with handled():
+        out = review.set_trust(open_store(db), name, True)
+    print_json(out) if json_out else typer.echo(f"{name}: trust {out['trust']:.2f}")
+
+
+@agents_app.command("distrust")
+def agents_distrust(
+    name: NameArg,
+    retro: Annotated[
+        bool,
+        typer.Option(
+            "--retro", help="Also hide everything it already wrote from recall, pending review"
+        ),
+    ] = False,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Sink an agent's trust so its writes are quarantined from now on."""
+    with handled():
+        out = review.set_trust(open_store(db), name, False, retro=retro)
+    if json_out:
+        print_json(out)
+    else:
+        typer.echo(f"{name}: trust {out['trust']:.2f}; {out['hidden']} memories sent to review.")

@@ -1,0 +1,113 @@
+"""`mcp-memory watch [PATH]` and the hook behind `serve --watch`.
+
+Mounted by cli.py: `app.command("watch")(cli_watch.watch_command)`. Kept out of cli.py so the
+watcher (and watchdog) is only imported by the commands that use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from mcp_memory.cli._common import MODEL_WAIT_S, handled, settings_for
+from mcp_memory.config import git_root_name
+from mcp_memory.store import MemoryStore
+from mcp_memory.watch import Watcher
+
+log = logging.getLogger("mcp_memory")
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_HERE = Path(".")
+
+
+def start_watcher(store: MemoryStore, root: Path, *, polling: bool = False) -> Watcher:
+    """For `serve --watch`: returns at once (the initial sync runs on the watcher's thread)."""
+    return Watcher(store, Path(root), polling=polling).start()
+
+
+def _log_to_stderr() -> None:
+    """Quarantine reports must reach the human even when nothing else configured logging."""
+    logger = logging.getLogger("mcp_memory")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def _wait_for_signal() -> None:
+    """Block until SIGINT/SIGTERM; handlers only set an event, the main thread does the work."""
+    stop = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in _SIGNALS}
+    try:
+        while not stop.wait(1.0):  # a bounded wait keeps the main thread responsive to signals
+            pass
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _open(root: Path, project: str | None, db: str | Path | None) -> MemoryStore:
+    """The watched tree, not the cwd, decides the project (unless --project/env says otherwise)."""
+    settings = replace(
+        settings_for(db),
+        project=project if project is not None else git_root_name(root) or root.name,
+    )
+    store = MemoryStore.open(settings=settings, embedder=True, allow_download=False, root=root)
+    store.loader.wait(MODEL_WAIT_S)
+    return store
+
+
+def watch_command(
+    path: Annotated[
+        Path, typer.Argument(help="Project folder to watch (default: current)")
+    ] = _HERE,
+    polling: Annotated[
+        bool,
+        typer.Option(
+            "--polling",
+            envvar="MCP_MEMORY_WATCH_POLLING",
+            help="Poll instead of inotify/FSEvents (network or container file systems)",
+        ),
+    ] = False,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MCP_MEMORY_PROJECT", help="Project scope (default: the folder's git root name)"
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,  # str, not Path: Path() would mangle a postgresql:// URL (issue 8)
+        typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)"),
+    ] = None,
+) -> None:
+    """Keep instruction files (AGENTS.md, CLAUDE.md, .cursorrules, ...) in memory.
+
+    Each section or bullet becomes a memory (source=file); edits and deletions
+    retire what changed. Hidden or suspicious text is quarantined and reported
+    on stderr. Runs until Ctrl-C or SIGTERM.
+    """
+    root = path.expanduser().resolve()
+    if not root.is_dir():
+        raise typer.BadParameter(f"{path} is not a folder", param_hint="PATH")
+    _log_to_stderr()
+    with handled():
+        store = _open(root, project, db)
+        watcher = Watcher(store, root, polling=polling).start()
+    try:
+        _wait_for_signal()
+    finally:
+        watcher.stop()
+        store.close()
+    typer.echo("Stopped watching.", err=True)

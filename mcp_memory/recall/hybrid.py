@@ -1,0 +1,482 @@
+"""Read-only hybrid retrieval over SQLite: candidate SQL here, scoring in ranking.py."""
+
+from __future__ import annotations
+
+import heapq
+import json
+import re
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from mcp_memory.models import LinkRef, RecallHit
+from mcp_memory.recall import anchors, ranking
+from mcp_memory.storage import backend_of, termstats
+from mcp_memory.storage.driver import Connection
+
+MAX_FTS_TERMS = 32
+FTS_DOC_BUDGET = 2500  # documents bm25 may score per query (~1.1 us each; see prune_common)
+KEYWORD_DEPTH = 300  # keyword matches kept per query, best first
+# Chunk weights within this factor of each other are taken as equal: one OR query, FTS5's own
+# ranking. Chosen on LoCoMo conversations 0-4 (R@10 0.746 at 1.05, 0.759 at 2, 0.758 at 3;
+# held-out 5-9 flat at 0.69-0.70); wider also means fewer per-chunk queries.
+UNIFORM_WEIGHTS = 2.0
+MIN_CHUNK_WEIGHT = 0.01  # of the largest: a chunk in nearly every memory in scope is dropped
+index_terms = termstats.index_terms
+MAX_VECTOR_DISTANCE = 0.9  # cosine distance; beyond this MiniLM neighbours are noise
+CANDIDATES_MIN = 100  # per retriever; deeper pools find more for context to work with
+# Best candidates whose session neighbours are pulled in and scored. 50 -> 80 lifted LoCoMo
+# conversations 0-4 (held-out 5-9 too); beyond ~120 nothing changes but the cost.
+CONTEXT_SEEDS = 80
+CONTEXT_WINDOW = 2  # ids either side that count as "written next to it"
+CONTEXT_SECONDS = 6 * 3600  # ... and no further apart in time than this
+_CTRL = re.compile(r"[\x00-\x1f\x7f]")
+_EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
+)
+
+
+def query_chunks(text: str, max_terms: int = MAX_FTS_TERMS) -> list[str]:
+    """Whitespace chunks without edge punctuation or stopwords (unless that is all there is)."""
+    chunks = [_EDGE_PUNCT.sub("", c) or c for c in _CTRL.sub(" ", text).split()]
+    meaningful = [c for c in chunks if c.lower() not in STOPWORDS] or chunks
+    return [c for c in dict.fromkeys(meaningful) if c.strip()][:max_terms]
+
+
+def quote_chunks(chunks: Sequence[str]) -> str | None:
+    """Quote every chunk so no user text is parsed as FTS5 syntax (`NOT`, `a:b`, `"`, `*`)."""
+    quoted = ['"' + c.replace('"', '""') + '"' for c in chunks]
+    return " OR ".join(quoted) if quoted else None
+
+
+def fts_query(text: str, max_terms: int = MAX_FTS_TERMS) -> str | None:
+    return quote_chunks(query_chunks(text, max_terms))
+
+
+def prune_common(
+    conn: Connection,
+    chunks: list[str],
+    budget: int | None = None,
+    counts: termstats.ChunkCounts | None = None,
+) -> list[str]:
+    """Keep the rarest chunks whose matches fit the budget (always at least one).
+
+    bm25 is computed for every document matching any OR'ed term (~1.5 us each), so a
+    term found in half a 100k corpus costs ~75 ms while adding almost nothing to the
+    ranking (its idf is near zero). Document counts come from termstats (`counts`, when the
+    caller already has them)."""
+    budget = FTS_DOC_BUDGET if budget is None else budget
+    cost = (counts or termstats.chunk_counts(conn, chunks, [])).everywhere
+    keep: set[str] = set()
+    spent = 0
+    for chunk in sorted(chunks, key=cost.__getitem__):
+        if keep and spent + cost[chunk] > budget:
+            break
+        keep.add(chunk)
+        spent += cost[chunk]
+    return [c for c in chunks if c in keep]
+
+
+@dataclass
+class Scope:
+    projects: list[str]
+    kinds: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    engine: str = "sqlite"  # the backend's kind: the filter's SQL differs in two places
+
+    def sql(self, alias: str = "m") -> tuple[str, list[object]]:
+        """A filter, never the driver: on SQLite the unary `+` keeps the planner from walking
+        the (project, status) index over a whole project instead of probing the FTS hits or
+        the id list it is paired with (23 ms vs 0.1 ms per call at 100k)."""
+        plus = "+" if self.engine == "sqlite" else ""
+        clauses = [f"{plus}{alias}.status = 'active'"]
+        params: list[object] = []
+        clauses.append(f"{plus}{alias}.project in ({','.join('?' * len(self.projects))})")
+        params += self.projects
+        if self.kinds:
+            clauses.append(f"{plus}{alias}.kind in ({','.join('?' * len(self.kinds))})")
+            params += self.kinds
+        if self.tags:
+            marks = ",".join("?" * len(self.tags))
+            each = (
+                f"json_each({alias}.tags)"
+                if self.engine == "sqlite"
+                else f"json_array_elements_text({alias}.tags::json) as t(value)"
+            )
+            clauses.append(f"exists (select 1 from {each} where value in ({marks}))")
+            params += self.tags
+        return " and ".join(clauses), params
+
+
+def _bound(conn: Connection, scope: Scope) -> Scope:
+    """The scope with the engine of `conn`: the caller may have built it without one."""
+    kind = backend_of(conn).kind
+    return scope if scope.engine == kind else replace(scope, engine=kind)
+
+
+def keyword_scores(
+    conn: Connection, text: str, scope: Scope, n: int | None = None
+) -> dict[int, float]:
+    """Keyword matches as {id: bm25 with the scope's idf} (higher is better), best first: the
+    top n, or when n is None every match among the KEYWORD_DEPTH best (further down, a keyword
+    score is noise).
+
+    FTS5's bm25 rates a term by its rarity in the whole database; `termstats.chunk_weights`
+    rescales each query chunk to its rarity in the scope. When those factors are all alike
+    (one project, or projects alike) the ranking is FTS5's own: one OR query. Otherwise each
+    chunk is ranked alone and the weighted scores are summed, which is exactly how bm25 adds
+    up an OR query's terms. Chunks in nearly every memory in scope are dropped.
+
+    FTS5 ranks alone first (its rank-ordered LIMIT path) and only the survivors are joined
+    for the scope filter, so a common term costs bm25 per match, not a row lookup each."""
+    scope = _bound(conn, scope)
+    if scope.engine == "postgresql":
+        return _keyword_scores_pg(conn, text, scope, n)
+    chunks = query_chunks(text)
+    if not chunks:
+        return {}
+    counts = termstats.chunk_counts(conn, chunks, scope.projects)
+    chunks = prune_common(conn, chunks, counts=counts)
+    depth = KEYWORD_DEPTH if n is None else max(n * 4, n + 50)
+    weights = counts.weights(chunks)
+    top = max(weights.values())
+    used = {c: w for c, w in weights.items() if w >= top * MIN_CHUNK_WEIGHT}
+    where, params = scope.sql()
+    if max(used.values()) <= min(used.values()) * UNIFORM_WEIGHTS:
+        rows = conn.execute(
+            f"""select m.id, f.rank from (
+                  select rowid, rank from memories_fts where memories_fts match ?
+                  order by rank limit ?) f
+                join memories m on m.id = f.rowid where {where} order by f.rank limit ?""",
+            [quote_chunks(list(used)), depth, *params, -1 if n is None else n],
+        )
+        return {r[0]: -float(r[1]) for r in rows}
+    summed: dict[int, float] = defaultdict(float)
+    for chunk, weight in used.items():
+        for rowid, rank in conn.execute(
+            "select rowid, rank from memories_fts where memories_fts match ? order by rank limit ?",
+            (quote_chunks([chunk]), depth),
+        ):
+            summed[rowid] -= weight * rank
+    best = heapq.nlargest(depth, summed, key=summed.__getitem__)
+    visible = set(_keep_visible(conn, best, scope)) if best else set()
+    ranked = [m for m in best if m in visible]
+    return {m: summed[m] for m in (ranked if n is None else ranked[:n])}
+
+
+def _keyword_scores_pg(
+    conn: Connection, text: str, scope: Scope, n: int | None
+) -> dict[int, float]:
+    """The same contract on PostgreSQL: tsvector matches scored with the scope's idf."""
+    from mcp_memory.storage.postgres import search as pg_search
+
+    where, params = scope.sql()
+    depth = KEYWORD_DEPTH if n is None else max(n * 4, n + 50)
+    found = pg_search.keyword_scores(conn, text, scope.projects, where, params, depth)
+    return found if n is None else dict(list(found.items())[:n])
+
+
+def vector_scores(conn: Connection, vector: np.ndarray, scope: Scope, n: int) -> dict[int, float]:
+    """KNN per partition (this project, then global), merged: {id: cosine similarity}, best
+    first."""
+    hits: list[tuple[float, int]] = []
+    for project in scope.projects:
+        hits += [
+            h
+            for h in backend_of(conn).knn(conn, vector, project, n, scope.kinds)
+            if h[0] <= MAX_VECTOR_DISTANCE
+        ]
+    hits = sorted(hits)[:n]
+    if scope.tags and hits:
+        keep = set(_keep_visible(conn, [m for _, m in hits], scope))
+        hits = [h for h in hits if h[1] in keep]
+    return {mid: 1.0 - float(d) for d, mid in hits}
+
+
+def similarities(
+    conn: Connection, vector: np.ndarray, ids: Sequence[int], projects: Sequence[str] = ()
+) -> dict[int, float]:
+    """Cosine similarity of `vector` to the stored vectors of `ids` (no KNN)."""
+    return backend_of(conn).cosines(conn, vector, ids, projects) if ids else {}
+
+
+def _written_with(
+    conn: Connection, ids: Sequence[int], scope: Scope, low: int, high: int
+) -> list[tuple[int, int]]:
+    """(id, other) for each visible memory of `ids` and each visible `other` among the ids
+    id+low .. id+high written by the same agent, in the same project and session, within
+    CONTEXT_SECONDS of it. One self-join walking the id key: no row is read into Python."""
+    if not ids:
+        return []
+    scope = _bound(conn, scope)
+    mine, mine_params = scope.sql("m")
+    theirs, their_params = scope.sql("n")
+    plus = "+" if scope.engine == "sqlite" else ""
+    # SQLite: CROSS JOIN fixes the join order (m drives); PostgreSQL allows no ON with it
+    join = "cross join" if scope.engine == "sqlite" else "join"
+    cur = conn.cursor()
+    cur.row_factory = None
+    return cur.execute(
+        f"""select m.id, n.id from memories m {join} memories n
+              on n.id between m.id + ? and m.id + ? and n.id != m.id
+             and {plus}n.agent = m.agent and {plus}n.session_id = m.session_id
+             and {plus}n.project = m.project and abs(n.created_at - m.created_at) <= ?
+            where m.id in ({",".join("?" * len(ids))}) and {mine} and {theirs}
+            order by m.id, n.id""",
+        [low, high, CONTEXT_SECONDS, *ids, *mine_params, *their_params],
+    ).fetchall()
+
+
+def session_neighbours(
+    conn: Connection, ids: Sequence[int], scope: Scope, window: int = CONTEXT_WINDOW
+) -> dict[int, list[int]]:
+    """Visible memories written just before/after each of `ids` (within `window` ids) by the same
+    agent, in the same project and session, within CONTEXT_SECONDS of it."""
+    out: dict[int, list[int]] = {}
+    for mid, other in _written_with(conn, ids, scope, -window, window):
+        out.setdefault(mid, []).append(other)
+    return out
+
+
+def session_predecessors(
+    conn: Connection, ids: Sequence[int], scope: Scope, window: int = CONTEXT_WINDOW
+) -> dict[int, int]:
+    """The memory written just before each of `ids` in its session (same rules as
+    `session_neighbours`), where there is one."""
+    return dict(_written_with(conn, ids, scope, -window, -1))  # ascending: the last one wins
+
+
+def _keep_visible(conn: Connection, ids: list[int], scope: Scope) -> list[int]:
+    where, params = _bound(conn, scope).sql()
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"select m.id from memories m where m.id in ({marks}) and {where}", [*ids, *params]
+    )
+    keep = {r[0] for r in rows}
+    return [i for i in ids if i in keep]
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+
+
+def load_rows(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, object]]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"""select m.*, coalesce(a.alpha / (a.alpha + a.beta), 0.5) as agent_trust
+            from memories m left join agents a on a.name = m.agent where m.id in ({marks})""",
+        list(ids),
+    )
+    return {r["id"]: dict(r) for r in rows}
+
+
+def links_of(conn: Connection, ids: Sequence[int]) -> dict[int, list[LinkRef]]:
+    """Links whose other end is visible: a quarantined memory never leaks through a link."""
+    out: dict[int, list[LinkRef]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"""select l.source_id, l.target_id, l.relation from links l
+            join memories s on s.id = l.source_id join memories t on t.id = l.target_id
+            where (l.source_id in ({marks}) or l.target_id in ({marks}))
+              and s.status = 'active' and t.status = 'active'""",
+        [*ids, *ids],
+    )
+    for src, dst, rel in rows:
+        if src in out:
+            out[src].append(LinkRef(id=dst, relation=rel, direction="out"))
+        if dst in out:
+            out[dst].append(LinkRef(id=src, relation=rel, direction="in"))
+    return out
+
+
+def memory_trust(row: dict[str, object]) -> float:
+    """The writer's trust now, never above what it was when written (an imported line
+    cannot borrow the live trust of the agent it claims), times the content's safety."""
+    writer = min(float(row["agent_trust"]), float(row["trust"]))
+    return round(writer * (1.0 - float(row["risk"])), 4)
+
+
+def to_hit(row: dict[str, object], score: float, stale: bool, links: list[LinkRef]) -> RecallHit:
+    return RecallHit(
+        id=int(row["id"]),
+        content=str(row["content"]),
+        score=round(score, 6),
+        kind=str(row["kind"]),
+        tags=json.loads(str(row["tags"])),
+        agent=str(row["agent"]),
+        source=str(row["source"]),
+        trust=memory_trust(row),
+        created_at=iso(float(row["created_at"])),
+        stale=stale,
+        project=str(row["project"]),
+        links=links,
+    )
+
+
+def hybrid(
+    conn: Connection,
+    text: str,
+    vector: np.ndarray | None,
+    scope: Scope,
+    *,
+    limit: int,
+    include_links: bool,
+    root: Path,
+    now: float | None = None,
+) -> list[RecallHit]:
+    relevance = relevance_scores(conn, text, vector, scope, limit)
+    pool = sorted(relevance, key=relevance.__getitem__, reverse=True)[: limit * 2]
+    rows = load_rows(conn, pool)
+    scored = _score_rows(rows, relevance, root, now or time.time())
+    if include_links:
+        scored = _expand_links(conn, scored, scope, root, now or time.time())
+    top = sorted(scored.items(), key=lambda kv: kv[1][0], reverse=True)[:limit]
+    link_map = links_of(conn, [mid for mid, _ in top])
+    all_rows = {**rows, **load_rows(conn, [m for m, _ in top if m not in rows])}
+    return [to_hit(all_rows[mid], s, stale, link_map[mid]) for mid, (s, stale) in top]
+
+
+def relevance_scores(
+    conn: Connection, text: str, vector: np.ndarray | None, scope: Scope, limit: int
+) -> dict[int, float]:
+    """Keyword and vector candidates blended by score, then lifted by their session context.
+
+    Session context counts twice: a memory's vector similarity is read together with the
+    memory written just before it in its session (a short reply means little without what it
+    answers), and a memory written next to a strong match is lifted after the blend."""
+    n = max(limit * 10, CANDIDATES_MIN)
+    every_match = keyword_scores(conn, text, scope)
+    keyword = dict(list(every_match.items())[:n])
+    raw = vector_scores(conn, vector, scope, n) if vector is not None else {}
+    semantic = _in_context(conn, vector, raw, scope)
+    own = ranking.blend(keyword, semantic)
+    if not own or ranking.CONTEXT_WEIGHT <= 0:
+        return own
+    seeds = sorted(own, key=own.__getitem__, reverse=True)[:CONTEXT_SEEDS]
+    seed_nbrs = session_neighbours(conn, seeds, scope)
+    extra = sorted({m for ns in seed_nbrs.values() for m in ns} - own.keys())
+    if extra:  # neighbours are scored on their own merits; context lifts, it never admits alone
+        keyword.update({m: every_match[m] for m in extra if m in every_match})
+        if vector is not None:
+            sims = similarities(
+                conn, vector, [m for m in extra if m not in semantic], scope.projects
+            )
+            semantic.update({m: s for m, s in sims.items() if s >= 1.0 - MAX_VECTOR_DISTANCE})
+        own = ranking.blend(keyword, semantic)
+    nbrs = {**session_neighbours(conn, extra, scope), **seed_nbrs}
+    return ranking.with_context(own, nbrs)
+
+
+def _in_context(
+    conn: Connection, vector: np.ndarray | None, sims: dict[int, float], scope: Scope
+) -> dict[int, float]:
+    """The vector candidates' `sims`, each read with its predecessor in its session
+    (ranking.with_predecessor). (Neighbours pulled in later are not: it changed nothing.)
+
+    A predecessor's own similarity comes from the int8 vector cache when it is not a
+    candidate itself (an exact read per id in SQL would cost more than the rest of this
+    step)."""
+    if vector is None or not sims:
+        return dict(sims)
+    before = session_predecessors(conn, list(sims), scope)
+    missing = [p for p in before.values() if p not in sims]
+    found = {**sims, **similarities(conn, vector, missing, scope.projects)}
+    mixed = ranking.with_predecessor(sims, {m: found[p] for m, p in before.items() if p in found})
+    return {m: s for m, s in mixed.items() if s >= 1.0 - MAX_VECTOR_DISTANCE}
+
+
+def _score_rows(
+    rows: dict[int, dict[str, object]], relevance: dict[int, float], root: Path, now: float
+) -> dict[int, tuple[float, bool]]:
+    out: dict[int, tuple[float, bool]] = {}
+    for mid, row in rows.items():
+        files = json.loads(str(row["files"]))
+        stale = anchors.is_stale(files, root) if files else False
+        age_days = (now - float(row["created_at"])) / 86400
+        score = ranking.adjust(
+            relevance[mid], trust=memory_trust(row), age_days=age_days, stale=stale
+        )
+        out[mid] = (score, stale)
+    return out
+
+
+def _expand_links(
+    conn: Connection, scored: dict[int, tuple[float, bool]], scope: Scope, root: Path, now: float
+) -> dict[int, tuple[float, bool]]:
+    """Pull in linked neighbours of the results, scored below the memory that links them."""
+    neighbours: dict[int, float] = {}
+    for mid, refs in links_of(conn, list(scored)).items():
+        for ref in refs:
+            if ref.id not in scored:
+                bonus = scored[mid][0] * ranking.LINK_FACTOR
+                neighbours[ref.id] = max(neighbours.get(ref.id, 0.0), bonus)
+    visible = set(_keep_visible(conn, list(neighbours), scope)) if neighbours else set()
+    rows = load_rows(conn, list(visible))
+    extra = _score_rows(rows, {m: neighbours[m] for m in rows}, root, now)
+    return {**scored, **extra}

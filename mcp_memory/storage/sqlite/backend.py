@@ -1,0 +1,293 @@
+"""SqliteBackend: everything that is true of one SQLite file and of no other database.
+
+WAL, pragmas, the sqlite-vec extension, BEGIN IMMEDIATE, json_each id lists,
+unary `+` to keep the planner off an index, the online backup API and the
+byte-level erasure purge. The rest of the package talks to these through the
+`Backend` operations so that a PostgreSQL backend can answer the same calls.
+
+Full text (FTS5) and the vec0 index still live in search.py and vectors.py;
+the vector calls below delegate there until those modules are split.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_vec
+
+from mcp_memory.errors import StorageError
+from mcp_memory.storage.driver import (
+    BUSY_RETRIES,
+    BUSY_TIMEOUT_MS,
+    Connection,
+    OperationalError,
+    check_target,
+    sqlite3,
+)
+from mcp_memory.storage.sqlite import erasure as sqlite_erasure
+from mcp_memory.storage.sqlite import vectors
+
+PRAGMAS = (
+    "journal_mode=wal",
+    "synchronous=normal",
+    f"busy_timeout={BUSY_TIMEOUT_MS}",
+    "foreign_keys=on",
+    "secure_delete=on",
+)
+ID_LIST_SQL = "(select value from json_each(?))"
+
+
+def connect(path: str | Path) -> Connection:
+    """Open a WAL connection with sqlite-vec loaded; autocommit so we control BEGIN."""
+    check_target(path)
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
+        )
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open database {path}: {exc}") from exc
+    if not hasattr(conn, "enable_load_extension"):  # pragma: no cover
+        raise StorageError("this Python's sqlite3 cannot load extensions: pip install sqlean.py")
+    conn.enable_load_extension(True)
+    sqlite_vec.load(conn)
+    conn.enable_load_extension(False)
+    conn.row_factory = sqlite3.Row
+    for pragma in PRAGMAS:
+        conn.execute(f"pragma {pragma}")
+    return conn
+
+
+def _is_busy(exc: Exception) -> bool:
+    name = getattr(exc, "sqlite_errorname", "")
+    return name in ("SQLITE_BUSY", "SQLITE_LOCKED") or "database is locked" in str(exc)
+
+
+@contextmanager
+def begin_immediate(
+    conn: Connection, lock: threading.RLock | None = None, *, retries: int = BUSY_RETRIES
+) -> Iterator[Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+
+    IMMEDIATE takes the write lock up front so a read-then-write never has to
+    upgrade (the upgrade is what fails under contention even with busy_timeout).
+    Only BEGIN is retried: once we hold the lock, statements cannot get BUSY.
+    `retries=1` with busy_timeout 0 makes a best-effort write that never waits.
+    """
+    lock = lock or threading.RLock()
+    with lock:
+        for attempt in range(retries):
+            try:
+                conn.execute("begin immediate")
+                break
+            except OperationalError as exc:
+                if not _is_busy(exc) or attempt == retries - 1:
+                    raise StorageError(f"database busy: {exc}") from exc
+                time.sleep(0.05 * (attempt + 1))
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("rollback")
+            raise
+        else:
+            conn.execute("commit")
+
+
+class SqliteBackend:
+    """One SQLite connection and the dialect that goes with it.
+
+    Cheap to wrap around any open connection (`backend_of`): all state is the
+    connection itself, so a function handed only a connection can still ask
+    its backend for an id list or a transaction.
+    """
+
+    kind = "sqlite"
+
+    def __init__(self, conn: Connection, target: str | Path | None = None) -> None:
+        self.conn = conn
+        self.target = target
+
+    @classmethod
+    def open(cls, target: str | Path) -> SqliteBackend:
+        return cls(connect(target), target)
+
+    # ---- lifecycle / diagnostics ---------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        from mcp_memory.storage.sqlite.migrations import (
+            migrate,  # migrations import db, which must load first
+        )
+
+        return migrate(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def describe(self) -> dict[str, Any]:
+        """What `doctor` reports about the engine: the versions that decide what works."""
+        fts5 = self.conn.execute("select sqlite_compileoption_used('ENABLE_FTS5')").fetchone()[0]
+        return {
+            "driver": f"{sqlite3.__name__} (SQLite {sqlite3.sqlite_version})",
+            "sqlite_vec": self.conn.execute("select vec_version()").fetchone()[0],
+            "fts5": bool(fts5),
+        }
+
+    # ---- transactions & ids --------------------------------------------------------------
+
+    def write_transaction(
+        self, lock: threading.RLock | None = None, *, retries: int = BUSY_RETRIES
+    ) -> AbstractContextManager[Connection]:
+        return begin_immediate(self.conn, lock, retries=retries)
+
+    @contextmanager
+    def short_lock_timeout(self) -> Iterator[None]:
+        """Writes inside give up at once on a held lock instead of waiting busy_timeout."""
+        self.conn.execute("pragma busy_timeout = 0")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+
+    def id_list(self, ids: Sequence[int]) -> tuple[str, str]:
+        """One bound parameter for any number of ids: no statement-length or variable limits."""
+        return ID_LIST_SQL, json.dumps([int(i) for i in ids])
+
+    def unindexed(self, column: str) -> str:
+        """Unary `+` stops SQLite from choosing a weak index on this column."""
+        return f"+{column}"
+
+    def insert_memory(self, conn: Connection, values: dict[str, object]) -> int:
+        """The one INSERT into memories; FTS5 follows by trigger. Column names come from code."""
+        columns = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        # `returning id` rather than cursor.lastrowid: portable to PostgreSQL; fetchall()
+        # steps the statement to completion so no write is left pending.
+        rows = conn.execute(
+            f"insert into memories({columns}) values ({marks}) returning id", tuple(values.values())
+        ).fetchall()
+        return int(rows[0][0])
+
+    # ---- vectors (vec0 code still in vectors.py) ----------------------------------------
+
+    def vector_index_exists(self, conn: Connection) -> bool:
+        return vectors.exists(conn)
+
+    def create_vector_index(self, conn: Connection, dim: int) -> None:
+        vectors.create(conn, dim)
+
+    def put_vector(
+        self,
+        conn: Connection,
+        memory_id: int,
+        project: str,
+        status: str,
+        kind: str,
+        vector: np.ndarray,
+    ) -> None:
+        vectors.put(conn, memory_id, project, status, kind, vector)
+
+    def set_vector_status(self, conn: Connection, memory_id: int, status: str) -> None:
+        vectors.set_status(conn, memory_id, status)
+
+    def knn(
+        self, conn: Connection, vector: np.ndarray, project: str, n: int, kinds: Sequence[str] = ()
+    ) -> list[tuple[float, int]]:
+        """(cosine distance, id) of the n nearest visible memories in one project."""
+        return vectors.knn(conn, vector, project, n, kinds)
+
+    def cosines(
+        self, conn: Connection, vector: np.ndarray, ids: Sequence[int], projects: Sequence[str]
+    ) -> dict[int, float]:
+        """Similarity to these ids' vectors: from the cache of `projects`, the rest from SQL."""
+        return vectors.cosines(conn, vector, ids, projects)
+
+    def warm_vectors(self, projects: Sequence[str]) -> int:
+        """Fill this connection's vector cache through a second connection, so the load
+        (6-8 s at 1M memories) happens off the request path. How many projects it readied."""
+        if self.target is None or str(self.target) == ":memory:":
+            return 0  # no second connection can see this database
+        reader = connect(self.target)
+        try:
+            if not vectors.exists(reader):
+                return 0
+            return sum(vectors.index_for(self.conn).preload(p, reader) for p in projects)
+        finally:
+            reader.close()
+
+    # ---- erasure -------------------------------------------------------------------------
+
+    def dependent_tables(self, conn: Connection) -> dict[str, list[str]]:
+        return sqlite_erasure.dependent_tables(conn)
+
+    def index_entry_counts(self, conn: Connection, ids: Sequence[int]) -> dict[str, int]:
+        return sqlite_erasure.index_entry_counts(conn, ids)
+
+    def delete_index_entries(self, conn: Connection, ids: Sequence[int]) -> None:
+        sqlite_erasure.delete_vectors(conn, ids)
+
+    def delete_memory_rows(self, conn: Connection, ids: Sequence[int]) -> None:
+        sqlite_erasure.delete_memory_rows(conn, self.id_list(ids))
+
+    def purge(self, lock: threading.RLock | None, *, vacuum: bool = True) -> dict[str, Any]:
+        return sqlite_erasure.purge(self.conn, lock, vacuum=vacuum)
+
+    def purge_complete(self, result: dict[str, Any], vacuum: bool) -> bool:
+        return sqlite_erasure.purge_complete(result, vacuum)
+
+    def purge_notes(self, result: dict[str, Any], *, purged: bool, vacuum: bool) -> list[str]:
+        return sqlite_erasure.purge_notes(purged=purged, vacuum=vacuum)
+
+    def checkpoint(self, lock: threading.RLock | None = None) -> dict[str, int]:
+        return sqlite_erasure.checkpoint(self.conn, lock)
+
+    # ---- backup --------------------------------------------------------------------------
+
+    def database_file(self) -> str:
+        """The main database's file name ('' for an in-memory database)."""
+        row = self.conn.execute(
+            "select file from pragma_database_list where name = 'main'"
+        ).fetchone()
+        return row[0] if row and row[0] else ""
+
+    def backup(self, dest: Path) -> dict[str, Any]:
+        """Copy through the online backup API, then check every page of the copy."""
+        if dest.exists():
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{dest}{suffix}").unlink(missing_ok=True)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        pages = _copy(self.conn, dest)
+        return {"pages": pages, "integrity": _integrity(dest)}
+
+
+def _copy(conn: Connection, dest: Path) -> int:
+    """One step (pages=-1): a stepwise copy restarts on every write and may never finish;
+    in WAL mode the single step holds only a read lock, so writers keep going."""
+    target = sqlite3.connect(str(dest), isolation_level=None)
+    try:
+        conn.backup(target, pages=-1)
+        pages = int(target.execute("pragma page_count").fetchone()[0])
+        target.execute("pragma journal_mode=delete")
+    except sqlite3.Error as exc:
+        target.close()
+        dest.unlink(missing_ok=True)
+        raise StorageError(f"backup to {dest} failed: {exc}") from exc
+    target.close()
+    return pages
+
+
+def _integrity(dest: Path) -> str:
+    """quick_check reads every page: catches a copy the disk mangled."""
+    check = sqlite3.connect(str(dest))
+    try:
+        rows = check.execute("pragma quick_check").fetchall()
+    finally:
+        check.close()
+    return "; ".join(str(row[0]) for row in rows)

@@ -1,0 +1,85 @@
+"""Persist per-agent trust (the math lives in trust.py, pure)."""
+
+from __future__ import annotations
+
+import time
+
+from mcp_memory.models import Actor
+from mcp_memory.storage.driver import Connection
+from mcp_memory.trust import beta as trust
+
+_COLUMNS = "alpha, beta, prior_alpha, prior_beta, clean_credit, updated_at"
+
+
+def _row_to_trust(row: object) -> trust.AgentTrust:
+    return trust.AgentTrust(
+        alpha=row["alpha"],
+        beta=row["beta"],
+        prior_alpha=row["prior_alpha"],
+        prior_beta=row["prior_beta"],
+        clean_credit=row["clean_credit"],
+        updated_at=row["updated_at"],
+    )
+
+
+def get(conn: Connection, name: str) -> trust.AgentTrust | None:
+    row = conn.execute(f"select {_COLUMNS} from agents where name = ?", (name,)).fetchone()
+    return _row_to_trust(row) if row else None
+
+
+def current(
+    conn: Connection, actor: Actor, trusted: frozenset[str], now: float | None = None
+) -> trust.AgentTrust:
+    """The agent's trust relaxed to now; a new agent starts at its prior (nothing written)."""
+    now = now or time.time()
+    found = get(conn, actor.agent)
+    if found is None:
+        return trust.new_agent(
+            actor.agent, now, trusted_agents=trusted, known_client=bool(actor.client_name)
+        )
+    return trust.relax(found, now)
+
+
+def ensure(conn: Connection, actor: Actor, trusted: frozenset[str], now: float) -> trust.AgentTrust:
+    """Create or touch the agent row; call inside the write transaction."""
+    t = current(conn, actor, trusted, now)
+    conn.execute(
+        f"""insert into agents(name, {_COLUMNS}, first_seen, last_seen, client_name, client_version)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            on conflict(name) do update set last_seen = excluded.last_seen,
+              client_name = excluded.client_name, client_version = excluded.client_version""",
+        (
+            actor.agent,
+            t.alpha,
+            t.beta,
+            t.prior_alpha,
+            t.prior_beta,
+            t.clean_credit,
+            t.updated_at,
+            now,
+            now,
+            actor.client_name,
+            actor.client_version,
+        ),
+    )
+    return t
+
+
+def save(conn: Connection, name: str, t: trust.AgentTrust) -> None:
+    conn.execute(
+        "update agents set alpha = ?, beta = ?, clean_credit = ?, updated_at = ? where name = ?",
+        (t.alpha, t.beta, t.clean_credit, t.updated_at, name),
+    )
+
+
+def record(
+    conn: Connection, name: str, event: str, now: float | None = None
+) -> tuple[float, float]:
+    """Apply a trust event inside the caller's transaction; returns (before, after) scores."""
+    now = now or time.time()
+    t = get(conn, name)
+    if t is None:
+        return (0.0, 0.0)
+    after = trust.apply(t, event, now)
+    save(conn, name, after)
+    return (trust.relax(t, now).score, after.score)

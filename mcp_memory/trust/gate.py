@@ -1,0 +1,162 @@
+"""The trust layer's one step in the write path: detectors + writer trust -> Verdict.
+
+Runs before the write transaction (it only reads), so a slow detector never
+holds the database lock.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mcp_memory.errors import SecretRejected
+from mcp_memory.models import Actor
+from mcp_memory.recall import hybrid as search
+from mcp_memory.trust import agents, detectors
+from mcp_memory.trust import beta as trust
+from mcp_memory.trust.contradiction import reason as contradiction_reason
+
+if TYPE_CHECKING:
+    from mcp_memory.embeddings import Embedder
+    from mcp_memory.store import MemoryStore, Verdict
+
+BURST_WINDOW_S = 600
+BURST_LOOKBACK = 20  # latest writes of the agent compared against
+BURST_SIMILARITY = 0.8  # word-set Jaccard at which two writes say the same thing
+BURST_COUNT = 3
+STANDING_REASONS = frozenset({"low_agent_trust", "untrusted_source"})
+CONTRADICTION_NEIGHBOURS = 5
+SAME_SUBJECT_DISTANCE = 0.3  # MiniLM cosine distance: paraphrases sit well under this
+TRUST_MARGIN = 0.1  # only a clearly more trusted memory is defended
+CONTRADICTION_SEVERITY = 0.6  # above the store threshold of any agent short of trusted
+_WORD = re.compile(r"\w+")
+
+_semantic: dict[str, detectors.SemanticDetector] = {}
+_semantic_lock = threading.Lock()
+
+
+def _semantic_for(emb: Embedder) -> detectors.SemanticDetector:
+    with _semantic_lock:
+        if emb.name not in _semantic:
+            _semantic[emb.name] = detectors.SemanticDetector(emb)
+        return _semantic[emb.name]
+
+
+def content_signals(
+    store: MemoryStore, text: str, vector: np.ndarray | None
+) -> list[detectors.Signal]:
+    signals = detectors.scan(text)
+    emb = store.loader.current()
+    if vector is not None and emb is not None:
+        semantic = _semantic_for(emb).check(vector)
+        if semantic is not None:
+            signals.append(semantic)
+    return signals
+
+
+def _shingles(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def near_duplicates(store: MemoryStore, text: str, actor: Actor, project: str) -> int:
+    """How many of the agent's latest writes say nearly the same thing (flooding recall).
+
+    Compares word sets with the agent's latest writes (not a vector scan), so its
+    cost does not grow with the size of the store."""
+    words = _shingles(text)
+    if not words:
+        return 0
+    since = time.time() - BURST_WINDOW_S
+    with store.lock:
+        rows = store.conn.execute(
+            "select content from memories where agent = ? and project = ? and created_at > ? "
+            "order by created_at desc limit ?",
+            (actor.agent, project, since, BURST_LOOKBACK),
+        ).fetchall()
+    similar = 0
+    for (other,) in rows:
+        theirs = _shingles(other)
+        if theirs and len(words & theirs) / len(words | theirs) >= BURST_SIMILARITY:
+            similar += 1
+    return similar
+
+
+def contradiction(
+    store: MemoryStore,
+    text: str,
+    vector: np.ndarray | None,
+    writer: float,
+    actor: Actor,
+    project: str,
+) -> detectors.Signal | None:
+    """A less trusted agent contradicting a more trusted memory on the same subject."""
+    if vector is None or not store.backend.vector_index_exists(store.conn):
+        return None
+    with store.lock:
+        near = store.backend.knn(store.conn, vector, project, CONTRADICTION_NEIGHBOURS)
+        ids = [mid for dist, mid in near if dist <= SAME_SUBJECT_DISTANCE]
+        rows = search.load_rows(store.conn, ids) if ids else {}
+    for mid in ids:
+        row = rows[mid]
+        if row["agent"] == actor.agent or float(row["agent_trust"]) < writer + TRUST_MARGIN:
+            continue
+        why = contradiction_reason(text, str(row["content"]))
+        if why:
+            return detectors.Signal(
+                family="contradiction",
+                severity=CONTRADICTION_SEVERITY,
+                evidence=f"memory #{mid} by {row['agent']}",
+                detail=f"contradicts a more trusted memory on the same subject ({why})",
+            )
+    return None
+
+
+def _events(decision: trust.Decision) -> list[str]:
+    """Trust moves on what the content showed, never on the writer's standing alone: a write
+    held only because its agent is already distrusted must not sink that agent further."""
+    content_reasons = set(decision.reasons) - STANDING_REASONS
+    if decision.status == "quarantined":
+        return ["quarantined"] if content_reasons else []
+    return ["rejected_write"] if decision.status == "rejected" else ["clean_write"]
+
+
+def screen_write(
+    store: MemoryStore,
+    text: str,
+    vector: np.ndarray | None,
+    actor: Actor,
+    source: str,
+    project: str,
+) -> Verdict:
+    from mcp_memory.store import Verdict
+
+    signals = content_signals(store, text, vector)
+    secrets = [s for s in signals if s.family == "secret"]
+    if secrets:
+        raise SecretRejected(
+            "content looks like it contains a credential "
+            f"({secrets[0].detail}); it was not stored. Remember where the secret lives "
+            "(for example the environment variable name), never its value."
+        )
+    with store.lock:
+        writer = agents.current(store.conn, actor, store.settings.trusted_agents)
+    if not actor.is_user:
+        found = contradiction(store, text, vector, writer.score, actor, project)
+        signals += [found] if found else []
+    decision = trust.decide(signals, agent_trust=writer.score, source=source, is_user=actor.is_user)
+    events = _events(decision)
+    reasons = list(decision.reasons)
+    if any(sig.family == "contradiction" for sig in signals) and not actor.is_user:
+        events.append("contradiction")
+    copies = 0 if actor.is_user else near_duplicates(store, text, actor, project)
+    if copies >= BURST_COUNT:
+        reasons.append("near_duplicate_burst")
+        if copies % BURST_COUNT == 0:  # amplification keeps costing, one event per few copies
+            events.append("burst")
+    return Verdict(
+        status=decision.status, risk=decision.risk, reasons=sorted(set(reasons)), events=events
+    )
