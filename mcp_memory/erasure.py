@@ -24,10 +24,10 @@ from typing import Any
 
 from mcp_memory import audit
 from mcp_memory.errors import InvalidInput, NotFound
+from mcp_memory.records import note_high_water
 from mcp_memory.storage import Backend, backend_of, termstats
 from mcp_memory.storage.driver import Connection
 from mcp_memory.storage.sqlite.vectors import bump_epoch
-from mcp_memory.store import note_high_water
 
 SELECTORS = ("id", "agent", "project", "match", "since")
 

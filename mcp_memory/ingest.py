@@ -20,8 +20,9 @@ from pathlib import Path
 
 from mcp_memory.errors import InvalidInput
 from mcp_memory.models import Actor
+from mcp_memory.records import content_hash
 from mcp_memory.storage.driver import Connection
-from mcp_memory.store import MemoryStore, content_hash
+from mcp_memory.store import MemoryStore
 
 log = logging.getLogger("mcp_memory")
 

@@ -47,9 +47,10 @@ from referencing import Registry, Resource
 from mcp_memory import audit, validation
 from mcp_memory.errors import InvalidInput, SecretRejected
 from mcp_memory.models import HUMAN, Actor, MemoryRecord
+from mcp_memory.records import content_hash, insert_row, keywords
 from mcp_memory.storage import backend_of
 from mcp_memory.storage import driver as db
-from mcp_memory.store import MemoryStore, Verdict, content_hash, insert_row, keywords
+from mcp_memory.store import MemoryStore, Verdict
 from mcp_memory.trust import agents
 
 EXPORT_VERSION = 1

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from mcp_memory import audit
 from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.models import HUMAN, Actor
-from mcp_memory.recall.hybrid import iso
+from mcp_memory.records import iso
 from mcp_memory.store import MemoryStore
 from mcp_memory.trust import agents
 from mcp_memory.trust import beta as trust

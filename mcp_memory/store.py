@@ -6,10 +6,8 @@ FTS (by trigger), vector, agent trust and audit entry in one BEGIN IMMEDIATE.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcp_memory import audit, validation
+from mcp_memory import audit, records, validation
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder, ModelLoader
 from mcp_memory.errors import InvalidInput, NotFound
@@ -33,14 +31,12 @@ from mcp_memory.models import (
 )
 from mcp_memory.recall import anchors
 from mcp_memory.recall import hybrid as search
-from mcp_memory.storage import Backend, backend_of, open_backend, termstats
+from mcp_memory.storage import Backend, backend_of, open_backend
 from mcp_memory.storage import driver as db
 from mcp_memory.trust import agents
 
 log = logging.getLogger("mcp_memory")
 FORGET_OTHERS_MIN_TRUST = 0.8
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9]")
 
 
 @dataclass
@@ -60,26 +56,6 @@ def allow_all(
     store: MemoryStore, text: str, vector: object, actor: Actor, source: str, project: str
 ) -> Verdict:
     return Verdict()
-
-
-def content_hash(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _hash_or_none(text: str | None) -> str | None:
-    """Free text may be personal data: the append-only audit log keeps only its hash."""
-    return content_hash(text) if text else None
-
-
-def keywords(text: str, tags: list[str], files: list[str]) -> str:
-    """Extra FTS text: camelCase and dotted identifiers split, tags and file names."""
-    parts: list[str] = list(tags)
-    for ident in set(_IDENT.findall(text)):
-        pieces = [p for chunk in re.split(r"[._]", ident) for p in _CAMEL.split(chunk) if p]
-        if len(pieces) > 1:
-            parts.append(" ".join(pieces))
-    parts += [re.sub(r"[/\\._-]+", " ", f) for f in files]
-    return " ".join(parts)
 
 
 class MemoryStore:
@@ -249,7 +225,7 @@ class MemoryStore:
         old_id = None if supersedes is None else validation.memory_id(supersedes, "supersedes")
         vector, model = self._embed(text)
         verdict = self.screen(self, text, vector, actor, source_, project_)
-        digest = content_hash(text)
+        digest = records.content_hash(text)
         now = time.time()
         with self.transaction() as conn:
             t = agents.ensure(conn, actor, self.settings.trusted_agents, now)
@@ -341,8 +317,8 @@ class MemoryStore:
         supersedes: int | None,
         now: float,
     ) -> int:
-        return insert_row(conn, {
-            "content": text, "keywords": keywords(text, tags, files), "kind": kind,
+        return records.insert_row(conn, {
+            "content": text, "keywords": records.keywords(text, tags, files), "kind": kind,
             "tags": json.dumps(tags), "project": project, "status": status,
             "agent": actor.agent, "client_name": actor.client_name,
             "client_version": actor.client_version, "session_id": actor.session_id,
@@ -434,7 +410,7 @@ class MemoryStore:
                     actor=actor.agent,
                     action="forget",
                     memory_id=mid,
-                    data={"status": "pending_review", "reason_hash": _hash_or_none(reason)},
+                    data={"status": "pending_review", "reason_hash": records.hash_or_none(reason)},
                 )
                 self._request_review(conn, "forget", mid, None, actor.agent, reason)
                 return ForgetResult(id=mid, status="pending_review")
@@ -446,7 +422,7 @@ class MemoryStore:
             memory_id=mid,
             data={
                 "status": "forgotten",
-                "reason_hash": _hash_or_none(reason),
+                "reason_hash": records.hash_or_none(reason),
                 "previous": row["status"],
             },
         )
@@ -536,7 +512,7 @@ class MemoryStore:
             row = self.conn.execute("select * from memories where id = ?", (mid,)).fetchone()
         if row is None:
             raise NotFound(f"no memory with id {mid}")
-        return record_from_row(row)
+        return records.record_from_row(row)
 
     def iter_records(
         self, where: str = "1 = 1", params: tuple[object, ...] = ()
@@ -546,7 +522,7 @@ class MemoryStore:
                 f"select * from memories where {where} order by id", params
             ).fetchall()
         for row in rows:
-            yield record_from_row(row)
+            yield records.record_from_row(row)
 
     def stats(self) -> dict[str, object]:
         with self.lock:
@@ -560,63 +536,3 @@ class MemoryStore:
         return {"memories": counts, "unembedded": unembedded, "agents": n_agents}
 
 
-HIGH_WATER_KEY = "memory_id_high_water"
-
-
-def note_high_water(conn: db.Connection) -> None:
-    """Remember the largest id ever used, before rows are erased: ids are never reused, or a
-    new memory would inherit an erased one's audit history and other processes' caches."""
-    conn.execute(
-        "insert into meta(key, value) select ?, coalesce(max(id), 0) from memories where true "
-        "on conflict(key) do update set value = case "
-        "when cast(meta.value as integer) >= cast(excluded.value as integer) "
-        "then cast(meta.value as integer) else cast(excluded.value as integer) end",
-        (HIGH_WATER_KEY,),
-    )
-
-
-def next_id(conn: db.Connection) -> int:
-    high = conn.execute("select value from meta where key = ?", (HIGH_WATER_KEY,)).fetchone()
-    top = conn.execute("select coalesce(max(id), 0) from memories").fetchone()[0]
-    return max(int(high[0]) if high else 0, int(top)) + 1
-
-
-def insert_row(conn: db.Connection, values: dict[str, object]) -> int:
-    """The one INSERT into memories (the backend keeps its full-text index in step,
-    per-project term counts here); column names come from code."""
-    if values.get("id") is None:
-        values = {**values, "id": next_id(conn)}
-    new_id = backend_of(conn).insert_memory(conn, values)
-    termstats.add(
-        conn,
-        str(values.get("project") or ""),
-        str(values["content"]),
-        str(values.get("keywords") or ""),
-    )
-    return int(new_id)
-
-
-def record_from_row(row: db.sqlite3.Row) -> MemoryRecord:
-    return MemoryRecord(
-        id=row["id"],
-        content=row["content"],
-        kind=row["kind"],
-        tags=json.loads(row["tags"]),
-        project=row["project"],
-        status=row["status"],
-        agent=row["agent"],
-        client_name=row["client_name"],
-        client_version=row["client_version"],
-        session_id=row["session_id"],
-        source=row["source"],
-        content_hash=row["content_hash"],
-        trust=row["trust"],
-        risk=row["risk"],
-        reasons=json.loads(row["reasons"]),
-        files=json.loads(row["files"]),
-        supersedes=row["supersedes"],
-        superseded_by=row["superseded_by"],
-        created_at=search.iso(row["created_at"]),
-        updated_at=search.iso(row["updated_at"]),
-        embedding_model=row["embedding_model"],
-    )

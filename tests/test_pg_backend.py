@@ -343,12 +343,12 @@ def _memory(**overrides: object) -> dict[str, object]:
 def test_insert_memory_indexes_folded_content_and_keywords_for_full_text(
     pg_backend: Any,
 ) -> None:
-    from mcp_memory import store
+    from mcp_memory import records
 
     with pg_backend.write_transaction() as conn:
-        first = pg_backend.insert_memory(conn, _memory(id=store.next_id(conn)))
+        first = pg_backend.insert_memory(conn, _memory(id=records.next_id(conn)))
         second = pg_backend.insert_memory(
-            conn, _memory(id=store.next_id(conn), content="unrelated", keywords="")
+            conn, _memory(id=records.next_id(conn), content="unrelated", keywords="")
         )
     assert (first, second) == (1, 2)
 
@@ -368,15 +368,15 @@ def test_insert_memory_indexes_folded_content_and_keywords_for_full_text(
 
 
 def test_the_store_id_and_high_water_sql_runs_unchanged(pg_backend: Any) -> None:
-    from mcp_memory import store
+    from mcp_memory import records
 
     with pg_backend.write_transaction() as conn:
         for _ in range(3):
-            pg_backend.insert_memory(conn, _memory(id=store.next_id(conn)))
-        store.note_high_water(conn)
+            pg_backend.insert_memory(conn, _memory(id=records.next_id(conn)))
+        records.note_high_water(conn)
         conn.execute("delete from memories where id = 3")
-        store.note_high_water(conn)  # a lower max(id) never lowers the mark
-        assert store.next_id(conn) == 4
+        records.note_high_water(conn)  # a lower max(id) never lowers the mark
+        assert records.next_id(conn) == 4
 
 
 # ---- transactions -------------------------------------------------------------------------

@@ -13,10 +13,7 @@ import pytest
 
 pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not installed")
 
-from mcp_memory import (
-    audit,  # noqa: E402
-    store,  # noqa: E402
-)
+from mcp_memory import audit, records  # noqa: E402
 from mcp_memory.storage import termstats  # noqa: E402
 from mcp_memory.storage.postgres import erasure as pg_erasure  # noqa: E402
 from mcp_memory.storage.postgres import vectors as pg_vectors  # noqa: E402
@@ -34,7 +31,7 @@ def _remember(backend: Any, content: str, vector: np.ndarray) -> int:
         if not pg_vectors.exists(conn):
             pg_vectors.create(conn, DIM)
         values = {
-            "id": store.next_id(conn),
+            "id": records.next_id(conn),
             "content": content,
             "keywords": "",
             "project": "proj",

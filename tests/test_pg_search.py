@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not installed")
 
-from mcp_memory import store  # noqa: E402
+from mcp_memory import records  # noqa: E402
 from mcp_memory.storage import termstats  # noqa: E402
 from mcp_memory.storage.postgres import search as pg_search  # noqa: E402
 from tests.pg_support import needs_pg  # noqa: E402
@@ -35,7 +35,7 @@ def _write(backend: Any, content: str, keywords: str = "", **extra: object) -> i
         **extra,
     }
     with backend.write_transaction() as conn:
-        values["id"] = store.next_id(conn)
+        values["id"] = records.next_id(conn)
         mid = backend.insert_memory(conn, values)
         termstats.add(conn, str(values["project"]), content, keywords)
     return mid

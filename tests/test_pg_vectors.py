@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not installed")
 
-from mcp_memory import store  # noqa: E402
+from mcp_memory import records  # noqa: E402
 from mcp_memory.errors import InvalidInput  # noqa: E402
 from mcp_memory.storage.postgres import vectors as pg_vectors  # noqa: E402
 from tests.pg_support import needs_pg  # noqa: E402
@@ -35,7 +35,7 @@ def _fill(backend: Any, vectors: np.ndarray, project: str = "proj", **cols: str)
             pg_vectors.create(conn, DIM)
         for vec in vectors:
             values = {
-                "id": store.next_id(conn),
+                "id": records.next_id(conn),
                 "content": "v",
                 "project": project,
                 "agent": "alice",
@@ -160,7 +160,7 @@ def _fill_in(conn: Any, backend: Any, vectors: np.ndarray) -> list[int]:
     out = []
     for vec in vectors:
         values = {
-            "id": store.next_id(conn),
+            "id": records.next_id(conn),
             "content": "v",
             "project": "proj",
             "agent": "alice",

@@ -16,7 +16,7 @@ from mcp_memory.cli import admin as cli_admin
 from mcp_memory.cli import app
 from mcp_memory.errors import InvalidInput
 from mcp_memory.portability import MAX_LINE_BYTES, export_line, import_lines
-from mcp_memory.store import content_hash
+from mcp_memory.records import content_hash
 
 from .backend_helpers import bytes_on_disk, keyword_matches
 from .conftest import AGENT, OTHER, DbTarget

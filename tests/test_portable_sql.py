@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from mcp_memory import MemoryStore
+from mcp_memory.records import HIGH_WATER_KEY, next_id, note_high_water
 from mcp_memory.storage import driver as db
 from mcp_memory.storage.sqlite import vectors
-from mcp_memory.store import HIGH_WATER_KEY, next_id, note_high_water
 
 from .conftest import AGENT
 

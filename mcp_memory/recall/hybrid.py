@@ -9,13 +9,13 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from mcp_memory.models import LinkRef, RecallHit
+from mcp_memory.models import RecallHit
 from mcp_memory.recall import anchors, ranking
+from mcp_memory.records import links_of, load_rows, memory_trust, to_hit
 from mcp_memory.storage import backend_of, termstats
 from mcp_memory.storage.driver import Connection
 
@@ -316,67 +316,6 @@ def _keep_visible(conn: Connection, ids: list[int], scope: Scope) -> list[int]:
     )
     keep = {r[0] for r in rows}
     return [i for i in ids if i in keep]
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
-
-
-def load_rows(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, object]]:
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    rows = conn.execute(
-        f"""select m.*, coalesce(a.alpha / (a.alpha + a.beta), 0.5) as agent_trust
-            from memories m left join agents a on a.name = m.agent where m.id in ({marks})""",
-        list(ids),
-    )
-    return {r["id"]: dict(r) for r in rows}
-
-
-def links_of(conn: Connection, ids: Sequence[int]) -> dict[int, list[LinkRef]]:
-    """Links whose other end is visible: a quarantined memory never leaks through a link."""
-    out: dict[int, list[LinkRef]] = {i: [] for i in ids}
-    if not ids:
-        return out
-    marks = ",".join("?" * len(ids))
-    rows = conn.execute(
-        f"""select l.source_id, l.target_id, l.relation from links l
-            join memories s on s.id = l.source_id join memories t on t.id = l.target_id
-            where (l.source_id in ({marks}) or l.target_id in ({marks}))
-              and s.status = 'active' and t.status = 'active'""",
-        [*ids, *ids],
-    )
-    for src, dst, rel in rows:
-        if src in out:
-            out[src].append(LinkRef(id=dst, relation=rel, direction="out"))
-        if dst in out:
-            out[dst].append(LinkRef(id=src, relation=rel, direction="in"))
-    return out
-
-
-def memory_trust(row: dict[str, object]) -> float:
-    """The writer's trust now, never above what it was when written (an imported line
-    cannot borrow the live trust of the agent it claims), times the content's safety."""
-    writer = min(float(row["agent_trust"]), float(row["trust"]))
-    return round(writer * (1.0 - float(row["risk"])), 4)
-
-
-def to_hit(row: dict[str, object], score: float, stale: bool, links: list[LinkRef]) -> RecallHit:
-    return RecallHit(
-        id=int(row["id"]),
-        content=str(row["content"]),
-        score=round(score, 6),
-        kind=str(row["kind"]),
-        tags=json.loads(str(row["tags"])),
-        agent=str(row["agent"]),
-        source=str(row["source"]),
-        trust=memory_trust(row),
-        created_at=iso(float(row["created_at"])),
-        stale=stale,
-        project=str(row["project"]),
-        links=links,
-    )
 
 
 def hybrid(

@@ -18,11 +18,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.server.mcpserver.prompts.base import UserMessage
 
-from mcp_memory import render, validation
+from mcp_memory import records, render, validation
 from mcp_memory.errors import MemoryStoreError
 from mcp_memory.models import MemoryRecord, RecallResult
 from mcp_memory.recall import anchors, ranking
-from mcp_memory.recall import hybrid as search
 from mcp_memory.store import MemoryStore
 
 READABLE = ("active", "superseded")
@@ -67,13 +66,13 @@ def recent_memories(
     now = now or time.time()
     with store.lock:
         ids = _recent_ids(store, scope, max(n * 5, 50))
-        rows = search.load_rows(store.conn, ids)
+        rows = records.load_rows(store.conn, ids)
         scored = [(_score(row, store, now), row) for row in rows.values()]
-        scored = [(s, r) for s, r in scored if search.memory_trust(r) >= MIN_CONTEXT_TRUST]
+        scored = [(s, r) for s, r in scored if records.memory_trust(r) >= MIN_CONTEXT_TRUST]
         scored.sort(key=lambda sr: (sr[0][0], sr[1]["created_at"]), reverse=True)
         top = scored[:n]
-        links = search.links_of(store.conn, [int(r["id"]) for _, r in top])
-    hits = [search.to_hit(r, s, stale, links[int(r["id"])]) for (s, stale), r in top]
+        links = records.links_of(store.conn, [int(r["id"]) for _, r in top])
+    hits = [records.to_hit(r, s, stale, links[int(r["id"])]) for (s, stale), r in top]
     return RecallResult(results=hits)
 
 
@@ -91,7 +90,7 @@ def _score(row: dict[str, Any], store: MemoryStore, now: float) -> tuple[float, 
     files = json.loads(str(row["files"]))
     stale = anchors.is_stale(files, store.root) if files else False
     age_days = (now - float(row["created_at"])) / 86400
-    trust = search.memory_trust(row)
+    trust = records.memory_trust(row)
     return ranking.adjust(1.0, trust=trust, age_days=age_days, stale=stale), stale
 
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mcp_memory import records
 from mcp_memory.errors import SecretRejected
 from mcp_memory.models import Actor
-from mcp_memory.recall import hybrid as search
 from mcp_memory.trust import agents, detectors
 from mcp_memory.trust import beta as trust
 from mcp_memory.trust.contradiction import reason as contradiction_reason
@@ -99,7 +99,7 @@ def contradiction(
     with store.lock:
         near = store.backend.knn(store.conn, vector, project, CONTRADICTION_NEIGHBOURS)
         ids = [mid for dist, mid in near if dist <= SAME_SUBJECT_DISTANCE]
-        rows = search.load_rows(store.conn, ids) if ids else {}
+        rows = records.load_rows(store.conn, ids) if ids else {}
     for mid in ids:
         row = rows[mid]
         if row["agent"] == actor.agent or float(row["agent_trust"]) < writer + TRUST_MARGIN:
