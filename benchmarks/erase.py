@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mcp_memory import erasure  # noqa: E402
 from mcp_memory.embeddings import FakeEmbedder  # noqa: E402
 from mcp_memory.records import content_hash
-from mcp_memory.storage.driver import write_transaction  # noqa: E402
+from mcp_memory.storage import write_transaction  # noqa: E402
 from mcp_memory.storage.sqlite import vectors  # noqa: E402
 from mcp_memory.store import MemoryStore, allow_all  # noqa: E402
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg_search_bench import PROJECT, pct, questions  # noqa: E402
 
 from mcp_memory import FastEmbedder  # noqa: E402
-from mcp_memory.storage.driver import connect  # noqa: E402
+from mcp_memory.storage import connect  # noqa: E402
 from mcp_memory.storage.sqlite import vectors  # noqa: E402
 
 

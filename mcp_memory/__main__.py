@@ -1,3 +1,6 @@
+"""`python -m mcp_memory`: the same CLI as the `mcp-memory` script."""
+
 from mcp_memory.cli import app
 
-app()
+if __name__ == "__main__":
+    app()

@@ -27,6 +27,73 @@ ANONYMOUS_AGENT = "anonymous"
 FALSE_WORDS = ("", "0", "false", "no", "off")
 
 
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable as the README documents it (see ENVIRONMENT)."""
+
+    name: str
+    meaning: str
+    default: str
+
+
+# The one list of the variables the package reads: the README's table is generated from it
+# (cog), and tests/test_docs.py fails when the code reads a variable that is not here.
+ENVIRONMENT: tuple[EnvVar, ...] = (
+    EnvVar(
+        "MCP_MEMORY_DB",
+        "path of the SQLite database, or a `postgresql://` URL "
+        "([docs/postgres.md](docs/postgres.md))",
+        "the user data dir, e.g. `~/.local/share/mcp-memory/memory.db`",
+    ),
+    EnvVar(
+        "MCP_MEMORY_MODEL",
+        "fastembed name of the embedding model",
+        f"`{DEFAULT_MODEL}`",
+    ),
+    EnvVar(
+        "MCP_MEMORY_MODEL_DIR",
+        "local folder with an ONNX embedding model",
+        "unset: fastembed's normal download",
+    ),
+    EnvVar(
+        "MCP_MEMORY_AGENT",
+        "the agent identity of this server process",
+        "the client's `clientInfo.name`, else `anonymous`",
+    ),
+    EnvVar(
+        "MCP_MEMORY_PROJECT",
+        'default project scope (`""` = global)',
+        "name of the working directory's git root",
+    ),
+    EnvVar(
+        "MCP_MEMORY_TRUSTED_AGENTS",
+        "comma-separated agents that start with a trusted prior",
+        "none",
+    ),
+    EnvVar(
+        "MCP_MEMORY_QUANTIZE",
+        "embed with an int8 copy of the model (`0`/`false`/`no`/`off`: the float model)",
+        "on",
+    ),
+    EnvVar(
+        "MCP_MEMORY_CACHE_DIR",
+        "where the int8 model copy is kept (safe to delete)",
+        "the user cache dir, e.g. `~/.cache/mcp-memory`",
+    ),
+    EnvVar(
+        "MCP_MEMORY_REQUIRE_TOKEN",
+        "HTTP: require a bearer token on loopback too (any value but `0`/`false`/`no`/`off`)",
+        "off (always on beyond loopback)",
+    ),
+    EnvVar(
+        "MCP_MEMORY_WATCH_POLLING",
+        "`1`: `watch` and `serve --watch` poll the files instead of using inotify/FSEvents "
+        "(network or container file systems)",
+        "off",
+    ),
+)
+
+
 def env_flag(value: str | None) -> bool:
     """Security switches fail closed: any value but an explicit no (0/false/no/off) is yes."""
     return value is not None and value.strip().lower() not in FALSE_WORDS

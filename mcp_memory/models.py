@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -42,6 +42,33 @@ class Actor:
 
 
 HUMAN = Actor(agent=USER_AGENT, client_name="mcp-memory-cli")
+
+
+@dataclass
+class Verdict:
+    """What screening decided about one write. The trust layer fills it in and the store
+    acts on it, so it lives here, below both, rather than in either."""
+
+    status: str = "stored"  # stored | quarantined | rejected
+    risk: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=lambda: ["clean_write"])
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    """One write after validation and before screening: everything the row needs that
+    the caller decides. Status, writer trust and risk come later, from the verdict."""
+
+    content: str
+    actor: Actor
+    kind: str
+    tags: list[str]
+    project: str
+    source: str
+    files: list[str]
+    content_hash: str
+    supersedes: int | None = None
 
 
 class RememberResult(BaseModel):

@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 
-from mcp_memory import audit
+from mcp_memory import audit, lifecycle
 from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.models import HUMAN, Actor
 from mcp_memory.records import iso
@@ -121,7 +121,8 @@ def _decide_write(
     store: MemoryStore, conn: object, memory_id: int, writer: str, approve: bool, actor: Actor
 ) -> dict[str, object]:
     status = "active" if approve else "rejected"
-    store._set_status(conn, memory_id, status, actor.agent, "approved" if approve else "rejected")
+    why = "approved" if approve else "rejected"
+    lifecycle.set_status(store.backend, conn, memory_id, status, actor.agent, why)
     if approve:
         conn.execute("update memories set risk = 0 where id = ?", (memory_id,))
         _apply_held_supersede(store, conn, memory_id, actor)
@@ -156,14 +157,15 @@ def _apply_held_supersede(store: MemoryStore, conn: object, memory_id: int, acto
         "select id, agent, status from memories where id = ?", (row["supersedes"],)
     ).fetchone()
     if old is not None and old["status"] == "active":
-        store._supersede(conn, old, memory_id, actor, 1.0)
+        lifecycle.supersede(store.backend, conn, old, memory_id, actor, 1.0)
 
 
 def _decide_forget(
     store: MemoryStore, conn: object, memory_id: int, asks: list, approve: bool, actor: Actor
 ) -> dict[str, object]:
     if approve:
-        store._set_status(conn, memory_id, "forgotten", actor.agent, "forget request approved")
+        why = "forget request approved"
+        lifecycle.set_status(store.backend, conn, memory_id, "forgotten", actor.agent, why)
     conn.execute(
         "update reviews set status = ?, decided_by = ?, decided_at = ? where memory_id = ? "
         "and status = 'pending'",
@@ -264,5 +266,6 @@ def _quarantine_past(store: MemoryStore, conn: object, name: str, actor: Actor) 
         )
     ]
     for mid in ids:
-        store._set_status(conn, mid, "quarantined", actor.agent, "agent distrusted (retro)")
+        why = "agent distrusted (retro)"
+        lifecycle.set_status(store.backend, conn, mid, "quarantined", actor.agent, why)
     return len(ids)

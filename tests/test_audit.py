@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 from mcp_memory import audit
 from mcp_memory.cli import admin as cli_admin
 from mcp_memory.errors import InvalidInput
-from mcp_memory.storage import open_backend
-from mcp_memory.storage.driver import Connection, write_transaction
+from mcp_memory.storage import Connection, open_backend, write_transaction
 
 from .conftest import DbTarget
 

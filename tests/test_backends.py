@@ -9,8 +9,8 @@ import pytest
 
 from mcp_memory import MemoryStore
 from mcp_memory.errors import StorageError
-from mcp_memory.storage import Backend, SqliteBackend, backend_of, open_backend
-from mcp_memory.storage.driver import BUSY_TIMEOUT_MS, connect
+from mcp_memory.storage import Backend, SqliteBackend, backend_of, connect, open_backend
+from mcp_memory.storage.driver import BUSY_TIMEOUT_MS
 
 from .conftest import AGENT, DbTarget
 

@@ -18,7 +18,7 @@ from mcp_memory.cli import admin as cli_admin
 from mcp_memory.embeddings import FakeEmbedder
 from mcp_memory.errors import InvalidInput
 from mcp_memory.models import Actor
-from mcp_memory.storage.driver import connect
+from mcp_memory.storage import connect
 from mcp_memory.store import MemoryStore, allow_all
 
 # SQLite's online backup API; on PostgreSQL backups are pg_dump's job

@@ -106,3 +106,82 @@ def test_doctor_says_when_the_float_model_runs(monkeypatch: pytest.MonkeyPatch) 
     report = json.loads(run("doctor", "--json").stdout)
     assert report["model_copy"].startswith("off")
     assert report["model"].startswith("loaded (sentence-transformers/all-MiniLM-L6-v2,")
+
+
+# ---- --db and --json on the admin commands (erase, backup, audit log, audit verify) ----------
+
+AUDIT_KEYS = {"seq", "ts", "actor", "action", "memory_id", "data", "prev_hash", "hash"}
+
+
+@pytest.fixture
+def other_db(tmp_path: Path) -> Path:
+    """A database named only by --db: $MCP_MEMORY_DB (env.db) must stay untouched."""
+    db = tmp_path / "other.db"
+    r = run("remember", "Zebra quartz deploy key rotates on Fridays", "--db", str(db), "--json")
+    assert r.exit_code == 0, r.output
+    return db
+
+
+def test_audit_log_and_verify_read_the_database_named_by_db(other_db: Path, tmp_path: Path) -> None:
+    log = run("audit", "log", "--db", str(other_db), "--json")
+    assert log.exit_code == 0, log.output
+    (entry,) = json.loads(log.stdout)
+    assert set(entry) == AUDIT_KEYS and (entry["actor"], entry["action"]) == ("user", "remember")
+    verify = run("audit", "verify", "--db", str(other_db), "--json")
+    assert verify.exit_code == 0, verify.output
+    result = json.loads(verify.stdout)
+    assert (result["ok"], result["checked"], result["first_bad_entry"]) == (True, 1, None)
+    assert result["head_hash"] == entry["hash"]
+    assert not (tmp_path / "env.db").exists()
+
+
+def test_backup_and_erase_act_on_the_database_named_by_db(other_db: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.db"
+    backup = run("backup", str(copy), "--db", str(other_db), "--json")
+    assert backup.exit_code == 0, backup.output
+    info = json.loads(backup.stdout)
+    assert info["dest"] == str(copy.resolve()) and info["sha256"].startswith("sha256:")
+    assert copy.exists()
+    plan = run("erase", "--match", "zebra", "--dry-run", "--db", str(other_db), "--json")
+    assert plan.exit_code == 0, plan.output
+    shown = json.loads(plan.stdout)
+    assert shown["dry_run"] is True and shown["ids"] == [m["id"] for m in shown["memories"]]
+    erased = run("erase", "--match", "zebra", "--yes", "--db", str(other_db), "--json")
+    assert erased.exit_code == 0, erased.output
+    assert json.loads(erased.stdout)["erased_ids"] == shown["ids"]
+    actions = [
+        e["action"] for e in json.loads(run("audit", "log", "--db", str(other_db), "--json").stdout)
+    ]
+    assert actions == ["remember", "backup", "erase"]
+    kept = json.loads(run("audit", "log", "--db", str(copy), "--json").stdout)
+    assert [e["action"] for e in kept] == ["remember"]  # the copy was taken before the erase
+    assert not (tmp_path / "env.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("backup", "{db}"), 1),  # the file exists: a failed operation, as documented
+        (("erase", "--id", "999", "--yes"), 1),
+        (("erase", "--match", "zebra", "--agent", "user"), 2),
+        (("audit", "log", "--since", "someday"), 2),
+        (("audit", "log", "--action", "nope"), 2),
+    ],
+)
+def test_admin_commands_with_db_exit_with_the_documented_code(
+    other_db: Path, args: tuple[str, ...], code: int
+) -> None:
+    r = run(*(a.format(db=other_db) for a in args), "--db", str(other_db))
+    assert r.exit_code == code, r.output
+    assert r.stderr.startswith("Error: ") and len(r.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args", [("audit", "log"), ("audit", "verify"), ("erase", "--id", "1", "--yes")]
+)
+def test_an_unopenable_db_is_a_failed_operation_with_one_line(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    r = run(*args, "--db", str(tmp_path))  # a folder, not a database file
+    assert r.exit_code == 1, r.output
+    assert r.stderr.startswith("Error: cannot open the memory database")

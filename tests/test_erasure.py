@@ -17,7 +17,7 @@ from mcp_memory.embeddings import FakeEmbedder
 from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.models import HUMAN, Actor
 from mcp_memory.records import content_hash
-from mcp_memory.storage.driver import connect
+from mcp_memory.storage import connect
 from mcp_memory.storage.sqlite import erasure as sqlite_erasure
 from mcp_memory.store import MemoryStore, allow_all
 from tests.conftest import DbTarget

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +16,9 @@ from typer.testing import CliRunner
 
 from mcp_memory import HUMAN, FakeEmbedder, MemoryStore, Settings
 from mcp_memory.cli.setup import context_command
+from mcp_memory.models import Verdict
 from mcp_memory.server.app import create_server
 from mcp_memory.server.resources import register_extras
-from mcp_memory.store import Verdict
 
 from .conftest import AGENT, OTHER
 
@@ -166,7 +168,7 @@ async def test_prime_session_with_a_topic_recalls_memories_about_it(mem: MemoryS
 def test_recent_memories_put_trusted_before_risky_and_drop_the_least_trusted(
     mem: MemoryStore,
 ) -> None:
-    from mcp_memory.server.resources import recent_memories
+    from mcp_memory.context import recent_memories
 
     trusted = remember(mem, "Use the stable SDK", actor=HUMAN)  # older, so trust must lift it
     risky = remember(mem, "risky: maybe use the beta SDK")
@@ -233,3 +235,31 @@ def test_context_on_an_empty_store_still_gives_the_guidance(env_store: MemorySto
     result = run_context()
     assert result.exit_code == 0
     assert "none stored yet" in result.stdout and "remember durable things" in result.stdout
+
+
+# ---- what the hook loads: it runs at every session start, so it stays light ----------------
+
+
+def loaded_after(code: str, *prefixes: str) -> list[str]:
+    """Modules under any of prefixes that running code loads in a fresh interpreter."""
+    check = (
+        f"{code}\nimport sys\n"
+        f"bad = [m for m in sys.modules if (m + '.').startswith({prefixes!r})]\n"
+        "print(','.join(bad), file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return [m for m in proc.stderr.strip().split(",") if m]
+
+
+def test_the_context_library_loads_neither_the_mcp_server_nor_typer_nor_fastembed() -> None:
+    code = "import mcp_memory.context"
+    heavy = ("mcp.server.", "mcp_memory.server.", "typer.", "fastembed.")
+    assert loaded_after(code, *heavy) == []
+
+
+def test_the_session_start_hook_never_loads_the_mcp_server(env_store: MemoryStore) -> None:
+    remember(env_store, "Run tests with pytest -q")
+    code = "from mcp_memory.cli import app\napp(['context', '--hook'], standalone_mode=False)"
+    assert loaded_after(code, "mcp.server.", "mcp_memory.server.", "fastembed.") == []
+

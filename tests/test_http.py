@@ -70,7 +70,7 @@ def test_the_http_server_binds_to_loopback_by_default() -> None:
 
 
 def test_only_loopback_addresses_count_as_private() -> None:
-    from mcp_memory.server.app import is_loopback
+    from mcp_memory.server.http import is_loopback
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")

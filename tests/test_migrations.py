@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from mcp_memory import storage as db
 from mcp_memory.storage import SqliteBackend
-from mcp_memory.storage import driver as db
 from mcp_memory.storage.sqlite.migrations import MIGRATIONS, migrate, pending
 
 pytestmark = pytest.mark.sqlite_only  # SQLite DDL, pragmas and sqlite_master

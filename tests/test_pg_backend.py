@@ -22,9 +22,9 @@ pytest.importorskip("psycopg", reason="the postgres extra (or dev) is not instal
 pytest.register_assert_rewrite("tests.pg_support")
 
 from mcp_memory import audit  # noqa: E402
+from mcp_memory import storage as db  # noqa: E402
 from mcp_memory.errors import InvalidInput, StorageError  # noqa: E402
 from mcp_memory.models import Actor  # noqa: E402
-from mcp_memory.storage import driver as db  # noqa: E402
 from mcp_memory.storage import termstats  # noqa: E402
 from mcp_memory.storage.postgres import migrations as migrations_pg  # noqa: E402
 from mcp_memory.storage.sqlite import migrations  # noqa: E402

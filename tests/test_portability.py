@@ -11,11 +11,21 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mcp_memory import HUMAN, FakeEmbedder, MemoryStore, Settings, audit, portability
+from mcp_memory import (
+    HUMAN,
+    FakeEmbedder,
+    MemoryStore,
+    Settings,
+    audit,
+    portability,
+)
 from mcp_memory.cli import admin as cli_admin
 from mcp_memory.cli import app
 from mcp_memory.errors import InvalidInput
-from mcp_memory.portability import MAX_LINE_BYTES, export_line, import_lines
+from mcp_memory.portability import commit as import_commit
+from mcp_memory.portability import export_line, import_lines
+from mcp_memory.portability import report as import_report
+from mcp_memory.portability.check import MAX_LINE_BYTES
 from mcp_memory.records import content_hash
 
 from .backend_helpers import bytes_on_disk, keyword_matches
@@ -285,7 +295,7 @@ def test_a_bad_line_is_reported_with_its_number_and_a_clear_reason(
     report = import_lines(target, [good, line])
     assert [e.line for e in report.errors] == [2]
     assert message in report.errors[0].message
-    assert len(report.errors[0].message) <= portability.MAX_MESSAGE_CHARS
+    assert len(report.errors[0].message) <= import_report.MAX_MESSAGE_CHARS
     assert count(target) == 0
 
 
@@ -404,7 +414,7 @@ def test_an_id_taken_after_planning_is_remapped_for_that_line_alone(
 ) -> None:
     taken = target.remember("Written by the server meanwhile", actor=AGENT).id
     assert taken is not None
-    monkeypatch.setattr(portability, "_ids_free", lambda store, ids: True)
+    monkeypatch.setattr(import_commit, "_ids_free", lambda store, ids: True)
     report = import_lines(target, as_lines([crafted("Imported note", id=taken)]))
     assert report.id_policy == "kept" and report.outcomes[0].id != taken
     assert target.get(taken).content == "Written by the server meanwhile"
@@ -450,7 +460,7 @@ def test_a_line_whose_commit_fails_leaves_no_trace_and_the_others_stand(
             raise InvalidInput("audit refused")
         return real_append(conn, **kw)
 
-    monkeypatch.setattr(portability.audit, "append", failing)
+    monkeypatch.setattr(import_commit.audit, "append", failing)
     rows = [
         crafted("Lint with ruff", id=1),
         crafted(

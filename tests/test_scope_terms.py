@@ -11,7 +11,9 @@ from mcp_memory import Actor, MemoryStore, erasure
 from mcp_memory.embeddings import FakeEmbedder
 from mcp_memory.recall import hybrid as search
 from mcp_memory.recall import ranking
+from mcp_memory.recall.query import fts_query
 from mcp_memory.storage import open_backend, termstats
+from mcp_memory.storage.sqlite.fts import UNIFORM_WEIGHTS
 from mcp_memory.store import allow_all
 
 from .conftest import DbTarget
@@ -127,7 +129,7 @@ def test_a_term_everywhere_in_the_project_does_not_decide_the_keyword_ranking(
     scope = search.Scope(projects=["atlas", ""])
     database_wide = store.conn.execute(
         "select rowid from memories_fts where memories_fts match ? order by rank",
-        (search.fts_query("atlas invoices"),),
+        (fts_query("atlas invoices"),),
     ).fetchall()
     assert database_wide[0][0] == loud  # FTS5's own idf: "atlas" is rare, so it wins
     ranked = list(search.keyword_scores(store.conn, "atlas invoices", scope))
@@ -150,7 +152,7 @@ def test_with_one_project_keyword_ranking_is_fts5_bm25_as_it_is(db_target: DbTar
     plain = store.conn.execute(
         "select rowid, bm25(memories_fts, 1.0, 0.5) from memories_fts where memories_fts "
         "match ? order by 2",
-        (search.fts_query(query),),
+        (fts_query(query),),
     ).fetchall()
     assert list(mine) == [r[0] for r in plain]
     assert list(mine.values()) == pytest.approx([-r[1] for r in plain])
@@ -222,12 +224,12 @@ def test_unequal_chunk_weights_sum_each_chunks_bm25_times_its_weight(db_target: 
     _remember(store, "Alpha refunds go through the ledger", "alpha")
     scope = search.Scope(projects=["alpha", ""])
     weights = termstats.chunk_weights(store.conn, ["ledger", "refunds"], scope.projects)
-    assert max(weights.values()) > search.UNIFORM_WEIGHTS * min(weights.values())
+    assert max(weights.values()) > UNIFORM_WEIGHTS * min(weights.values())
     expected: dict[int, float] = {}
     for chunk, weight in weights.items():
         for rowid, rank in store.conn.execute(
             "select rowid, rank from memories_fts where memories_fts match ?",
-            (search.fts_query(chunk),),
+            (fts_query(chunk),),
         ):
             expected[rowid] = expected.get(rowid, 0.0) - weight * rank
     alpha = {r[0] for r in store.conn.execute("select id from memories where project = 'alpha'")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mcp_memory import HUMAN, InvalidInput, MemoryStore, NotFound
-from mcp_memory.recall.hybrid import fts_query
+from mcp_memory.recall.query import fts_query
 
 from .backend_helpers import keyword_matches
 from .conftest import AGENT, OTHER

@@ -379,7 +379,7 @@ def test_a_locked_database_never_makes_authentication_wait_or_retry(
     def no_waiting(seconds: float) -> None:
         raise AssertionError(f"authentication slept {seconds} s waiting for the write lock")
 
-    monkeypatch.setattr("mcp_memory.storage.sqlite.backend.time.sleep", no_waiting)
+    monkeypatch.setattr("mcp_memory.storage.sqlite.connection.time.sleep", no_waiting)
     other.conn.execute("begin immediate")  # someone else's long write holds the lock
     try:
         for _ in range(3):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mcp_memory import Actor, FakeEmbedder, MemoryStore, Settings
-from mcp_memory.storage import driver as db
+from mcp_memory import storage as db
 from mcp_memory.storage.sqlite import migrations, vectors
 
 pytestmark = pytest.mark.sqlite_only  # vec0 tables, pragma data_version and bare SQLite connections

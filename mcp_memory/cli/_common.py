@@ -1,4 +1,9 @@
-"""Helpers the CLI modules share: opening the store, printing, exit codes."""
+"""What every CLI module shares: the --db/--json options, opening the store, printing, exit codes.
+
+The exit-code contract lives here once: 0 success, 1 failed operation, 2 bad usage. Commands
+map library errors through `handled()` rather than catching them one by one, so the same
+error means the same code and the same one-line message everywhere.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -16,9 +21,14 @@ from mcp_memory.config import Settings, db_target
 from mcp_memory.errors import InvalidInput, MemoryStoreError
 from mcp_memory.store import MemoryStore
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MODEL_WAIT_S = 30.0
+
+# str, not Path: Path() would mangle a postgresql:// URL (issue 8); settings_for classifies it.
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
 
 
 def settings_for(db: str | Path | None) -> Settings:
@@ -35,21 +45,32 @@ def open_store(db: str | Path | None = None, *, embed: bool = False) -> MemorySt
     return store
 
 
-def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+def print_error(message: str) -> None:
+    """The one shape of an error line: on stderr, so stdout stays parseable."""
     typer.echo(f"Error: {message}", err=True)
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    print_error(message)
     raise typer.Exit(code)
 
 
 @contextmanager
-def handled() -> Iterator[None]:
-    """Library errors become one clear line on stderr and the documented exit code."""
+def handled(failed: str = "", *, invalid: int = EXIT_USAGE) -> Iterator[None]:
+    """Library errors become one clear line on stderr and the documented exit code.
+
+    `failed` names the operation in a failure's message ("backup failed: ..."). `invalid` is
+    the exit code of InvalidInput: bad usage, unless a command documents it as a failed
+    operation (`backup` to a file that exists). Also usable as a decorator.
+    """
     try:
         yield
     except InvalidInput as exc:
-        fail(str(exc), EXIT_USAGE)
+        fail(str(exc), invalid)
     except MemoryStoreError as exc:
-        fail(str(exc), EXIT_FAILED)
+        fail(f"{failed}: {exc}" if failed else str(exc), EXIT_FAILED)
 
 
 def print_json(value: Any) -> None:
+    """Plain stdout, never rich: markup or wrapping would corrupt the JSON."""
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n")

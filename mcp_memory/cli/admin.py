@@ -1,21 +1,17 @@
-"""The human's admin commands: audit log/verify, erase, backup and import.
+"""The human's admin commands: audit log/verify, erase, backup, export and import.
 
-Mounted by cli.py (`app.add_typer(audit_app, name="audit")`,
-`app.command("erase")(erase_command)`, `app.command("backup")(backup_command)`,
-`app.command("import")(import_command)`).
-Exit codes follow the CLI contract: 0 success, 1 failed operation, 2 bad usage.
-`--json` output goes through plain print(json.dumps(...)) so it never picks up
-rich markup or wrapping.
+Each opens the database named by --db (else $MCP_MEMORY_DB) and closes it when done.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,8 +19,19 @@ from rich.table import Table
 
 from mcp_memory import audit, erasure
 from mcp_memory import backup as backup_mod
-from mcp_memory.errors import InvalidInput, MemoryStoreError, NotFound
+from mcp_memory.cli._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    DbOption,
+    fail,
+    handled,
+    open_store,
+    print_error,
+    print_json,
+)
 from mcp_memory.models import HUMAN
+from mcp_memory.store import MemoryStore
 
 if TYPE_CHECKING:
     from mcp_memory.portability import ImportReport
@@ -34,40 +41,16 @@ audit_app = typer.Typer(
     no_args_is_help=True,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _open_store(db: str | Path | None = None) -> Any:
-    """One place to open the store, so the lead can swap in cli_support.open_store."""
-    try:
-        from mcp_memory.cli._common import open_store  # type: ignore[attr-defined]
-    except ImportError:
-        from mcp_memory.config import Settings
-        from mcp_memory.store import MemoryStore
-
-        return MemoryStore.open(db or Settings.from_env().db_path, embedder=None)
-    return open_store(db)
-
 
 @contextmanager
-def _store(db: str | Path | None = None) -> Iterator[Any]:
-    try:
-        store = _open_store(db)
-    except MemoryStoreError as exc:
-        _fail(f"cannot open the memory database: {exc}", EXIT_FAILED)
+def _store(db: str | None) -> Iterator[MemoryStore]:
+    """Closed when the command is done: erase and backup must not leave a writer open."""
+    with handled("cannot open the memory database"):
+        store = open_store(db)
     try:
         yield store
     finally:
         store.close()
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
 def _console() -> Console:
@@ -96,17 +79,15 @@ def audit_log(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print machine-readable JSON (a list of entries).")
     ] = False,
+    db: DbOption = None,
 ) -> None:
     """Show audit entries, oldest first."""
     if action is not None and action not in audit.ACTIONS:
-        _fail(f"unknown action {action!r}; expected one of {', '.join(audit.ACTIONS)}", EXIT_USAGE)
-    with _store() as store:
-        try:
-            found = audit.entries(store.conn, agent=agent, since=since, action=action, limit=limit)
-        except InvalidInput as exc:
-            _fail(str(exc), EXIT_USAGE)
+        fail(f"unknown action {action!r}; expected one of {', '.join(audit.ACTIONS)}", EXIT_USAGE)
+    with _store(db) as store, handled():
+        found = audit.entries(store.conn, agent=agent, since=since, action=action, limit=limit)
     if json_out:
-        _print_json([entry.to_dict() for entry in found])
+        print_json([entry.to_dict() for entry in found])
         return
     _console().print(_entries_table(found))
 
@@ -142,13 +123,14 @@ def _short(text: str, width: int) -> str:
 @audit_app.command("verify")
 def audit_verify(
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    db: DbOption = None,
 ) -> None:
     """Check the hash chain end to end; exit 1 and show the first bad entry if it is broken."""
-    with _store() as store:
+    with _store(db) as store, handled():
         result = audit.verify(store.conn)
         bad = _entry_at(store.conn, result.first_bad_seq)
     if json_out:
-        _print_json({**result.to_dict(), "first_bad_entry": bad})
+        print_json({**result.to_dict(), "first_bad_entry": bad})
     elif result.ok:
         typer.echo(f"ok: {result.checked} entries verified; head {result.head_hash}")
         for note in result.notes:
@@ -171,50 +153,58 @@ def _entry_at(conn: Any, seq: int | None) -> dict[str, Any] | None:
 # ---- erase ---------------------------------------------------------------------------------
 
 
+IdOption = Annotated[int | None, typer.Option("--id", help="Erase the memory with this id.")]
+AgentOption = Annotated[
+    str | None, typer.Option("--agent", help="Erase every memory written by this agent.")
+]
+ProjectOption = Annotated[
+    str | None, typer.Option("--project", help="Erase every memory in this project.")
+]
+MatchOption = Annotated[
+    str | None,
+    typer.Option("--match", help="Erase every memory whose text contains this (plain, any case)."),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since", help="Erase memories created at or after: ISO time, unix seconds, 7d/24h."
+    ),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Show exactly what would be erased; change nothing.")
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+NoVacuumOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-vacuum",
+        help="Skip VACUUM on very large databases; relies on secure_delete and a checkpoint.",
+    ),
+]
+
+
 def erase_command(
-    id: Annotated[  # noqa: A002 - the flag is --id
-        int | None, typer.Option("--id", help="Erase the memory with this id.")
-    ] = None,
-    agent: Annotated[
-        str | None, typer.Option("--agent", help="Erase every memory written by this agent.")
-    ] = None,
-    project: Annotated[
-        str | None, typer.Option("--project", help="Erase every memory in this project.")
-    ] = None,
-    match: Annotated[
-        str | None,
-        typer.Option(
-            "--match", help="Erase every memory whose text contains this (plain, any case)."
-        ),
-    ] = None,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since", help="Erase memories created at or after: ISO time, unix seconds, 7d/24h."
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show exactly what would be erased; change nothing.")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    id: IdOption = None,  # noqa: A002 - the flag is --id
+    agent: AgentOption = None,
+    project: ProjectOption = None,
+    match: MatchOption = None,
+    since: SinceOption = None,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the plan (dry run) or the receipt as JSON.")
     ] = False,
-    no_vacuum: Annotated[
-        bool,
-        typer.Option(
-            "--no-vacuum",
-            help="Skip VACUUM on very large databases; relies on secure_delete and a checkpoint.",
-        ),
-    ] = False,
+    no_vacuum: NoVacuumOption = False,
+    db: DbOption = None,
 ) -> None:
     """Erase memories for real (GDPR Art. 17): rows, index, vectors, links and their bytes."""
     selectors = {"id": id, "agent": agent, "project": project, "match": match, "since": since}
     chosen = [name for name, value in selectors.items() if value is not None]
     if len(chosen) != 1:
-        _fail("give exactly one of --id, --agent, --project, --match, --since", EXIT_USAGE)
-    with _store() as store:
-        erase_plan = _plan(store, selectors)
+        fail("give exactly one of --id, --agent, --project, --match, --since", EXIT_USAGE)
+    with _store(db) as store:
+        with handled():
+            erase_plan = erasure.plan(store.conn, **selectors)
         if dry_run:
             _show_plan(store, erase_plan, json_out)
             return
@@ -228,24 +218,11 @@ def erase_command(
                 abort=True,
                 err=True,
             )
-        receipt = _execute(store, erase_plan, vacuum=not no_vacuum)
+        with handled("erase failed, nothing was deleted", invalid=EXIT_FAILED):
+            receipt = erasure.execute(
+                store.conn, store.lock, erase_plan, actor=HUMAN.agent, vacuum=not no_vacuum
+            )
     _show_receipt(receipt, json_out)
-
-
-def _plan(store: Any, selectors: dict[str, Any]) -> erasure.ErasePlan:
-    try:
-        return erasure.plan(store.conn, **selectors)
-    except InvalidInput as exc:
-        _fail(str(exc), EXIT_USAGE)
-    except NotFound as exc:
-        _fail(str(exc), EXIT_FAILED)
-
-
-def _execute(store: Any, erase_plan: erasure.ErasePlan, *, vacuum: bool) -> erasure.Receipt:
-    try:
-        return erasure.execute(store.conn, store.lock, erase_plan, actor=HUMAN.agent, vacuum=vacuum)
-    except MemoryStoreError as exc:
-        _fail(f"erase failed, nothing was deleted: {exc}", EXIT_FAILED)
 
 
 def _preview_rows(store: Any, ids: list[int]) -> list[dict[str, Any]]:
@@ -273,7 +250,7 @@ def _show_plan(
 ) -> None:
     items = _preview_rows(store, erase_plan.ids)
     if json_out:
-        _print_json({**erase_plan.to_dict(), "dry_run": True, "memories": items})
+        print_json({**erase_plan.to_dict(), "dry_run": True, "memories": items})
         return
     console = Console(stderr=err, soft_wrap=False)
     table = Table(title=f"would erase {len(items)} memories ({erase_plan.selector})")
@@ -310,14 +287,14 @@ def _report_nothing(erase_plan: erasure.ErasePlan, json_out: bool) -> None:
             purged=True,
             notes=["nothing matched; nothing was erased"],
         )
-        _print_json(empty.to_dict())
+        print_json(empty.to_dict())
     else:
         typer.echo("nothing matched; nothing was erased")
 
 
 def _show_receipt(receipt: erasure.Receipt, json_out: bool) -> None:
     if json_out:
-        _print_json(receipt.to_dict())
+        print_json(receipt.to_dict())
     else:
         table = Table(title="erasure receipt", show_header=False)
         table.add_column("field")
@@ -343,24 +320,48 @@ def backup_command(
         Path, typer.Argument(help="Where to write the copy (must not exist yet).", dir_okay=False)
     ],
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    db: DbOption = None,
 ) -> None:
     """Write a consistent copy of the database while it keeps serving, and log it."""
-    with _store() as store:
-        try:
-            info = backup_mod.backup(store.conn, file, lock=store.lock, actor=HUMAN.agent)
-        except InvalidInput as exc:
-            _fail(str(exc), EXIT_FAILED)
-        except MemoryStoreError as exc:
-            _fail(f"backup failed: {exc}", EXIT_FAILED)
+    with _store(db) as store, handled("backup failed", invalid=EXIT_FAILED):
+        info = backup_mod.backup(store.conn, file, lock=store.lock, actor=HUMAN.agent)
     if json_out:
-        _print_json(info)
+        print_json(info)
     else:
         typer.echo(f"backup written: {info['dest']} ({info['bytes']} bytes, {info['sha256']})")
 
 
-# ---- import --------------------------------------------------------------------------------
+# ---- export and import ---------------------------------------------------------------------
 
 MAX_ERRORS_SHOWN = 50
+
+
+def export_command(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default stdout)")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write every memory with its provenance as JSON Lines (schemas/export-line.json)."""
+    # Imported here: jsonschema would otherwise load on every command's startup.
+    from mcp_memory.portability import export_line
+
+    with handled():
+        store = open_store(db)
+        lines = (
+            json.dumps(export_line(store, r), ensure_ascii=False, sort_keys=True)
+            for r in store.iter_records()
+        )
+        if out is None:
+            for line in lines:
+                sys.stdout.write(line + "\n")
+            return
+        tmp = out.with_name(out.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line + "\n")
+        tmp.replace(out)
+    typer.echo(f"Exported to {out}", err=True)
 
 
 def import_command(
@@ -373,10 +374,7 @@ def import_command(
             readable=True,
         ),
     ],
-    db: Annotated[
-        str | None,  # str, not Path: Path() would mangle a postgresql:// URL (issue 8)
-        typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)"),
-    ] = None,
+    db: DbOption = None,
     skip_bad: Annotated[
         bool,
         typer.Option(
@@ -398,16 +396,10 @@ def import_command(
     Ids are kept when all are free, else remapped with their links; duplicates are skipped.
     """
     # Imported here: jsonschema would otherwise load on every command's startup.
-    from mcp_memory.cli._common import handled, open_store, print_json
     from mcp_memory.portability import import_lines, read_lines
 
-    with handled():
-        store = open_store(db, embed=True)
-        try:
-            with file.open("rb") as fh:
-                report = import_lines(store, read_lines(fh), actor=HUMAN, skip_bad=skip_bad)
-        finally:
-            store.close()
+    with handled(), closing(open_store(db, embed=True)) as store, file.open("rb") as fh:
+        report = import_lines(store, read_lines(fh), actor=HUMAN, skip_bad=skip_bad)
     if json_out:
         print_json(report.to_dict())
     else:
@@ -426,10 +418,9 @@ def _show_import(report: ImportReport, skip_bad: bool) -> None:
     counts = report.counts()
     if not report.committed:
         good = report.lines - counts["bad"]
-        typer.echo(
-            f"error: nothing imported: {counts['bad']} of {report.lines} lines are bad; fix them "
-            f"or rerun with --skip-bad to import the {good} good lines",
-            err=True,
+        print_error(
+            f"nothing imported: {counts['bad']} of {report.lines} lines are bad; fix them "
+            f"or rerun with --skip-bad to import the {good} good lines"
         )
         return
     skipped = f", {counts['bad']} bad lines skipped" if skip_bad and counts["bad"] else ""

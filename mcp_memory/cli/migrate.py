@@ -6,8 +6,15 @@ from typing import Annotated
 
 import typer
 
-from mcp_memory.cli import DbOption, JsonOption
-from mcp_memory.cli._common import EXIT_USAGE, fail, handled, print_json, settings_for
+from mcp_memory.cli._common import (
+    EXIT_USAGE,
+    DbOption,
+    JsonOption,
+    fail,
+    handled,
+    print_json,
+    settings_for,
+)
 from mcp_memory.config import is_postgres_url
 
 

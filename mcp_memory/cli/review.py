@@ -9,8 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mcp_memory import review
-from mcp_memory.cli import DbOption, JsonOption
-from mcp_memory.cli._common import handled, open_store, print_json
+from mcp_memory.cli._common import DbOption, JsonOption, handled, open_store, print_json
 
 quarantine_app = typer.Typer(
     help="Review writes held back by the trust layer.", no_args_is_help=True

@@ -1,8 +1,5 @@
-"""CLI commands for wiring clients up: `install CLIENT` and `context` (the SessionStart hook).
-
-The lead mounts these on the main typer app; they stay thin over install.py and
-server_extras.py.
-"""
+"""Setting a machine up: `install CLIENT`, `doctor`, `version` and `context` (the
+SessionStart hook). Thin over install.py, doctor.py and the context library."""
 
 from __future__ import annotations
 
@@ -12,8 +9,19 @@ from typing import Annotated, Any
 
 import typer
 
-from mcp_memory import install
-from mcp_memory.cli._common import EXIT_USAGE, fail, handled, print_json, settings_for
+from mcp_memory import __version__, install
+from mcp_memory.cli._common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    DbOption,
+    JsonOption,
+    fail,
+    handled,
+    print_json,
+    settings_for,
+)
+from mcp_memory.context import context_text, recent_memories
+from mcp_memory.doctor import diagnose
 from mcp_memory.store import MemoryStore
 
 ScopeOption = Annotated[
@@ -71,21 +79,37 @@ def _install_summary(plan: install.Plan, backup: Path | None) -> str:
     )
 
 
+def doctor(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Check driver, sqlite-vec, FTS5, embedding model, paths and counts."""
+    with handled():
+        report = diagnose(settings_for(db))
+    if json_out:
+        print_json(report)
+    else:
+        for key, value in report.items():
+            typer.echo(f"{key:>14}: {value}")
+    if not report.get("ok", False):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
 def context_command(
     project: Annotated[str | None, typer.Option(help="Project scope (default: current)")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many memories (1-100)")] = 10,
-    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")] = False,
+    json_out: JsonOption = False,
     hook: Annotated[
         bool,
         typer.Option(
             "--hook", help="Claude Code SessionStart hook output (hookSpecificOutput JSON)"
         ),
     ] = False,
-    db: Annotated[str | None, typer.Option("--db", help="SQLite database path")] = None,
+    db: DbOption = None,
 ) -> None:
     """Print the project's recent, trusted memories for a new session, fenced as data."""
-    from mcp_memory.server.resources import context_text, recent_memories
-
     with handled():
         store = MemoryStore.open(settings=settings_for(db), embedder=None)
         try:

@@ -12,8 +12,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mcp_memory.cli import DbOption, JsonOption
-from mcp_memory.cli._common import EXIT_USAGE, fail, handled, print_json, settings_for
+from mcp_memory.cli._common import (
+    EXIT_USAGE,
+    DbOption,
+    JsonOption,
+    fail,
+    handled,
+    print_json,
+    settings_for,
+)
 from mcp_memory.models import HUMAN
 from mcp_memory.tokens import TokenInfo, TokenStore
 

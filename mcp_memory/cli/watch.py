@@ -1,8 +1,4 @@
-"""`mcp-memory watch [PATH]` and the hook behind `serve --watch`.
-
-Mounted by cli.py: `app.command("watch")(cli_watch.watch_command)`. Kept out of cli.py so the
-watcher (and watchdog) is only imported by the commands that use it.
-"""
+"""`mcp-memory watch [PATH]` and the hook behind `serve --watch`."""
 
 from __future__ import annotations
 
@@ -17,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from mcp_memory.cli._common import MODEL_WAIT_S, handled, settings_for
+from mcp_memory.cli._common import MODEL_WAIT_S, DbOption, handled, settings_for
 from mcp_memory.config import git_root_name
 from mcp_memory.store import MemoryStore
 from mcp_memory.watch import Watcher
@@ -87,10 +83,7 @@ def watch_command(
             envvar="MCP_MEMORY_PROJECT", help="Project scope (default: the folder's git root name)"
         ),
     ] = None,
-    db: Annotated[
-        str | None,  # str, not Path: Path() would mangle a postgresql:// URL (issue 8)
-        typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)"),
-    ] = None,
+    db: DbOption = None,
 ) -> None:
     """Keep instruction files (AGENTS.md, CLAUDE.md, .cursorrules, ...) in memory.
 

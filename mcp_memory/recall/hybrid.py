@@ -1,33 +1,25 @@
-"""Read-only hybrid retrieval over SQLite: candidate SQL here, scoring in ranking.py."""
+"""Read-only hybrid retrieval: keyword and vector candidates, session context, links.
+
+The keyword half is the backend's (`Backend.keyword_scores`), the query text's chunking is
+recall.query's, the scoring formulas are ranking.py's; this module blends them.
+"""
 
 from __future__ import annotations
 
-import heapq
 import json
-import re
 import time
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from mcp_memory.models import RecallHit
 from mcp_memory.recall import anchors, ranking
+from mcp_memory.recall.query import Scope
 from mcp_memory.records import links_of, load_rows, memory_trust, to_hit
-from mcp_memory.storage import backend_of, termstats
+from mcp_memory.storage import backend_of
 from mcp_memory.storage.driver import Connection
 
-MAX_FTS_TERMS = 32
-FTS_DOC_BUDGET = 2500  # documents bm25 may score per query (~1.1 us each; see prune_common)
-KEYWORD_DEPTH = 300  # keyword matches kept per query, best first
-# Chunk weights within this factor of each other are taken as equal: one OR query, FTS5's own
-# ranking. Chosen on LoCoMo conversations 0-4 (R@10 0.746 at 1.05, 0.759 at 2, 0.758 at 3;
-# held-out 5-9 flat at 0.69-0.70); wider also means fewer per-chunk queries.
-UNIFORM_WEIGHTS = 2.0
-MIN_CHUNK_WEIGHT = 0.01  # of the largest: a chunk in nearly every memory in scope is dropped
-index_terms = termstats.index_terms
 MAX_VECTOR_DISTANCE = 0.9  # cosine distance; beyond this MiniLM neighbours are noise
 CANDIDATES_MIN = 100  # per retriever; deeper pools find more for context to work with
 # Best candidates whose session neighbours are pulled in and scored. 50 -> 80 lifted LoCoMo
@@ -35,207 +27,20 @@ CANDIDATES_MIN = 100  # per retriever; deeper pools find more for context to wor
 CONTEXT_SEEDS = 80
 CONTEXT_WINDOW = 2  # ids either side that count as "written next to it"
 CONTEXT_SECONDS = 6 * 3600  # ... and no further apart in time than this
-_CTRL = re.compile(r"[\x00-\x1f\x7f]")
-_EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-    ]
-)
-
-
-def query_chunks(text: str, max_terms: int = MAX_FTS_TERMS) -> list[str]:
-    """Whitespace chunks without edge punctuation or stopwords (unless that is all there is)."""
-    chunks = [_EDGE_PUNCT.sub("", c) or c for c in _CTRL.sub(" ", text).split()]
-    meaningful = [c for c in chunks if c.lower() not in STOPWORDS] or chunks
-    return [c for c in dict.fromkeys(meaningful) if c.strip()][:max_terms]
-
-
-def quote_chunks(chunks: Sequence[str]) -> str | None:
-    """Quote every chunk so no user text is parsed as FTS5 syntax (`NOT`, `a:b`, `"`, `*`)."""
-    quoted = ['"' + c.replace('"', '""') + '"' for c in chunks]
-    return " OR ".join(quoted) if quoted else None
-
-
-def fts_query(text: str, max_terms: int = MAX_FTS_TERMS) -> str | None:
-    return quote_chunks(query_chunks(text, max_terms))
-
-
-def prune_common(
-    conn: Connection,
-    chunks: list[str],
-    budget: int | None = None,
-    counts: termstats.ChunkCounts | None = None,
-) -> list[str]:
-    """Keep the rarest chunks whose matches fit the budget (always at least one).
-
-    bm25 is computed for every document matching any OR'ed term (~1.5 us each), so a
-    term found in half a 100k corpus costs ~75 ms while adding almost nothing to the
-    ranking (its idf is near zero). Document counts come from termstats (`counts`, when the
-    caller already has them)."""
-    budget = FTS_DOC_BUDGET if budget is None else budget
-    cost = (counts or termstats.chunk_counts(conn, chunks, [])).everywhere
-    keep: set[str] = set()
-    spent = 0
-    for chunk in sorted(chunks, key=cost.__getitem__):
-        if keep and spent + cost[chunk] > budget:
-            break
-        keep.add(chunk)
-        spent += cost[chunk]
-    return [c for c in chunks if c in keep]
-
-
-@dataclass
-class Scope:
-    projects: list[str]
-    kinds: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    engine: str = "sqlite"  # the backend's kind: the filter's SQL differs in two places
-
-    def sql(self, alias: str = "m") -> tuple[str, list[object]]:
-        """A filter, never the driver: on SQLite the unary `+` keeps the planner from walking
-        the (project, status) index over a whole project instead of probing the FTS hits or
-        the id list it is paired with (23 ms vs 0.1 ms per call at 100k)."""
-        plus = "+" if self.engine == "sqlite" else ""
-        clauses = [f"{plus}{alias}.status = 'active'"]
-        params: list[object] = []
-        clauses.append(f"{plus}{alias}.project in ({','.join('?' * len(self.projects))})")
-        params += self.projects
-        if self.kinds:
-            clauses.append(f"{plus}{alias}.kind in ({','.join('?' * len(self.kinds))})")
-            params += self.kinds
-        if self.tags:
-            marks = ",".join("?" * len(self.tags))
-            each = (
-                f"json_each({alias}.tags)"
-                if self.engine == "sqlite"
-                else f"json_array_elements_text({alias}.tags::json) as t(value)"
-            )
-            clauses.append(f"exists (select 1 from {each} where value in ({marks}))")
-            params += self.tags
-        return " and ".join(clauses), params
 
 
 def _bound(conn: Connection, scope: Scope) -> Scope:
     """The scope with the engine of `conn`: the caller may have built it without one."""
-    kind = backend_of(conn).kind
-    return scope if scope.engine == kind else replace(scope, engine=kind)
+    return scope.on(backend_of(conn).kind)
 
 
 def keyword_scores(
     conn: Connection, text: str, scope: Scope, n: int | None = None
 ) -> dict[int, float]:
-    """Keyword matches as {id: bm25 with the scope's idf} (higher is better), best first: the
-    top n, or when n is None every match among the KEYWORD_DEPTH best (further down, a keyword
-    score is noise).
-
-    FTS5's bm25 rates a term by its rarity in the whole database; `termstats.chunk_weights`
-    rescales each query chunk to its rarity in the scope. When those factors are all alike
-    (one project, or projects alike) the ranking is FTS5's own: one OR query. Otherwise each
-    chunk is ranked alone and the weighted scores are summed, which is exactly how bm25 adds
-    up an OR query's terms. Chunks in nearly every memory in scope are dropped.
-
-    FTS5 ranks alone first (its rank-ordered LIMIT path) and only the survivors are joined
-    for the scope filter, so a common term costs bm25 per match, not a row lookup each."""
-    scope = _bound(conn, scope)
-    if scope.engine == "postgresql":
-        return _keyword_scores_pg(conn, text, scope, n)
-    chunks = query_chunks(text)
-    if not chunks:
-        return {}
-    counts = termstats.chunk_counts(conn, chunks, scope.projects)
-    chunks = prune_common(conn, chunks, counts=counts)
-    depth = KEYWORD_DEPTH if n is None else max(n * 4, n + 50)
-    weights = counts.weights(chunks)
-    top = max(weights.values())
-    used = {c: w for c, w in weights.items() if w >= top * MIN_CHUNK_WEIGHT}
-    where, params = scope.sql()
-    if max(used.values()) <= min(used.values()) * UNIFORM_WEIGHTS:
-        rows = conn.execute(
-            f"""select m.id, f.rank from (
-                  select rowid, rank from memories_fts where memories_fts match ?
-                  order by rank limit ?) f
-                join memories m on m.id = f.rowid where {where} order by f.rank limit ?""",
-            [quote_chunks(list(used)), depth, *params, -1 if n is None else n],
-        )
-        return {r[0]: -float(r[1]) for r in rows}
-    summed: dict[int, float] = defaultdict(float)
-    for chunk, weight in used.items():
-        for rowid, rank in conn.execute(
-            "select rowid, rank from memories_fts where memories_fts match ? order by rank limit ?",
-            (quote_chunks([chunk]), depth),
-        ):
-            summed[rowid] -= weight * rank
-    best = heapq.nlargest(depth, summed, key=summed.__getitem__)
-    visible = set(_keep_visible(conn, best, scope)) if best else set()
-    ranked = [m for m in best if m in visible]
-    return {m: summed[m] for m in (ranked if n is None else ranked[:n])}
-
-
-def _keyword_scores_pg(
-    conn: Connection, text: str, scope: Scope, n: int | None
-) -> dict[int, float]:
-    """The same contract on PostgreSQL: tsvector matches scored with the scope's idf."""
-    from mcp_memory.storage.postgres import search as pg_search
-
-    where, params = scope.sql()
-    depth = KEYWORD_DEPTH if n is None else max(n * 4, n + 50)
-    found = pg_search.keyword_scores(conn, text, scope.projects, where, params, depth)
-    return found if n is None else dict(list(found.items())[:n])
+    """Keyword matches as {id: score with the scope's idf} (higher is better), best first: the
+    top n, or when n is None every match among the KEYWORD_DEPTH best. Each engine answers
+    in its own full-text dialect (FTS5's bm25, PostgreSQL's tsvector) from the same chunks."""
+    return backend_of(conn).keyword_scores(conn, text, scope, n)
 
 
 def vector_scores(conn: Connection, vector: np.ndarray, scope: Scope, n: int) -> dict[int, float]:
@@ -309,12 +114,8 @@ def session_predecessors(
 
 
 def _keep_visible(conn: Connection, ids: list[int], scope: Scope) -> list[int]:
-    where, params = _bound(conn, scope).sql()
-    marks = ",".join("?" * len(ids))
-    rows = conn.execute(
-        f"select m.id from memories m where m.id in ({marks}) and {where}", [*ids, *params]
-    )
-    keep = {r[0] for r in rows}
+    sql, params = _bound(conn, scope).visible_sql(ids)
+    keep = {r[0] for r in conn.execute(sql, params)}
     return [i for i in ids if i in keep]
 
 

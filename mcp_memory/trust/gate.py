@@ -1,7 +1,8 @@
 """The trust layer's one step in the write path: detectors + writer trust -> Verdict.
 
 Runs before the write transaction (it only reads), so a slow detector never
-holds the database lock.
+holds the database lock. It sees the store only through `ScreenContext`, the
+five attributes it reads, so the trust layer never depends on the store.
 """
 
 from __future__ import annotations
@@ -9,20 +10,40 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from mcp_memory import records
 from mcp_memory.errors import SecretRejected
-from mcp_memory.models import Actor
+from mcp_memory.models import Actor, Verdict
 from mcp_memory.trust import agents, detectors
 from mcp_memory.trust import beta as trust
 from mcp_memory.trust.contradiction import reason as contradiction_reason
 
 if TYPE_CHECKING:
-    from mcp_memory.embeddings import Embedder
-    from mcp_memory.store import MemoryStore, Verdict
+    from mcp_memory.config import Settings
+    from mcp_memory.embeddings import Embedder, ModelLoader
+    from mcp_memory.storage import Backend
+    from mcp_memory.storage.driver import Connection
+
+
+class ScreenContext(Protocol):
+    """What screening reads of a store (a MemoryStore is one): the connection and the lock
+    it is read under, the backend for the vector neighbours, the model loader for the
+    semantic detector, and the settings for the trusted agents."""
+
+    conn: Connection
+    lock: threading.RLock
+    backend: Backend
+    loader: ModelLoader
+    settings: Settings
+
+
+# (context, text, vector or None, writer, source, project) -> Verdict. A custom screen
+# receives the store itself as its context.
+Screen = Callable[[ScreenContext, str, "np.ndarray | None", Actor, str, str], Verdict]
 
 BURST_WINDOW_S = 600
 BURST_LOOKBACK = 20  # latest writes of the agent compared against
@@ -47,7 +68,7 @@ def _semantic_for(emb: Embedder) -> detectors.SemanticDetector:
 
 
 def content_signals(
-    store: MemoryStore, text: str, vector: np.ndarray | None
+    store: ScreenContext, text: str, vector: np.ndarray | None
 ) -> list[detectors.Signal]:
     signals = detectors.scan(text)
     emb = store.loader.current()
@@ -62,7 +83,7 @@ def _shingles(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
-def near_duplicates(store: MemoryStore, text: str, actor: Actor, project: str) -> int:
+def near_duplicates(store: ScreenContext, text: str, actor: Actor, project: str) -> int:
     """How many of the agent's latest writes say nearly the same thing (flooding recall).
 
     Compares word sets with the agent's latest writes (not a vector scan), so its
@@ -86,7 +107,7 @@ def near_duplicates(store: MemoryStore, text: str, actor: Actor, project: str) -
 
 
 def contradiction(
-    store: MemoryStore,
+    store: ScreenContext,
     text: str,
     vector: np.ndarray | None,
     writer: float,
@@ -125,15 +146,13 @@ def _events(decision: trust.Decision) -> list[str]:
 
 
 def screen_write(
-    store: MemoryStore,
+    store: ScreenContext,
     text: str,
     vector: np.ndarray | None,
     actor: Actor,
     source: str,
     project: str,
 ) -> Verdict:
-    from mcp_memory.store import Verdict
-
     signals = content_signals(store, text, vector)
     secrets = [s for s in signals if s.family == "secret"]
     if secrets:

@@ -7,8 +7,8 @@ read-modify-write: the lock serialises all of them across processes and servers.
 transaction-scoped (`_xact_`) lock is used: a session-level lock would stay with a pooled
 connection after the caller is done with it.
 
-Full text, vectors and erasure on PostgreSQL are later steps of issue 8; this module is the
-part everything else builds on.
+Full text, vectors and erasure live in search.py, vectors.py and erasure.py; this class is
+their one face.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import hashlib
 import re
 import threading
 import time
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,9 +26,13 @@ import psycopg
 
 from mcp_memory.config import REDACTED, is_postgres_url, redact_db_target
 from mcp_memory.errors import InvalidInput, StorageError
+from mcp_memory.recall.query import Scope
 from mcp_memory.storage.postgres import erasure as pg_erasure
+from mcp_memory.storage.postgres import migrations as migrations_pg
+from mcp_memory.storage.postgres import search as pg_search
 from mcp_memory.storage.postgres import vectors as pg_vectors
 from mcp_memory.storage.postgres.facade import POOL_MAX, POOL_MIN, PgConnection, open_pool
+from mcp_memory.storage.postgres.search import FTS_EXPRESSION, fold
 
 
 def _lock_key(name: str) -> int:
@@ -44,11 +47,6 @@ WRITE_LOCK = (_lock_key("mcp-memory"), 1)
 SHORT_LOCK_TIMEOUT_MS = 200
 # Tables that name a memory but are not its data: the audit log keeps its erasure record.
 ERASURE_SKIP = frozenset({"memories", "audit_log", "meta", "schema_migrations"})
-FTS_CONFIG = "english"
-FTS_EXPRESSION = (
-    f"setweight(to_tsvector('{FTS_CONFIG}', ?), 'A') || "
-    f"setweight(to_tsvector('{FTS_CONFIG}', ?), 'B')"
-)
 PROBE_TIMEOUT_S = 10
 _PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
@@ -58,12 +56,6 @@ def redact(target: str) -> str:
     if is_postgres_url(target):
         return redact_db_target(target)
     return _PASSWORD_KV.sub(lambda m: m.group(1) + REDACTED, target)
-
-
-def fold(text: str) -> str:
-    """Accents off (NFKD without combining marks), so `cafe` finds `café` as it does in
-    FTS5 with remove_diacritics; case is left to to_tsvector."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -101,7 +93,7 @@ class PostgresBackend:
     def __init__(self, target: str, conn: PgConnection) -> None:
         self.target = target
         self.conn = conn
-        conn.backend = self  # backends.backend_of(conn) finds its way back here
+        conn.backend = self  # storage.backend_of(conn) finds its way back here
         self._local = threading.local()
         # Writers of this process queue here, not in the server: a thread waiting for the
         # advisory lock would pin a pool connection, and a few of them would starve reads.
@@ -177,8 +169,6 @@ class PostgresBackend:
 
     def migrate(self) -> list[str]:
         """Apply every pending PostgreSQL step; returns the names applied by this call."""
-        from mcp_memory.storage.postgres import migrations as migrations_pg
-
         with self.write_transaction() as conn:
             conn.execute(
                 "create table if not exists schema_migrations "
@@ -240,6 +230,14 @@ class PostgresBackend:
             ),
         ).fetchone()
         return int(row[0])
+
+    # ---- keyword search (pg_search) -----------------------------------------------------------
+
+    def keyword_scores(
+        self, conn: PgConnection, text: str, scope: Scope, n: int | None = None
+    ) -> dict[int, float]:
+        """tsvector matches in `scope` scored with the scope's idf, best first."""
+        return pg_search.scoped_keyword_scores(conn, text, scope.on(self.kind), n)
 
     # ---- vectors (pg_vectors) ---------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from mcp_memory import audit
 from mcp_memory.errors import InvalidInput, StorageError
 from mcp_memory.storage import driver as db
 from mcp_memory.storage.sqlite import migrations
+from mcp_memory.storage.sqlite.connection import connect
 
 # Copied in this order (foreign keys point backwards); each with the key that orders it.
 TABLES: tuple[tuple[str, str], ...] = (
@@ -85,7 +86,7 @@ def copy_to_postgres(source: Path, target: str, batch: int = BATCH) -> CopyRepor
     if not Path(source).is_file():
         raise InvalidInput(f"no SQLite database at {source}")
     started = time.perf_counter()
-    src = db.connect(Path(source))
+    src = connect(Path(source))
     backend = PostgresBackend.open(target)
     try:
         migrations.migrate(src)
@@ -176,7 +177,7 @@ def _analyze(conn: Any, vectors: bool) -> None:
 
 
 def _copy_table(src: db.Connection, conn: Any, table: str, batch: int) -> int:
-    from mcp_memory.storage.postgres.backend import FTS_EXPRESSION, fold
+    from mcp_memory.storage.postgres.search import FTS_EXPRESSION, fold
 
     columns = _columns(src, table)
     missing = set(columns) - _target_columns(conn, table)

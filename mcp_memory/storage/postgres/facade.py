@@ -139,7 +139,7 @@ def check_params(params: Sequence[Any]) -> tuple[Any, ...]:
 
 @contextmanager
 def _driver_errors() -> Iterator[None]:
-    """Map the driver's failures onto the library's named errors, as db.py does for SQLite."""
+    """Map the driver's failures onto the library's named errors, as sqlite/connection.py does."""
     try:
         yield
     except psycopg.errors.LockNotAvailable as exc:

@@ -1,6 +1,6 @@
-"""Keyword candidates on PostgreSQL: the FTS5 query of search.keyword_scores, in tsvector terms.
+"""Keyword candidates on PostgreSQL: the FTS5 query of sqlite/fts.py, in tsvector terms.
 
-Each query chunk (search.query_chunks) becomes one `phraseto_tsquery`, passed as a parameter,
+Each query chunk (recall.query.query_chunks) becomes one `phraseto_tsquery`, passed as a parameter,
 never as syntax, and the chunks are OR'ed, as the quoted-chunk OR query is in FTS5. Of the
 tsquery builders, only `phraseto_tsquery` never raised on 38 hostile inputs (design doc §3.4):
 `to_tsquery` parses operators, `websearch_to_tsquery` gives `-word` and `or` a meaning.
@@ -14,15 +14,29 @@ Content weighs 1 and the derived keywords column 0.5, as the FTS5 column weights
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 
+from mcp_memory.recall.query import Scope, keyword_depth, prune_common, query_chunks, significant
 from mcp_memory.storage import termstats
-from mcp_memory.storage.driver import Connection
-from mcp_memory.storage.postgres.backend import FTS_CONFIG, fold
+from mcp_memory.storage.postgres.facade import PgConnection
 
+FTS_CONFIG = "english"
+# The memory's tsvector, written with the row (insert_memory, the copy from SQLite): content
+# weighs A, the derived keywords B.
+FTS_EXPRESSION = (
+    f"setweight(to_tsvector('{FTS_CONFIG}', ?), 'A') || "
+    f"setweight(to_tsvector('{FTS_CONFIG}', ?), 'B')"
+)
 # ts_rank weights for {D, C, B, A}: content is written as A, keywords as B (insert_memory).
 RANK_WEIGHTS = "{0,0,0.5,1}"
 RANK_NORMALISATION = 1  # divide by 1 + log(document length), as bm25 damps long documents
+
+
+def fold(text: str) -> str:
+    """Accents off (NFKD without combining marks), so `cafe` finds `café` as it does in
+    FTS5 with remove_diacritics; case is left to to_tsvector."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def scope_idf(counts: termstats.ChunkCounts, chunks: Sequence[str]) -> dict[str, float]:
@@ -33,7 +47,7 @@ def scope_idf(counts: termstats.ChunkCounts, chunks: Sequence[str]) -> dict[str,
 
 
 def keyword_candidates(
-    conn: Connection,
+    conn: PgConnection,
     weighted: Mapping[str, float],
     where: str,
     params: Sequence[object],
@@ -73,26 +87,30 @@ def keyword_candidates(
 
 
 def keyword_scores(
-    conn: Connection,
+    conn: PgConnection,
     text: str,
     projects: Sequence[str],
     where: str,
     params: Sequence[object],
     depth: int,
 ) -> dict[int, float]:
-    """search.keyword_scores on PostgreSQL: the same chunks, the same pruning of chunks too
-    common to be worth scoring, the same dropping of chunks found nearly everywhere in scope;
-    then one query (the per-chunk weights are part of the score, so no second path)."""
-    from mcp_memory.recall import (
-        hybrid as search,  # search imports the storage modules; import it late
-    )
-
-    chunks = search.query_chunks(text)
+    """sqlite/fts.keyword_scores on PostgreSQL: the same chunks, the same pruning of chunks
+    too common to be worth scoring, the same dropping of chunks found nearly everywhere in
+    scope; then one query (the per-chunk weights are part of the score, so no second path)."""
+    chunks = query_chunks(text)
     if not chunks:
         return {}
     counts = termstats.chunk_counts(conn, chunks, projects)
-    chunks = search.prune_common(conn, chunks, counts=counts)
-    weights = scope_idf(counts, chunks)
-    top = max(weights.values())
-    used = {c: w for c, w in weights.items() if w >= top * search.MIN_CHUNK_WEIGHT}
+    chunks = prune_common(chunks, counts.everywhere)
+    used = significant(scope_idf(counts, chunks))
     return keyword_candidates(conn, used, where, params, depth)
+
+
+def scoped_keyword_scores(
+    conn: PgConnection, text: str, scope: Scope, n: int | None = None
+) -> dict[int, float]:
+    """PostgresBackend.keyword_scores: `keyword_scores` within a recall's scope, best first,
+    the top n (None: every match among the KEYWORD_DEPTH best)."""
+    where, params = scope.sql()
+    found = keyword_scores(conn, text, scope.projects, where, params, keyword_depth(n))
+    return found if n is None else dict(list(found.items())[:n])

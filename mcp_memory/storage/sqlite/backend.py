@@ -1,104 +1,32 @@
 """SqliteBackend: everything that is true of one SQLite file and of no other database.
 
 WAL, pragmas, the sqlite-vec extension, BEGIN IMMEDIATE, json_each id lists,
-unary `+` to keep the planner off an index, the online backup API and the
-byte-level erasure purge. The rest of the package talks to these through the
-`Backend` operations so that a PostgreSQL backend can answer the same calls.
-
-Full text (FTS5) and the vec0 index still live in search.py and vectors.py;
-the vector calls below delegate there until those modules are split.
+unary `+` to keep the planner off an index, FTS5 keyword search, the online
+backup API and the byte-level erasure purge. The rest of the package talks to
+these through the `Backend` operations so that a PostgreSQL backend can answer
+the same calls. Opening and transactions live in `connection`, FTS5 in `fts`,
+the vec0 index in `vectors`, the purge in `erasure`: this class is their one face.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sqlite_vec
 
 from mcp_memory.errors import StorageError
-from mcp_memory.storage.driver import (
-    BUSY_RETRIES,
-    BUSY_TIMEOUT_MS,
-    Connection,
-    OperationalError,
-    check_target,
-    sqlite3,
-)
+from mcp_memory.recall.query import Scope
+from mcp_memory.storage.driver import BUSY_RETRIES, BUSY_TIMEOUT_MS, Connection, sqlite3
 from mcp_memory.storage.sqlite import erasure as sqlite_erasure
-from mcp_memory.storage.sqlite import vectors
+from mcp_memory.storage.sqlite import fts, migrations, vectors
+from mcp_memory.storage.sqlite.connection import begin_immediate, connect
 
-PRAGMAS = (
-    "journal_mode=wal",
-    "synchronous=normal",
-    f"busy_timeout={BUSY_TIMEOUT_MS}",
-    "foreign_keys=on",
-    "secure_delete=on",
-)
 ID_LIST_SQL = "(select value from json_each(?))"
-
-
-def connect(path: str | Path) -> Connection:
-    """Open a WAL connection with sqlite-vec loaded; autocommit so we control BEGIN."""
-    check_target(path)
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        conn = sqlite3.connect(
-            str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
-        )
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot open database {path}: {exc}") from exc
-    if not hasattr(conn, "enable_load_extension"):  # pragma: no cover
-        raise StorageError("this Python's sqlite3 cannot load extensions: pip install sqlean.py")
-    conn.enable_load_extension(True)
-    sqlite_vec.load(conn)
-    conn.enable_load_extension(False)
-    conn.row_factory = sqlite3.Row
-    for pragma in PRAGMAS:
-        conn.execute(f"pragma {pragma}")
-    return conn
-
-
-def _is_busy(exc: Exception) -> bool:
-    name = getattr(exc, "sqlite_errorname", "")
-    return name in ("SQLITE_BUSY", "SQLITE_LOCKED") or "database is locked" in str(exc)
-
-
-@contextmanager
-def begin_immediate(
-    conn: Connection, lock: threading.RLock | None = None, *, retries: int = BUSY_RETRIES
-) -> Iterator[Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
-
-    IMMEDIATE takes the write lock up front so a read-then-write never has to
-    upgrade (the upgrade is what fails under contention even with busy_timeout).
-    Only BEGIN is retried: once we hold the lock, statements cannot get BUSY.
-    `retries=1` with busy_timeout 0 makes a best-effort write that never waits.
-    """
-    lock = lock or threading.RLock()
-    with lock:
-        for attempt in range(retries):
-            try:
-                conn.execute("begin immediate")
-                break
-            except OperationalError as exc:
-                if not _is_busy(exc) or attempt == retries - 1:
-                    raise StorageError(f"database busy: {exc}") from exc
-                time.sleep(0.05 * (attempt + 1))
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("rollback")
-            raise
-        else:
-            conn.execute("commit")
 
 
 class SqliteBackend:
@@ -122,11 +50,7 @@ class SqliteBackend:
     # ---- lifecycle / diagnostics ---------------------------------------------------------
 
     def migrate(self) -> list[str]:
-        from mcp_memory.storage.sqlite.migrations import (
-            migrate,  # migrations import db, which must load first
-        )
-
-        return migrate(self.conn)
+        return migrations.migrate(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -175,7 +99,15 @@ class SqliteBackend:
         ).fetchall()
         return int(rows[0][0])
 
-    # ---- vectors (vec0 code still in vectors.py) ----------------------------------------
+    # ---- keyword search (fts.py) ---------------------------------------------------------
+
+    def keyword_scores(
+        self, conn: Connection, text: str, scope: Scope, n: int | None = None
+    ) -> dict[int, float]:
+        """FTS5 matches in `scope` as {id: bm25 with the scope's idf}, best first."""
+        return fts.keyword_scores(conn, text, scope.on(self.kind), n)
+
+    # ---- vectors (vectors.py) -------------------------------------------------------------
 
     def vector_index_exists(self, conn: Connection) -> bool:
         return vectors.exists(conn)

@@ -30,7 +30,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from mcp_memory.errors import StorageError
-from mcp_memory.storage.driver import Connection, OperationalError, write_transaction
+from mcp_memory.storage.driver import Connection, OperationalError
+from mcp_memory.storage.sqlite.connection import begin_immediate
 from mcp_memory.storage.sqlite.vectors import VEC_TABLE
 
 FTS_TABLE = "memories_fts"
@@ -194,7 +195,7 @@ def purge(conn: Connection, lock: threading.RLock | None, *, vacuum: bool = True
 
 
 def _fts_optimize(conn: Connection, lock: threading.RLock) -> None:
-    with write_transaction(conn, lock):
+    with begin_immediate(conn, lock):
         conn.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('optimize')")
 
 

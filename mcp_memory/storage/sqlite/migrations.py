@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 
 from mcp_memory.storage import termstats
-from mcp_memory.storage.driver import Connection, sqlite3, write_transaction
+from mcp_memory.storage.driver import Connection, sqlite3
+from mcp_memory.storage.sqlite.connection import begin_immediate
 
 Migration = Callable[[Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -150,7 +151,7 @@ def migrate(conn: Connection) -> list[str]:
     ran: list[str] = []
     applied(conn)
     for name, step in MIGRATIONS:
-        with write_transaction(conn):
+        with begin_immediate(conn):
             exists = conn.execute("select 1 from schema_migrations where name = ?", (name,))
             if exists.fetchone():
                 continue

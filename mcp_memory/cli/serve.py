@@ -1,0 +1,100 @@
+"""`serve`: run the MCP server over stdio or HTTP, optionally watching instruction files.
+
+The server (and the MCP SDK under it) is imported inside the command, so every other
+command starts without loading it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mcp_memory.cli._common import DbOption, handled, open_store, settings_for
+from mcp_memory.cli.watch import start_watcher
+from mcp_memory.config import Settings
+from mcp_memory.storage import open_backend
+
+TransportOption = Annotated[str, typer.Option(help="stdio (default) or http")]
+HostOption = Annotated[str, typer.Option(help="HTTP bind address")]
+PortOption = Annotated[int, typer.Option(help="HTTP port")]
+AgentOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Agent identity (default: $MCP_MEMORY_AGENT or clientInfo); "
+        "a bearer token's agent always wins"
+    ),
+]
+WatchOption = Annotated[
+    bool,
+    typer.Option(
+        "--watch",
+        help="Also keep this folder's instruction files (AGENTS.md, .cursorrules, ...) in memory",
+    ),
+]
+PollingOption = Annotated[
+    bool,
+    typer.Option(
+        "--polling", envvar="MCP_MEMORY_WATCH_POLLING", help="With --watch: poll instead of inotify"
+    ),
+]
+RequireTokenOption = Annotated[
+    bool,
+    typer.Option(
+        "--require-token",
+        help="HTTP: refuse requests without a bearer token on loopback too "
+        "(always on for other addresses; also $MCP_MEMORY_REQUIRE_TOKEN=1). "
+        "Tokens: `agents token create`",
+    ),
+]
+
+
+def serve(
+    transport: TransportOption = "stdio",
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8765,
+    agent: AgentOption = None,
+    db: DbOption = None,
+    watch: WatchOption = False,
+    polling: PollingOption = False,
+    require_token: RequireTokenOption = False,
+) -> None:
+    """Run the MCP server (stdio for one client, http for several).
+
+    Over HTTP beyond loopback, every request needs `Authorization: Bearer <token>` and is
+    served as the token's agent; see `mcp-memory agents token --help`."""
+    from mcp_memory.server.http import configure_logging, run
+
+    if transport not in ("stdio", "http"):
+        raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
+    settings = _server_settings(db, transport, agent=agent, require_token=require_token)
+    configure_logging()  # before the watcher starts, so its first quarantine reports reach stderr
+    watcher = start_watcher(open_store(db), Path.cwd(), polling=polling) if watch else None
+    try:
+        run(transport, settings=settings, host=host, port=port)  # type: ignore[arg-type]
+    finally:
+        if watcher is not None:
+            watcher.stop()
+            watcher.store.close()
+
+
+def _server_settings(
+    db: str | None, transport: str, *, agent: str | None, require_token: bool
+) -> Settings:
+    """Checked before the server starts: a database that is not there fails with one clear
+    line and exit code, not a traceback from inside the server."""
+    with handled():
+        settings = settings_for(db)
+        open_backend(settings.db_path).close()
+    if agent:
+        settings = replace(settings, agent=agent)
+    if require_token:
+        if transport != "http":
+            raise typer.BadParameter(
+                "tokens protect the HTTP transport; stdio serves the one client that started it",
+                param_hint="--require-token",
+            )
+        settings = replace(settings, require_token=True)
+    return settings

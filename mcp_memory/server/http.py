@@ -1,0 +1,102 @@
+"""Running the server: stdio for the one client that started it, streamable HTTP for several,
+with bearer tokens required beyond loopback (or with --require-token)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+from typing import Any, Literal
+
+import anyio
+
+from mcp_memory.config import Settings
+from mcp_memory.server.app import create_server
+from mcp_memory.server.auth import BearerTokenMiddleware
+from mcp_memory.tokens import TokenStore
+
+log = logging.getLogger("mcp_memory")
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """stdout is JSON-RPC on stdio: every log line goes to stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("mcp_memory")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False  # the SDK puts a rich handler on the root logger: say it once
+
+
+def run(
+    transport: Literal["stdio", "http"] = "stdio",
+    *,
+    settings: Settings | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+) -> None:
+    configure_logging()
+    settings = settings or Settings.from_env()
+    if transport == "stdio":
+        create_server(settings).run("stdio")
+        return
+    required = settings.require_token or not is_loopback(host)
+    tokens = TokenStore.open(settings.db_path)
+    try:
+        _announce_auth(host, required, tokens.active_count(), settings.agent)
+        server = create_server(settings, token_required=required)
+        mcp_app = server.streamable_http_app(host=host)
+        app = BearerTokenMiddleware(mcp_app, tokens, required=required)
+        _serve_asgi(app, host, port, server.settings.log_level)
+    finally:
+        tokens.close()
+
+
+def _announce_auth(host: str, required: bool, active: int, agent: str | None) -> None:
+    """One clear line on stderr about who may connect; the human reads it when starting."""
+    if required:
+        why = (
+            "--require-token / MCP_MEMORY_REQUIRE_TOKEN"
+            if is_loopback(host)
+            else f"{host} is not a loopback address"
+        )
+        log.info(
+            "mcp-memory: every HTTP request needs `Authorization: Bearer <token>` (%s); "
+            "%d active token(s).",
+            why,
+            active,
+        )
+        if active == 0:
+            log.warning(
+                "mcp-memory: no active token exists, so every request will be refused (401). "
+                "Create one with `mcp-memory agents token create NAME`; it works at once, "
+                "no restart needed."
+            )
+        if agent:
+            log.warning(
+                "mcp-memory: --agent/MCP_MEMORY_AGENT %r is ignored: each request's agent is "
+                "the one its token was created for.",
+                agent,
+            )
+    elif active:
+        log.info(
+            "mcp-memory: loopback without --require-token: requests without a token are "
+            "served as before (--agent, else the client's own name); a request that sends a "
+            "token is held to it."
+        )
+
+
+def _serve_asgi(app: Any, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower())
+    anyio.run(uvicorn.Server(config).serve)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
