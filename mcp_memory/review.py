@@ -16,8 +16,7 @@ from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.models import HUMAN, Actor
 from mcp_memory.records import iso
 from mcp_memory.store import MemoryStore
-from mcp_memory.trust import agents
-from mcp_memory.trust import beta as trust
+from mcp_memory.trust import agents, beta
 from mcp_memory.trust.detectors.base import make_safe
 
 
@@ -197,7 +196,7 @@ def agent_rows(store: MemoryStore, name: str | None = None) -> list[dict[str, ob
         rows = store.conn.execute(sql, (name,) if name else ()).fetchall()
     out = []
     for r in rows:
-        t = trust.relax(agents._row_to_trust(r), now)
+        t = beta.relax(agents._row_to_trust(r), now)
         out.append(
             {
                 "name": r["name"],

@@ -1,4 +1,4 @@
-"""Persist per-agent trust (the math lives in trust.py, pure)."""
+"""Persist per-agent trust (the math lives in beta.py, pure)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import time
 
 from mcp_memory.models import Actor
 from mcp_memory.storage.driver import Connection
-from mcp_memory.trust import beta as trust
+from mcp_memory.trust import beta
 
 _COLUMNS = "alpha, beta, prior_alpha, prior_beta, clean_credit, updated_at"
 
 
-def _row_to_trust(row: object) -> trust.AgentTrust:
-    return trust.AgentTrust(
+def _row_to_trust(row: object) -> beta.AgentTrust:
+    return beta.AgentTrust(
         alpha=row["alpha"],
         beta=row["beta"],
         prior_alpha=row["prior_alpha"],
@@ -22,25 +22,25 @@ def _row_to_trust(row: object) -> trust.AgentTrust:
     )
 
 
-def get(conn: Connection, name: str) -> trust.AgentTrust | None:
+def get(conn: Connection, name: str) -> beta.AgentTrust | None:
     row = conn.execute(f"select {_COLUMNS} from agents where name = ?", (name,)).fetchone()
     return _row_to_trust(row) if row else None
 
 
 def current(
     conn: Connection, actor: Actor, trusted: frozenset[str], now: float | None = None
-) -> trust.AgentTrust:
+) -> beta.AgentTrust:
     """The agent's trust relaxed to now; a new agent starts at its prior (nothing written)."""
     now = now or time.time()
     found = get(conn, actor.agent)
     if found is None:
-        return trust.new_agent(
+        return beta.new_agent(
             actor.agent, now, trusted_agents=trusted, known_client=bool(actor.client_name)
         )
-    return trust.relax(found, now)
+    return beta.relax(found, now)
 
 
-def ensure(conn: Connection, actor: Actor, trusted: frozenset[str], now: float) -> trust.AgentTrust:
+def ensure(conn: Connection, actor: Actor, trusted: frozenset[str], now: float) -> beta.AgentTrust:
     """Create or touch the agent row; call inside the write transaction."""
     t = current(conn, actor, trusted, now)
     conn.execute(
@@ -65,7 +65,7 @@ def ensure(conn: Connection, actor: Actor, trusted: frozenset[str], now: float) 
     return t
 
 
-def save(conn: Connection, name: str, t: trust.AgentTrust) -> None:
+def save(conn: Connection, name: str, t: beta.AgentTrust) -> None:
     conn.execute(
         "update agents set alpha = ?, beta = ?, clean_credit = ?, updated_at = ? where name = ?",
         (t.alpha, t.beta, t.clean_credit, t.updated_at, name),
@@ -80,6 +80,6 @@ def record(
     t = get(conn, name)
     if t is None:
         return (0.0, 0.0)
-    after = trust.apply(t, event, now)
+    after = beta.apply(t, event, now)
     save(conn, name, after)
-    return (trust.relax(t, now).score, after.score)
+    return (beta.relax(t, now).score, after.score)

@@ -18,8 +18,7 @@ import numpy as np
 from mcp_memory import records
 from mcp_memory.errors import SecretRejected
 from mcp_memory.models import Actor, Verdict
-from mcp_memory.trust import agents, detectors
-from mcp_memory.trust import beta as trust
+from mcp_memory.trust import agents, beta, detectors
 from mcp_memory.trust.contradiction import reason as contradiction_reason
 
 if TYPE_CHECKING:
@@ -136,7 +135,7 @@ def contradiction(
     return None
 
 
-def _events(decision: trust.Decision) -> list[str]:
+def _events(decision: beta.Decision) -> list[str]:
     """Trust moves on what the content showed, never on the writer's standing alone: a write
     held only because its agent is already distrusted must not sink that agent further."""
     content_reasons = set(decision.reasons) - STANDING_REASONS
@@ -166,7 +165,7 @@ def screen_write(
     if not actor.is_user:
         found = contradiction(store, text, vector, writer.score, actor, project)
         signals += [found] if found else []
-    decision = trust.decide(signals, agent_trust=writer.score, source=source, is_user=actor.is_user)
+    decision = beta.decide(signals, agent_trust=writer.score, source=source, is_user=actor.is_user)
     events = _events(decision)
     reasons = list(decision.reasons)
     if any(sig.family == "contradiction" for sig in signals) and not actor.is_user:
