@@ -23,6 +23,11 @@ class Actor:
     client_name: str = ""
     client_version: str = ""
     session_id: str = ""
+    # The caller proved its name (an agent token, or the library caller vouches for it). An
+    # unverified caller never takes or affects the trust of a verified or trusted name.
+    verified: bool = True
+    # A person at a terminal confirmed this action; scripts and agents with a shell did not.
+    interactive: bool = True
 
     def __post_init__(self) -> None:
         """Last guard for library callers that build an Actor from their own client's input:
