@@ -33,7 +33,6 @@ from mcp_memory.store import MemoryStore
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"  # also ./schemas at the repo root
 MAX_LINE_BYTES = 512 * 1024  # 16 KiB of content fully \u-escaped plus 50 long paths still fits
-EMBED_BATCH = 64
 SCREEN_AS = Actor(agent="import", client_name="mcp-memory-import")
 SCREEN_SOURCE = "file"
 # Clock skew between the exporting machine and this one: a date up to this far ahead is
@@ -255,16 +254,15 @@ class Screened:
 
 
 def _embed(store: MemoryStore, items: list[Incoming]) -> tuple[list[Any], str | None]:
-    """Forgotten memories get no vector (backfill skips them too); the rest do if a model is up."""
+    """Forgotten memories get no vector (backfill skips them too); the rest do if a model is up.
+
+    One text per call, as `remember` embeds: in a batch the model pads texts to the longest,
+    which moves an int8 model's vectors enough (cosine ~0.98) to flip the semantic detector,
+    so a batched import would not be screened as the same text written by an agent."""
     emb = store.embedder()
     if emb is None:
         return [None] * len(items), None
-    wanted = [i for i, item in enumerate(items) if item.status != "forgotten"]
-    out: list[Any] = [None] * len(items)
-    for start in range(0, len(wanted), EMBED_BATCH):
-        batch = wanted[start : start + EMBED_BATCH]
-        for index, vec in zip(batch, emb.embed([items[i].text for i in batch]), strict=True):
-            out[index] = vec
+    out = [None if item.status == "forgotten" else emb.embed([item.text])[0] for item in items]
     return out, emb.name
 
 
