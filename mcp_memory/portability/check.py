@@ -2,13 +2,16 @@
 
 A file is an unauthenticated copy of someone's memory, so each line gets the checks a
 `remember` would (plus the schema and its content_hash) and the store's trust gate, as
-the importer (SCREEN_AS) rather than as whoever the line claims wrote it. The policy is
-in mcp_memory.portability's docstring.
+the importer (SCREEN_AS) rather than as whoever the line claims wrote it. What the line
+says about its writer is kept as a claim (Incoming.claimed), never as the identity, and
+its dates must be ones an honest export could hold. The policy is in
+mcp_memory.portability's docstring.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +24,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
 from mcp_memory import validation
+from mcp_memory.config import SOURCES
 from mcp_memory.errors import InvalidInput, SecretRejected
 from mcp_memory.models import Actor, Verdict
 from mcp_memory.portability.report import MAX_MESSAGE_CHARS, ImportReport, LineError, shorten
@@ -29,9 +33,16 @@ from mcp_memory.store import MemoryStore
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"  # also ./schemas at the repo root
 MAX_LINE_BYTES = 512 * 1024  # 16 KiB of content fully \u-escaped plus 50 long paths still fits
-EMBED_BATCH = 64
 SCREEN_AS = Actor(agent="import", client_name="mcp-memory-import")
 SCREEN_SOURCE = "file"
+# Clock skew between the exporting machine and this one: a date up to this far ahead is
+# taken as "now"; further ahead, no honest export wrote it (a date in the future sorts
+# first in every "recent" list and never ages), so the line is refused.
+MAX_CLOCK_SKEW_S = 600
+# No memory this tool exported predates it; an older date is a corrupted or crafted line
+# (epoch 0, year 1), refused so that ordering and age arithmetic only see real dates.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp()
+CLAIM_LIMITS = {"agent": 128, "client_name": 128, "client_version": 64, "session_id": 128}
 
 
 class LineProblem(Exception):
@@ -52,11 +63,7 @@ class Incoming:
     tags: list[str]
     project: str
     status: str
-    agent: str
-    client_name: str
-    client_version: str
-    session_id: str
-    source: str
+    claimed: dict[str, Any]  # who the file says wrote it: kept as a claim (imported_from)
     digest: str
     trust: float
     risk: float
@@ -127,17 +134,42 @@ def _schema_problem(error: ValidationError) -> str:
     return shorten(message)
 
 
-def _timestamp(value: str, name: str) -> float:
+def _timestamp(value: str, name: str, now: float) -> float:
+    """A date an honest export could hold: a little clock skew is forgiven (taken as now),
+    the future and the implausibly old are refused rather than clamped, because either
+    means the line was not written by an export and the human should see which one."""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise LineProblem(f"{name}: not an ISO date-time: {value[:40]!r}") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    stamp = moment.timestamp()
+    if stamp > now + MAX_CLOCK_SKEW_S:
+        raise LineProblem(f"{name}: {value[:40]} is in the future")
+    if stamp < EARLIEST:
+        raise LineProblem(f"{name}: {value[:40]} is before 2000, not a date an export holds")
+    return min(stamp, now)
 
 
-def _incoming(obj: dict[str, Any], number: int) -> Incoming:
+def _claimed(obj: dict[str, Any]) -> dict[str, Any]:
+    """Who the line says wrote it, cleaned like any identity string (PostgreSQL text holds
+    no NUL). A line that was itself imported carries the first file's claim: that one is
+    kept, not the importer's name it was stored under."""
+    first = obj.get("imported_from")
+    raw = first if isinstance(first, dict) else obj
+    claim: dict[str, Any] = {
+        name: validation.identity_text(raw.get(name, ""), limit)
+        for name, limit in CLAIM_LIMITS.items()
+    }
+    claim["agent"] = claim["agent"] or "unknown"
+    claim["source"] = raw["source"] if raw.get("source") in SOURCES else SCREEN_SOURCE
+    if isinstance(raw.get("id"), int):
+        claim["id"] = raw["id"]
+    return claim
+
+
+def _incoming(obj: dict[str, Any], number: int, now: float) -> Incoming:
     """The same checks `remember` applies, so an import cannot store what a write could not."""
     try:
         text = validation.content(obj["content"])
@@ -158,11 +190,7 @@ def _incoming(obj: dict[str, Any], number: int) -> Incoming:
         tags=tags,
         project=project,
         status=obj["status"],
-        agent=obj["agent"],
-        client_name=obj["client_name"],
-        client_version=obj["client_version"],
-        session_id=obj["session_id"],
-        source=obj["source"],
+        claimed=_claimed(obj),
         digest=digest,
         trust=float(obj["trust"]),
         risk=float(obj["risk"]),
@@ -170,14 +198,15 @@ def _incoming(obj: dict[str, Any], number: int) -> Incoming:
         files=list(obj["files"]),
         supersedes=obj["supersedes"],
         superseded_by=obj["superseded_by"],
-        created_at=_timestamp(obj["created_at"], "created_at"),
-        updated_at=_timestamp(obj["updated_at"], "updated_at"),
+        created_at=_timestamp(obj["created_at"], "created_at", now),
+        updated_at=_timestamp(obj["updated_at"], "updated_at", now),
         links=[(link["target_id"], link["relation"], link["agent"]) for link in obj["links"]],
     )
 
 
-def parse_line(raw: str | bytes, number: int) -> Incoming | None:
-    """A validated line, or None for a blank one; raises LineProblem with the reason."""
+def parse_line(raw: str | bytes, number: int, now: float | None = None) -> Incoming | None:
+    """A validated line, or None for a blank one; raises LineProblem with the reason.
+    `now` is the moment dates are judged against (the start of the import)."""
     text = _decode(raw, number)
     if not text.strip():
         return None
@@ -185,15 +214,18 @@ def parse_line(raw: str | bytes, number: int) -> Incoming | None:
     error = best_match(line_validator().iter_errors(obj))
     if error is not None:
         raise LineProblem(_schema_problem(error))
-    return _incoming(obj, number)
+    return _incoming(obj, number, time.time() if now is None else now)
 
 
-def parse_all(lines: Iterable[str | bytes], report: ImportReport) -> list[Incoming]:
+def parse_all(
+    lines: Iterable[str | bytes], report: ImportReport, now: float | None = None
+) -> list[Incoming]:
     found: list[Incoming] = []
     first_seen: dict[int, int] = {}
+    now = time.time() if now is None else now
     for number, raw in enumerate(lines, start=1):
         try:
-            item = parse_line(raw, number)
+            item = parse_line(raw, number, now)
         except LineProblem as exc:
             report.lines += 1
             report.errors.append(LineError(number, str(exc)))
@@ -222,16 +254,15 @@ class Screened:
 
 
 def _embed(store: MemoryStore, items: list[Incoming]) -> tuple[list[Any], str | None]:
-    """Forgotten memories get no vector (backfill skips them too); the rest do if a model is up."""
+    """Forgotten memories get no vector (backfill skips them too); the rest do if a model is up.
+
+    One text per call, as `remember` embeds: in a batch the model pads texts to the longest,
+    which moves an int8 model's vectors enough (cosine ~0.98) to flip the semantic detector,
+    so a batched import would not be screened as the same text written by an agent."""
     emb = store.embedder()
     if emb is None:
         return [None] * len(items), None
-    wanted = [i for i, item in enumerate(items) if item.status != "forgotten"]
-    out: list[Any] = [None] * len(items)
-    for start in range(0, len(wanted), EMBED_BATCH):
-        batch = wanted[start : start + EMBED_BATCH]
-        for index, vec in zip(batch, emb.embed([items[i].text for i in batch]), strict=True):
-            out[index] = vec
+    out = [None if item.status == "forgotten" else emb.embed([item.text])[0] for item in items]
     return out, emb.name
 
 

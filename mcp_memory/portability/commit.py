@@ -1,14 +1,17 @@
 """Import phase 3: commit the screened lines, one transaction per line.
 
 Ids are kept when none is taken and remapped otherwise; duplicates stand in for their
-line; links and supersedes wait until both ends exist; a file only ever makes a memory
-more cautious. The policy is in mcp_memory.portability's docstring.
+line's id but are never wired to; links and supersedes are made only between memories
+this import created, once both exist; every row is the importer's (agent "import", source
+"file") with the file's claim beside it; a file only ever makes a memory more cautious.
+The policy is in mcp_memory.portability's docstring.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 from mcp_memory import audit
 from mcp_memory.errors import InvalidInput
 from mcp_memory.models import Actor, Verdict
-from mcp_memory.portability.check import SCREEN_AS, Incoming, Screened
+from mcp_memory.portability.check import SCREEN_AS, SCREEN_SOURCE, Incoming, Screened
 from mcp_memory.portability.report import ImportReport, LineError, LineOutcome, shorten
 from mcp_memory.records import insert_row, keywords
 from mcp_memory.storage import backend_of
@@ -25,6 +28,10 @@ from mcp_memory.store import MemoryStore
 from mcp_memory.trust import agents
 
 SUPERSEDE_COLUMNS = ("supersedes", "superseded_by")
+# Whose every imported row and link is: never the human ("user") nor the agent a line
+# names, so a file cannot speak as either, and its trust is the importer's policy (the
+# "import" agent's standing, which the human sets with `agents trust|distrust import`).
+IMPORTER = SCREEN_AS.agent
 
 
 Waiting = list[tuple[int, tuple[Any, ...]]]  # (file id the entry waits for, entry)
@@ -39,9 +46,11 @@ class Commit:
     """
 
     actor: Actor
+    session: str  # one per import run: what this import brought in shares it
     keep_ids: bool
     model: str | None
     screen_trust: float
+    trusted: frozenset[str]
     in_file: set[int]
     id_map: dict[int, int] = field(default_factory=dict)
     new_ids: set[int] = field(default_factory=set)
@@ -97,14 +106,14 @@ def _insert(conn: db.Connection, s: Screened, status: str, ctx: Commit) -> int:
     ):
         wanted = None  # taken by a concurrent writer since the plan: remap this one line
     reasons = sorted(set(item.reasons) | set(verdict.reasons))
-    changed_by, why = ("import", "quarantined on import") if status != item.status else (None, None)
+    changed_by, why = (IMPORTER, "quarantined on import") if status != item.status else (None, None)
     return insert_row(conn, {
         "id": wanted, "content": item.text,
         "keywords": keywords(item.text, item.tags, [f["path"] for f in item.files]),
         "kind": item.kind, "tags": json.dumps(item.tags), "project": item.project,
-        "status": status, "agent": item.agent, "client_name": item.client_name,
-        "client_version": item.client_version, "session_id": item.session_id,
-        "source": item.source, "content_hash": item.digest,
+        "status": status, "agent": IMPORTER, "client_name": SCREEN_AS.client_name,
+        "client_version": "", "session_id": ctx.session, "source": SCREEN_SOURCE,
+        "imported_from": json.dumps(item.claimed, sort_keys=True), "content_hash": item.digest,
         "trust": round(min(item.trust, ctx.screen_trust), 4),
         "risk": round(max(item.risk, verdict.risk), 4), "reasons": json.dumps(reasons),
         "files": json.dumps(item.files), "created_at": item.created_at,
@@ -112,12 +121,13 @@ def _insert(conn: db.Connection, s: Screened, status: str, ctx: Commit) -> int:
     })  # fmt: skip
 
 
-def _put_link(conn: db.Connection, src: int, dst: int, relation: str, agent: str) -> None:
+def _put_link(conn: db.Connection, src: int, dst: int, relation: str) -> None:
+    """The link is the import's doing here; the agent the file names for it is a claim."""
     if src != dst:
         conn.execute(
             "insert into links(source_id, target_id, relation, agent, "
             "created_at) values (?, ?, ?, ?, ?) on conflict do nothing",
-            (src, dst, relation, agent, time.time()),
+            (src, dst, relation, IMPORTER, time.time()),
         )
 
 
@@ -126,20 +136,20 @@ def _wire_links(
 ) -> Waiting:
     """Links whose other end is here commit now; the rest wait for that end's line.
 
-    A link between two memories that were already here is not added: the file
-    may add to what it brings, not rewire what the database already had.
+    Both ends must be memories this import created. A duplicate line stands for a memory
+    that was already here: wiring to it would let a file attach a poison to a trusted
+    memory just by repeating that memory's text (dropped_links reports these).
     """
     later: Waiting = []
-    for target, relation, agent in item.links:
+    for target, relation, _agent in item.links if is_new else ():
         if target in ctx.id_map:
             other = ctx.id_map[target]
-            if is_new or other in ctx.new_ids:
-                _put_link(conn, this_id, other, relation, agent)
+            if other in ctx.new_ids:
+                _put_link(conn, this_id, other, relation)
         elif target in ctx.in_file:
-            later.append((target, (this_id, relation, agent)))
-    for source, relation, agent in ctx.pending_links.get(item.id, ()):
-        if is_new or source in ctx.new_ids:
-            _put_link(conn, source, this_id, relation, agent)
+            later.append((target, (this_id, relation)))
+    for source, relation in ctx.pending_links.get(item.id, ()) if is_new else ():
+        _put_link(conn, source, this_id, relation)
     return later
 
 
@@ -148,18 +158,21 @@ def _wire_columns(
 ) -> Waiting:
     """supersedes/superseded_by are foreign keys: each is set once both rows exist.
 
-    A duplicate's own columns are left alone: the existing memory is not the file's to change.
+    Like links, only between memories this import created: a duplicate's columns are left
+    alone, and no new memory is recorded as superseding (or superseded by) one that was
+    already here.
     """
     later: Waiting = []
     for column in SUPERSEDE_COLUMNS if is_new else ():
         old = getattr(item, column)
         if old is not None and old in ctx.id_map:
-            conn.execute(
-                f"update memories set {column} = ? where id = ?", (ctx.id_map[old], this_id)
-            )
+            if ctx.id_map[old] in ctx.new_ids:
+                conn.execute(
+                    f"update memories set {column} = ? where id = ?", (ctx.id_map[old], this_id)
+                )
         elif old is not None and old in ctx.in_file:
             later.append((old, (column, this_id)))
-    for column, row_id in ctx.pending_columns.get(item.id, ()):
+    for column, row_id in ctx.pending_columns.get(item.id, ()) if is_new else ():
         conn.execute(f"update memories set {column} = ? where id = ?", (this_id, row_id))
     return later
 
@@ -177,6 +190,9 @@ def _write_new(conn: db.Connection, s: Screened, ctx: Commit) -> tuple[int, str]
     item = s.item
     status = _final_status(item, s.verdict)
     new_id = _insert(conn, s, status, ctx)
+    # The importer is an agent the human can see and judge (`agents distrust import` hides
+    # what imports brought in); creating its row moves no one's trust.
+    agents.ensure(conn, SCREEN_AS, ctx.trusted, time.time())
     if s.vector is not None and ctx.model is not None:
         backend_of(conn).put_vector(conn, new_id, item.project, status, item.kind, s.vector)
         conn.execute("update memories set embedding_model = ? where id = ?", (ctx.model, new_id))
@@ -189,8 +205,8 @@ def _write_new(conn: db.Connection, s: Screened, ctx: Commit) -> tuple[int, str]
             "original_id": item.id,
             "content_hash": item.digest,
             "status": status,
-            "agent": item.agent,
-            "source": item.source,
+            "agent": item.claimed["agent"],  # what the line claimed; the row is IMPORTER's
+            "source": item.claimed["source"],
             "project": item.project,
             "risk": round(s.verdict.risk, 4),
             "reasons": s.verdict.reasons,
@@ -227,6 +243,24 @@ def _dropped_links(items: list[Incoming], in_file: set[int]) -> list[str]:
     ]
 
 
+def _unwired(items: list[Incoming], outcomes: list[LineOutcome]) -> list[str]:
+    """Links and supersedes the file asked for between one of its new memories and a
+    memory that was already here (a duplicate line): not made, and said so."""
+    result = {o.original_id: o.result for o in outcomes}
+    notes = []
+    for item in items:
+        wanted = [(t, r) for t, r, _ in item.links]
+        wanted += [(getattr(item, c), c.replace("_", " ")) for c in SUPERSEDE_COLUMNS]
+        for other, relation in wanted:
+            ends = (result.get(item.id), result.get(other))
+            if None not in ends and "duplicate" in ends and item.id != other:
+                notes.append(
+                    f"line {item.line}: {relation} {item.id} -> {other} not made: only "
+                    "memories this import created are linked, and one of them was already here"
+                )
+    return notes
+
+
 def commit_all(
     store: MemoryStore,
     screened: list[Screened],
@@ -237,9 +271,11 @@ def commit_all(
     ids = [s.item.id for s in screened]
     ctx = Commit(
         actor=actor,
+        session=f"import-{uuid.uuid4().hex[:12]}",
         keep_ids=_ids_free(store, ids),
         model=model,
         screen_trust=_screen_trust(store),
+        trusted=store.settings.trusted_agents,
         in_file=set(ids),
     )
     report.id_policy = "kept" if ctx.keep_ids else "remapped"
@@ -250,6 +286,7 @@ def commit_all(
         except (db.sqlite3.Error, InvalidInput) as exc:
             report.errors.append(LineError(s.item.line, shorten(f"not imported: {exc}")))
     report.committed = True
+    report.notes += _unwired([s.item for s in screened], report.outcomes)
     moved = [o for o in report.outcomes if o.result == "imported" and o.id != o.original_id]
     if ctx.keep_ids and moved:
         report.notes.append(f"{len(moved)} ids were taken by a concurrent write and remapped")

@@ -207,3 +207,9 @@ def create_vector_extension(conn: PgConnection) -> None:
             f"the PostgreSQL server has no pgvector extension installed ({exc}); "
             "install pgvector >= 0.8 on the server"
         ) from exc
+
+
+@migration
+def pg002_imported_from(conn: PgConnection) -> None:
+    """SQLite m010_imported_from: an export file's claims about an imported memory (JSON)."""
+    conn.execute_script("alter table memories add column imported_from text")

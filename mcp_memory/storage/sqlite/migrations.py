@@ -288,3 +288,12 @@ def m009_scope_terms(conn: Connection) -> None:
         """,
     )
     termstats.rebuild(conn)
+
+
+@migration
+def m010_imported_from(conn: Connection) -> None:
+    """What an export file claimed about an imported memory (its original agent, source,
+    client, session and id), kept as JSON beside the row. NULL for every memory written
+    here: the row's own agent and source say who wrote it into this database (the import),
+    so a file's claim is kept without ever becoming the memory's identity."""
+    conn.execute("alter table memories add column imported_from text")
