@@ -95,7 +95,7 @@ def show(store: MemoryStore, memory_id: int) -> dict[str, object]:
         record["forget_requests"] = [
             dict(r)
             for r in store.conn.execute(
-                "select id, requested_by, reason, status from reviews where memory_id = ?",
+                "select id, kind, requested_by, reason, status from reviews where memory_id = ?",
                 (memory_id,),
             )
         ]
