@@ -24,6 +24,12 @@ SOURCES = ("user", "agent", "tool", "web", "file")
 RELATIONS = ("related", "supports", "contradicts", "supersedes", "depends_on", "derived_from")
 USER_AGENT = "user"
 ANONYMOUS_AGENT = "anonymous"
+# The stored name of a caller without a token: `unverified:NAME`. A prefix, so the mark is the
+# first thing a reader sees (in listings, the audit log and the recall fence) and sorts these
+# rows together; and a different string, so it is a different agents row: a claimed name can
+# never take or move the trust of the verified agent it imitates. Token names cannot start
+# with it (tokens.check_agent_name).
+UNVERIFIED_PREFIX = "unverified:"
 FALSE_WORDS = ("", "0", "false", "no", "off")
 
 
@@ -56,8 +62,14 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "unset: fastembed's normal download",
     ),
     EnvVar(
+        "MCP_MEMORY_TOKEN",
+        "a token from `agents token create NAME`: `serve` over stdio runs as its agent, "
+        "verified (over HTTP each request sends its own)",
+        "unset: the caller is unverified",
+    ),
+    EnvVar(
         "MCP_MEMORY_AGENT",
-        "the agent identity of this server process",
+        "the claimed name of a caller without a token, stored as `unverified:NAME`",
         "the client's `clientInfo.name`, else `anonymous`",
     ),
     EnvVar(
@@ -67,7 +79,7 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "MCP_MEMORY_TRUSTED_AGENTS",
-        "comma-separated agents that start with a trusted prior",
+        "comma-separated verified agents (token holders) that start with a trusted prior",
         "none",
     ),
     EnvVar(
@@ -181,6 +193,7 @@ class Settings:
     model_dir: Path | None = None
     model_name: str = DEFAULT_MODEL
     agent: str | None = None
+    token: str | None = field(default=None, repr=False)  # a secret: never in a repr or log
     project: str = ""
     trusted_agents: frozenset[str] = frozenset()
     require_token: bool = False  # HTTP: demand a bearer token on loopback too
@@ -201,6 +214,7 @@ class Settings:
             model_dir=Path(model_dir).expanduser() if model_dir else None,
             model_name=env.get("MCP_MEMORY_MODEL", DEFAULT_MODEL),
             agent=env.get("MCP_MEMORY_AGENT") or None,
+            token=(env.get("MCP_MEMORY_TOKEN") or "").strip() or None,
             project=project if project is not None else git_root_name(),
             trusted_agents=frozenset(a.strip() for a in trusted.split(",") if a.strip()),
             require_token=env_flag(env.get("MCP_MEMORY_REQUIRE_TOKEN")),

@@ -4,16 +4,19 @@ These run inside a write transaction someone else opened (the store's, or the re
 desk's), which is why they take the connection and the backend rather than the store:
 the store and the review desk both change statuses, and neither should reach into the
 other to do it. The rule they share: an agent may retire its own memories, but retiring
-someone else's takes trust, otherwise it waits for a human.
+someone else's takes trust, otherwise it waits for a human. An unverified caller (no token)
+never has that trust: whatever it asks about another agent's memory (forget, supersede,
+link) waits for a human.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from mcp_memory import audit, records
 from mcp_memory.errors import NotFound
-from mcp_memory.models import Actor, ForgetResult, LinkResult
+from mcp_memory.models import Actor, ForgetResult, LinkResult, Verdict
 from mcp_memory.storage import Backend
 from mcp_memory.storage import driver as db
 from mcp_memory.trust import agents
@@ -61,11 +64,30 @@ def supersede(
         "values (?, ?, 'supersedes', ?, ?) on conflict do nothing",
         (new_id, old["id"], actor.agent, time.time()),
     )
-    if old["agent"] != actor.agent and not actor.is_user and score < FORGET_OTHERS_MIN_TRUST:
+    if _others(old["agent"], actor) and (score < FORGET_OTHERS_MIN_TRUST or not actor.verified):
         return ["supersede_needs_review"]
     conn.execute("update memories set superseded_by = ? where id = ?", (new_id, old["id"]))
     set_status(backend, conn, old["id"], "superseded", actor.agent, f"superseded by {new_id}")
     return []
+
+
+def _others(owner: str, actor: Actor) -> bool:
+    """Whether a memory written by `owner` is someone else's to this actor (the human owns all)."""
+    return owner != actor.agent and not actor.is_user
+
+
+def hold_unverified_supersede(
+    old: db.sqlite3.Row | None, actor: Actor, verdict: Verdict
+) -> Verdict:
+    """An unverified caller superseding another agent's memory: the new write is held for
+    review (the human's approval then applies the supersede), so a claimed name cannot swap
+    someone's note for its own in recall. Same trust events as the write had: no extra cost."""
+    if old is None or verdict.status != "stored" or actor.verified:
+        return verdict
+    if not _others(old["agent"], actor):
+        return verdict
+    reasons = [*verdict.reasons, "unverified_supersede"]
+    return replace(verdict, status="quarantined", reasons=reasons)
 
 
 def forget(
@@ -85,11 +107,11 @@ def forget(
         raise NotFound(f"no memory with id {memory_id}")
     if row["status"] == "forgotten":
         return ForgetResult(id=memory_id, status="already_forgotten")
-    if row["agent"] != actor.agent and not actor.is_user:
+    if _others(row["agent"], actor):
         t = agents.current(conn, actor, trusted_agents)
         agents.ensure(conn, actor, trusted_agents, time.time())
         agents.record(conn, actor.agent, "forgot_other")
-        if t.score < FORGET_OTHERS_MIN_TRUST:
+        if t.score < FORGET_OTHERS_MIN_TRUST or not actor.verified:
             _audit_forget(conn, actor, memory_id, reason, {"status": "pending_review"})
             request_review(conn, "forget", memory_id, None, actor.agent, reason)
             return ForgetResult(id=memory_id, status="pending_review")
@@ -125,6 +147,8 @@ def request_review(
     agent: str,
     reason: str | None,
 ) -> None:
+    """A request a human decides (review.decide): kind `forget` (memory_id, the caller's
+    reason) or `link` (memory_id -> target_id, the relation in `reason`)."""
     conn.execute(
         "insert into reviews(kind, memory_id, target_id, requested_by, reason, "
         "created_at) values (?, ?, ?, ?, ?, ?)",
@@ -142,17 +166,22 @@ def link(
     trusted_agents: frozenset[str],
 ) -> LinkResult:
     """Both ends must be visible to the linker: agents see active and superseded memories,
-    the human also quarantined ones; nobody links a forgotten memory."""
-    found = {
-        r["id"]: r["status"]
-        for r in conn.execute("select id, status from memories where id in (?, ?)", (src, dst))
-    }
+    the human also quarantined ones; nobody links a forgotten memory. An unverified caller
+    touching another agent's memory files a review request instead of a link."""
+    rows = conn.execute("select id, status, agent from memories where id in (?, ?)", (src, dst))
+    found = {r["id"]: (r["status"], r["agent"]) for r in rows}
     for mid in (src, dst):
-        if found.get(mid) not in ("active", "superseded") and not (
-            actor.is_user and mid in found and found[mid] != "forgotten"
+        status = found[mid][0] if mid in found else None
+        if status not in ("active", "superseded") and not (
+            actor.is_user and status not in (None, "forgotten")
         ):
             raise NotFound(f"no visible memory with id {mid} to link")
     agents.ensure(conn, actor, trusted_agents, time.time())
+    if not actor.verified and any(_others(owner, actor) for _, owner in found.values()):
+        request_review(conn, "link", src, dst, actor.agent, relation)
+        data = {"target_id": dst, "relation": relation, "status": "pending_review"}
+        audit.append(conn, actor=actor.agent, action="link", memory_id=src, data=data)
+        return LinkResult(source_id=src, target_id=dst, relation=relation, status="pending_review")
     conn.execute(
         "insert into links(source_id, target_id, relation, agent, "
         "created_at) values (?, ?, ?, ?, ?) on conflict do nothing",

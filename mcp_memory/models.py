@@ -120,6 +120,8 @@ class LinkResult(BaseModel):
     source_id: int
     target_id: int
     relation: str
+    # pending_review: an unverified caller asked to link another agent's memory; a human decides.
+    status: Literal["linked", "pending_review"] = "linked"
 
 
 class MemoryRecord(BaseModel):

@@ -23,7 +23,9 @@ from mcp_memory.trust.detectors.base import make_safe
 @dataclass(frozen=True)
 class QueueItem:
     memory_id: int
-    request: str  # "write" (a quarantined memory) or "forget" (an agent asked to forget it)
+    # "write" (a quarantined memory), "forget" (an agent asked to forget it) or "link" (an
+    # unverified agent asked to link it to another memory)
+    request: str
     agent: str
     source: str
     risk: float
@@ -41,7 +43,8 @@ def queue(store: MemoryStore) -> list[QueueItem]:
             "select * from memories where status = 'quarantined' order by id"
         ).fetchall()
         asks = store.conn.execute(
-            """select r.memory_id, r.requested_by, r.created_at, r.reason, m.content, m.source
+            """select r.kind, r.memory_id, r.target_id, r.requested_by, r.created_at, r.reason,
+                      m.content, m.source
                from reviews r join memories m on m.id = r.memory_id
                where r.status = 'pending' order by r.id"""
         ).fetchall()
@@ -61,17 +64,23 @@ def queue(store: MemoryStore) -> list[QueueItem]:
     items += [
         QueueItem(
             r["memory_id"],
-            "forget",
+            r["kind"],
             r["requested_by"],
             r["source"],
             0.0,
-            [r["reason"] or "no reason given"],
+            [_ask_reason(r)],
             iso(r["created_at"]),
             _preview(r["content"]),
         )
         for r in asks
     ]
     return items
+
+
+def _ask_reason(row: object) -> str:
+    if row["kind"] == "link":
+        return f"link {row['reason']} -> memory {row['target_id']}"
+    return row["reason"] or "no reason given"
 
 
 def _preview(content: str, limit: int = 160) -> str:
@@ -86,7 +95,7 @@ def show(store: MemoryStore, memory_id: int) -> dict[str, object]:
         record["forget_requests"] = [
             dict(r)
             for r in store.conn.execute(
-                "select id, requested_by, reason, status from reviews where memory_id = ?",
+                "select id, kind, requested_by, reason, status from reviews where memory_id = ?",
                 (memory_id,),
             )
         ]
@@ -106,14 +115,21 @@ def decide(
         if row["status"] == "quarantined":
             return _decide_write(store, conn, memory_id, row["agent"], approve, actor)
         asks = conn.execute(
-            "select id, requested_by from reviews where memory_id = ? and status = 'pending'",
+            "select id, kind, requested_by, target_id, reason from reviews "
+            "where memory_id = ? and status = 'pending' order by id",
             (memory_id,),
         ).fetchall()
         if not asks:
             raise InvalidInput(
                 f"memory {memory_id} has nothing waiting for review (status {row['status']})"
             )
-        return _decide_forget(store, conn, memory_id, asks, approve, actor)
+        links = [a for a in asks if a["kind"] == "link"]
+        forgets = [a for a in asks if a["kind"] != "link"]
+        if links:
+            linked = _decide_links(conn, memory_id, links, approve, actor)
+            if not forgets:
+                return linked
+        return _decide_forget(store, conn, memory_id, forgets, approve, actor)
 
 
 def _decide_write(
@@ -167,7 +183,7 @@ def _decide_forget(
         lifecycle.set_status(store.backend, conn, memory_id, "forgotten", actor.agent, why)
     conn.execute(
         "update reviews set status = ?, decided_by = ?, decided_at = ? where memory_id = ? "
-        "and status = 'pending'",
+        "and status = 'pending' and kind <> 'link'",
         ("approved" if approve else "rejected", actor.agent, time.time(), memory_id),
     )
     requesters = sorted({a["requested_by"] for a in asks})
@@ -182,6 +198,40 @@ def _decide_forget(
         "id": memory_id,
         "request": "forget",
         "status": "forgotten" if approve else "kept",
+        "requested_by": requesters,
+    }
+
+
+def _decide_links(
+    conn: object, memory_id: int, asks: list, approve: bool, actor: Actor
+) -> dict[str, object]:
+    """Link requests from unverified agents: approved, each becomes the link it asked for
+    (in the requester's name); rejected, nothing is linked. Neither moves anyone's trust."""
+    now = time.time()
+    for ask in asks:
+        if approve:
+            conn.execute(
+                "insert into links(source_id, target_id, relation, agent, created_at) "
+                "values (?, ?, ?, ?, ?) on conflict do nothing",
+                (memory_id, ask["target_id"], ask["reason"], ask["requested_by"], now),
+            )
+        conn.execute(
+            "update reviews set status = ?, decided_by = ?, decided_at = ? where id = ?",
+            ("approved" if approve else "rejected", actor.agent, now, ask["id"]),
+        )
+    requesters = sorted({a["requested_by"] for a in asks})
+    audit.append(
+        conn,
+        actor=actor.agent,
+        action="approve" if approve else "reject",
+        memory_id=memory_id,
+        data={"request": "link", "requested_by": requesters,
+              "targets": [a["target_id"] for a in asks]},
+    )  # fmt: skip
+    return {
+        "id": memory_id,
+        "request": "link",
+        "status": "linked" if approve else "not_linked",
         "requested_by": requesters,
     }
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_memory import audit
-from mcp_memory.config import USER_AGENT
+from mcp_memory.config import UNVERIFIED_PREFIX, USER_AGENT
 from mcp_memory.errors import InvalidInput, InvalidToken, NotFound, StorageError
 from mcp_memory.storage import Backend, backend_of, open_backend
 from mcp_memory.storage import driver as db
@@ -123,7 +123,13 @@ def check_agent_name(name: object) -> str:
         raise InvalidInput(
             f"agent name {name[:80]!r} contains control, format or unusual space characters"
         )
-    return unicodedata.normalize("NFC", name)
+    name = unicodedata.normalize("NFC", name)
+    if name.casefold().startswith(UNVERIFIED_PREFIX):  # the mark of callers without a token
+        raise InvalidInput(
+            f"agent name {name[:80]!r} starts with {UNVERIFIED_PREFIX!r}, the mark of callers "
+            "without a token: choose another name"
+        )
+    return name
 
 
 def check_note(note: object) -> str:

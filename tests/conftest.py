@@ -79,6 +79,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: 
     monkeypatch.delenv("MCP_MEMORY_QUANTIZE", raising=False)
     monkeypatch.setenv("MCP_MEMORY_PROJECT", "proj")
     monkeypatch.delenv("MCP_MEMORY_AGENT", raising=False)
+    monkeypatch.delenv("MCP_MEMORY_TOKEN", raising=False)
     monkeypatch.delenv("MCP_MEMORY_TRUSTED_AGENTS", raising=False)
     monkeypatch.delenv("MCP_MEMORY_REQUIRE_TOKEN", raising=False)
     if HAVE_MODEL:

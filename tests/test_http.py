@@ -53,10 +53,13 @@ async def test_each_http_client_is_its_own_agent(http_server: tuple[str, Path]) 
     async with Client(url, client_info=Implementation(name="windsurf", version="2")) as b:
         found = await b.call_tool("recall", {"query": "HTTP clients share memory"})
         hits = found.structured_content["results"]
-        assert hits and hits[0]["agent"] == "cursor"
+        assert hits and hits[0]["agent"] == "unverified:cursor"  # tokenless: a claimed name
         await b.call_tool("remember", {"content": "Windsurf also writes here"})
     store = MemoryStore.open(settings=Settings(db_path=db), embedder=None)
-    assert {r.agent for r in store.iter_records()} == {"cursor", "windsurf"}
+    assert {r.agent for r in store.iter_records()} == {
+        "unverified:cursor",
+        "unverified:windsurf",
+    }
     store.close()
 
 

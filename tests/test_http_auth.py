@@ -269,7 +269,7 @@ async def test_loopback_without_require_token_serves_tokenless_clients_but_holds
     async with client(server.url, token, name="cursor") as c:
         await c.call_tool("remember", {"content": "Alice wrote this with her token"})
     assert await refused(server.url, "mcpm_" + "C" * 43, "a wrong token is not ignored")
-    assert sorted(m.agent for m in server.memories()) == ["alice", "cursor"]
+    assert sorted(m.agent for m in server.memories()) == ["alice", "unverified:cursor"]
 
 
 @pytest.mark.anyio

@@ -49,7 +49,8 @@ async def test_remember_then_recall_round_trips_through_mcp(
         found = await c.call_tool("recall", {"query": "alembic migrations"})
         assert not found.is_error
         hit = found.structured_content["results"][0]
-        assert hit["id"] == stored["id"] and hit["agent"] == "claude-code"
+        # no token: the client's own name, marked as a claim (tests/test_identity.py)
+        assert hit["id"] == stored["id"] and hit["agent"] == "unverified:claude-code"
         assert {
             "id",
             "content",
@@ -65,14 +66,14 @@ async def test_remember_then_recall_round_trips_through_mcp(
         } <= set(hit)
 
 
-async def test_the_agent_is_the_clients_name_and_env_overrides_it(
+async def test_without_a_token_the_agent_is_the_clients_claimed_name_and_env_overrides_it(
     server_store: MemoryStore,
 ) -> None:
     async with client(server_store, name="cursor") as c:
         r = await c.call_tool("remember", {"content": "Cursor wrote this"})
     record = server_store.get(r.structured_content["id"])
     assert (record.agent, record.client_name, record.client_version) == (
-        "cursor",
+        "unverified:cursor",
         "cursor",
         "1.2.3",
     )
@@ -81,13 +82,13 @@ async def test_the_agent_is_the_clients_name_and_env_overrides_it(
     server_store.settings.agent = "pinned-agent"
     async with client(server_store, name="cursor") as c:
         r = await c.call_tool("remember", {"content": "Pinned agent wrote this"})
-    assert server_store.get(r.structured_content["id"]).agent == "pinned-agent"
+    assert server_store.get(r.structured_content["id"]).agent == "unverified:pinned-agent"
 
 
 async def test_a_client_cannot_claim_to_be_the_human_user(server_store: MemoryStore) -> None:
     async with client(server_store, name="user") as c:
         r = await c.call_tool("remember", {"content": "I am the user, trust me"})
-    assert server_store.get(r.structured_content["id"]).agent == "mcp:user"
+    assert server_store.get(r.structured_content["id"]).agent == "unverified:user"
 
 
 async def test_recall_text_fences_memories_as_data_with_a_fresh_nonce(
@@ -151,6 +152,7 @@ async def test_forget_and_link_work_over_mcp(server_store: MemoryStore) -> None:
             "source_id": b["id"],
             "target_id": a["id"],
             "relation": "depends_on",
+            "status": "linked",
         }
         gone = await c.call_tool("forget", {"id": a["id"], "reason": "switched to npm"})
         assert gone.structured_content == {"id": a["id"], "status": "forgotten"}

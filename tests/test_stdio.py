@@ -24,6 +24,6 @@ async def test_the_server_answers_over_real_stdio_and_keeps_stdout_clean(tmp_pat
         assert r.structured_content["status"] == "stored"
         found = await c.call_tool("recall", {"query": "stdio transport"})
         hit = found.structured_content["results"][0]
-        assert hit["id"] == r.structured_content["id"] and hit["agent"] == "codex"
+        assert hit["id"] == r.structured_content["id"] and hit["agent"] == "unverified:codex"
         bad = await c.call_tool("remember", {"content": "   "})
         assert bad.is_error and "empty" in bad.content[0].text

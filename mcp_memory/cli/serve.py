@@ -12,10 +12,12 @@ from typing import Annotated
 
 import typer
 
-from mcp_memory.cli._common import DbOption, handled, open_store, settings_for
+from mcp_memory.cli._common import EXIT_USAGE, DbOption, fail, handled, open_store, settings_for
 from mcp_memory.cli.watch import start_watcher
 from mcp_memory.config import Settings
+from mcp_memory.errors import InvalidToken
 from mcp_memory.storage import open_backend
+from mcp_memory.tokens import TokenStore
 
 TransportOption = Annotated[str, typer.Option(help="stdio (default) or http")]
 HostOption = Annotated[str, typer.Option(help="HTTP bind address")]
@@ -23,8 +25,8 @@ PortOption = Annotated[int, typer.Option(help="HTTP port")]
 AgentOption = Annotated[
     str | None,
     typer.Option(
-        help="Agent identity (default: $MCP_MEMORY_AGENT or clientInfo); "
-        "a bearer token's agent always wins"
+        help="Name claimed by callers without a token, stored as unverified:NAME "
+        "(default: $MCP_MEMORY_AGENT or clientInfo); a token's agent always wins"
     ),
 ]
 WatchOption = Annotated[
@@ -63,8 +65,10 @@ def serve(
 ) -> None:
     """Run the MCP server (stdio for one client, http for several).
 
-    Over HTTP beyond loopback, every request needs `Authorization: Bearer <token>` and is
-    served as the token's agent; see `mcp-memory agents token --help`."""
+    Over stdio, $MCP_MEMORY_TOKEN makes the client the token's verified agent. Over HTTP
+    beyond loopback, every request needs `Authorization: Bearer <token>` and is served as
+    the token's agent; see `mcp-memory agents token --help`. Callers without a token are
+    unverified."""
     from mcp_memory.server.http import configure_logging, run
 
     if transport not in ("stdio", "http"):
@@ -88,6 +92,8 @@ def _server_settings(
     with handled():
         settings = settings_for(db)
         open_backend(settings.db_path).close()
+        if settings.token and transport == "stdio":
+            _check_token(settings)
     if agent:
         settings = replace(settings, agent=agent)
     if require_token:
@@ -98,3 +104,16 @@ def _server_settings(
             )
         settings = replace(settings, require_token=True)
     return settings
+
+
+def _check_token(settings: Settings) -> None:
+    """A wrong, mistyped or revoked MCP_MEMORY_TOKEN stops the server with one line: falling
+    back to an unverified identity would quietly write under another name."""
+    tokens = TokenStore.open(settings.db_path)
+    try:
+        tokens.authenticate(settings.token or "")
+    except InvalidToken as exc:
+        fail(f"MCP_MEMORY_TOKEN: {exc} (create one with `mcp-memory agents token create NAME`)",
+             EXIT_USAGE)  # fmt: skip
+    finally:
+        tokens.close()

@@ -65,7 +65,9 @@ def create_server(
     token_required: bool = False,
 ) -> MCPServer:
     """token_required: every tool call must come through BearerTokenMiddleware with a token
-    (the HTTP server sets it; stdio and in-process clients have no tokens)."""
+    (the HTTP server sets it). settings.token (MCP_MEMORY_TOKEN) makes every call the token's
+    verified agent: stdio and in-process clients; the HTTP transport clears it, since there
+    each request carries its own. A wrong or revoked one fails the start (InvalidToken)."""
     settings = settings or (store.settings if store else Settings.from_env())
 
     @asynccontextmanager
@@ -75,7 +77,9 @@ def create_server(
         stop = threading.Event()
         worker = _start_embeddings(st, stop)
         try:
-            yield ServerState(st, settings.agent, token_required=token_required)
+            yield ServerState(
+                st, settings.agent, token_required=token_required, token=settings.token
+            )
         finally:
             stop.set()
             # Let an embedding batch (native ONNX threads) finish: exiting under it aborts.

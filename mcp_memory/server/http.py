@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import sys
+from dataclasses import replace
 from typing import Any, Literal
 
 import anyio
@@ -40,6 +41,12 @@ def run(
     if transport == "stdio":
         create_server(settings).run("stdio")
         return
+    if settings.token:  # one process-wide identity would vouch for every tokenless request
+        log.warning(
+            "mcp-memory: MCP_MEMORY_TOKEN is ignored over HTTP: each request sends its own "
+            "`Authorization: Bearer <token>`."
+        )
+        settings = replace(settings, token=None)
     required = settings.require_token or not is_loopback(host)
     tokens = TokenStore.open(settings.db_path)
     try:
@@ -81,8 +88,8 @@ def _announce_auth(host: str, required: bool, active: int, agent: str | None) ->
     elif active:
         log.info(
             "mcp-memory: loopback without --require-token: requests without a token are "
-            "served as before (--agent, else the client's own name); a request that sends a "
-            "token is held to it."
+            "served unverified (as `unverified:NAME`, NAME from --agent, else the client's "
+            "own name); a request that sends a token is held to it."
         )
 
 

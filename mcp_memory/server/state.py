@@ -13,36 +13,68 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_memory.config import ANONYMOUS_AGENT, USER_AGENT
+from mcp_memory.errors import StorageError
 from mcp_memory.models import Actor
 from mcp_memory.server.auth import request_token
 from mcp_memory.store import MemoryStore
+from mcp_memory.tokens import TokenInfo, TokenStore
+from mcp_memory.trust.agents import unverified_name
 from mcp_memory.validation import identity_text
 
 
 class ServerState:
-    """What the tools share: the store, the fixed agent name (if any), session ids."""
+    """What the tools share: the store, the claimed agent name (if any), the process's own
+    token (stdio: MCP_MEMORY_TOKEN), session ids."""
 
     def __init__(
-        self, store: MemoryStore, agent: str | None, *, token_required: bool = False
+        self,
+        store: MemoryStore,
+        agent: str | None,
+        *,
+        token_required: bool = False,
+        token: str | None = None,
     ) -> None:
         self.store = store
         self.agent = agent
         self.token_required = token_required
         self.sessions: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+        self.tokens = TokenStore(store.conn, store.lock, backend=store.backend)
+        # Checked now, so a wrong token stops the server before any client talks to it.
+        self.token: TokenInfo | None = self.tokens.authenticate(token) if token else None
+
+    def process_token(self) -> TokenInfo | None:
+        """The token this server process was started with, re-read on every call as HTTP
+        requests are: a revoke by any process takes effect at the next tool call."""
+        if self.token is None:
+            return None
+        try:
+            active = self.tokens.is_active(self.token.id)
+        except StorageError as exc:  # fail closed: no call runs under an unchecked identity
+            raise ToolError(f"cannot check this server's token: {exc}") from exc
+        if not active:
+            raise ToolError(
+                f"this server's token ({self.token.prefix}..., agent {self.token.agent!r}) was "
+                "revoked: put a new one (`mcp-memory agents token create`) in MCP_MEMORY_TOKEN "
+                "and restart the client"
+            )
+        return self.token
 
     def actor(self, ctx: Context) -> Actor:
-        """Who is calling. A bearer token, when the HTTP request carried one, is the whole
-        answer: neither --agent nor the client's self-chosen clientInfo.name can override it."""
+        """Who is calling. A token (the HTTP request's, else the process's MCP_MEMORY_TOKEN)
+        is the whole answer: neither --agent nor the client's self-chosen clientInfo.name can
+        override it. Without one the caller is unverified, and its claimed name is stored
+        marked (`unverified:NAME`), a row of its own that starts at the anonymous prior."""
         params = ctx.session.client_params
         info = params.client_info if params is not None else None
         client_name = identity_text(info.name if info else "", 128)
-        token = request_token(ctx.request_context.request)
+        token = request_token(ctx.request_context.request) or self.process_token()
         if token is not None:
             name = token.agent
         elif self.token_required:  # the HTTP layer refuses these first; never fall back
             raise ToolError("this server requires a bearer token")
         else:
-            name = identity_text(self.agent or "", 128) or client_name or ANONYMOUS_AGENT
+            claimed = identity_text(self.agent or "", 128) or client_name or ANONYMOUS_AGENT
+            name = unverified_name(claimed)
         # Cleaned before this check, so "us\x00er" cannot become the human's identity.
         if name == USER_AGENT:  # the human's identity is the CLI's alone
             name = "mcp:user"
@@ -52,4 +84,5 @@ class ServerState:
             client_name=client_name,
             client_version=identity_text(info.version or "", 64) if info else "",
             session_id=session,
+            verified=token is not None,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from mcp_memory.config import UNVERIFIED_PREFIX
 from mcp_memory.models import Actor
 from mcp_memory.storage.driver import Connection
 from mcp_memory.trust import beta
@@ -27,12 +28,26 @@ def get(conn: Connection, name: str) -> beta.AgentTrust | None:
     return _row_to_trust(row) if row else None
 
 
+def unverified_name(claimed: str) -> str:
+    """The stored name of a caller that only claims `claimed`: marked, and so a row of its
+    own (see config.UNVERIFIED_PREFIX). Claiming the mark itself does not stack it."""
+    bare = claimed[len(UNVERIFIED_PREFIX) :] if claimed.startswith(UNVERIFIED_PREFIX) else claimed
+    return (UNVERIFIED_PREFIX + bare)[:128]
+
+
 def current(
     conn: Connection, actor: Actor, trusted: frozenset[str], now: float | None = None
 ) -> beta.AgentTrust:
-    """The agent's trust relaxed to now; a new agent starts at its prior (nothing written)."""
+    """The agent's trust relaxed to now; a new agent starts at its prior (nothing written).
+
+    An unverified caller starts at the anonymous prior whatever it calls itself: a name
+    anyone can claim vouches for nothing, so neither MCP_MEMORY_TRUSTED_AGENTS nor the
+    known-client prior applies, and renaming yourself buys only another anonymous start."""
     now = now or time.time()
     found = get(conn, actor.agent)
+    if found is None and not actor.verified:
+        a, b = beta.ANONYMOUS_PRIOR
+        return beta.AgentTrust(a, b, a, b, 0.0, now)
     if found is None:
         return beta.new_agent(
             actor.agent, now, trusted_agents=trusted, known_client=bool(actor.client_name)
