@@ -61,6 +61,12 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "the client's `clientInfo.name`, else `anonymous`",
     ),
     EnvVar(
+        "MCP_MEMORY_TOKEN",
+        "stdio: the agent token that proves this server process's identity "
+        "(`mcp-memory install CLIENT` writes it into the client's config)",
+        "unset: the caller is not verified",
+    ),
+    EnvVar(
         "MCP_MEMORY_PROJECT",
         'default project scope (`""` = global)',
         "name of the working directory's git root",

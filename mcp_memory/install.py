@@ -25,6 +25,7 @@ from mcp_memory.client_config import (
     edit_toml,
     parse,
 )
+from mcp_memory.client_token import TOKEN_ENV, entry_token
 
 __all__ = [
     "CLIENTS",
@@ -39,6 +40,7 @@ __all__ = [
     "client",
     "config_path",
     "parse",
+    "permissions_plan",
     "plan",
     "server_command",
     "server_entry",
@@ -93,6 +95,9 @@ class Client:
     extra: dict[str, Any] = field(default_factory=dict)
     docs: str = ""
     prefer_user: bool = False
+    # Where the client keeps rules that make its agent ask before running a shell command
+    # (Claude Code's permissions.ask), for project and user scope; None: no such file.
+    permissions: Callable[[Scope, Path], Path] | None = None
 
     @property
     def default_scope(self) -> Scope:
@@ -109,6 +114,9 @@ CLIENTS: dict[str, Client] = {
             user=lambda: home() / ".claude.json",
             extra={"type": "stdio"},
             docs="https://docs.claude.com/en/docs/claude-code/mcp",
+            permissions=lambda scope, p: (
+                (p if scope == "project" else home()) / ".claude" / "settings.json"
+            ),
         ),
         Client(
             "cursor",
@@ -203,14 +211,20 @@ def server_command() -> list[str]:
 
 
 def server_entry(
-    c: Client, command: list[str] | None = None, environ: dict[str, str] | None = None
+    c: Client,
+    command: list[str] | None = None,
+    environ: dict[str, str] | None = None,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """MCP_MEMORY_AGENT names the client so trust is tracked per client; a DB or model dir set
-    where install runs is passed on so every client shares the store the CLI reviews."""
+    where install runs is passed on so every client shares the store the CLI reviews; the
+    token (MCP_MEMORY_TOKEN) is what proves the name to the server."""
     command = command or server_command()
     environ = os.environ if environ is None else environ
     env = {"MCP_MEMORY_AGENT": c.name}
     env.update({k: environ[k] for k in PASS_THROUGH_ENV if environ.get(k)})
+    if token:
+        env[TOKEN_ENV] = token
     return {**c.extra, "command": command[0], "args": command[1:], "env": env}
 
 
@@ -257,16 +271,22 @@ def plan(
     project_dir: Path | None = None,
     name: str = SERVER_NAME,
     entry: dict[str, Any] | None = None,
+    token_for: Callable[[str | None], str] | None = None,
 ) -> Plan:
-    """Compute the new file text; nothing is written. Raises InstallError if it is unsafe."""
+    """Compute the new file text; nothing is written. Raises InstallError if it is unsafe.
+
+    token_for (a client_token.TokenIssuer) gets the token the current entry holds, if any,
+    and returns the one to write; without it the entry carries no token."""
     c = client(client_name)
     path = config_path(c, scope or c.default_scope, project_dir or Path.cwd())
-    entry = entry or server_entry(c)
     old = _read(path)
     doc = _parsed(old or "", c.fmt, path)
     section = doc.get(c.section, {})
     if not isinstance(section, dict):
         raise InstallError(f"{path}: {c.section!r} is not a table/object; nothing was changed")
+    if entry is None:
+        token = token_for(entry_token(section.get(name))) if token_for else None
+        entry = server_entry(c, token=token)
     if section.get(name) == entry:
         return Plan(c.name, path, name, entry, old, old or "")
     new = (edit_toml if c.fmt == "toml" else edit_json)(old or "", c.section, name, entry)
@@ -288,6 +308,53 @@ def _verify(
             f"could not safely edit {path}; add the {name!r} entry by hand "
             "(see `mcp-memory install --dry-run`)"
         )
+
+
+# The human's commands (see cli/_common.confirm_or_yes): an agent running them through its
+# shell tool must make the client ask the human first, on top of the CLI's own --yes rule.
+ASK_COMMANDS = (
+    "quarantine approve",
+    "quarantine reject",
+    "agents trust",
+    "agents distrust",
+    "agents token create",
+    "agents token revoke",
+    "erase",
+    "import",
+    "install",
+)
+ASK_RULES = tuple(f"Bash(mcp-memory {command}:*)" for command in ASK_COMMANDS) + (
+    "Bash(python -m mcp_memory:*)",
+    "Bash(python3 -m mcp_memory:*)",
+)
+
+
+def permissions_plan(
+    client_name: str, scope: Scope | None = None, *, project_dir: Path | None = None
+) -> Plan | None:
+    """Add ASK_RULES to the client's `permissions.ask` (Claude Code settings.json), keeping
+    every rule and setting already there; None for a client without such a file."""
+    c = client(client_name)
+    if c.permissions is None:
+        return None
+    path = c.permissions(scope or c.default_scope, project_dir or Path.cwd())
+    old = _read(path)
+    doc = _parsed(old or "", "json", path)
+    perms = doc.get("permissions", {})
+    ask = perms.get("ask", []) if isinstance(perms, dict) else None
+    if not isinstance(ask, list):
+        raise InstallError(f"{path}: 'permissions.ask' is not a list; nothing was changed")
+    merged = ask + [rule for rule in ASK_RULES if rule not in ask]
+    if merged == ask:
+        return Plan(c.name, path, "permissions.ask", {"ask": ask}, old, old or "")
+    new = edit_json(old or "", "permissions", "ask", merged)  # type: ignore[arg-type]
+    try:
+        ok = parse(new, "json") == {**doc, "permissions": {**perms, "ask": merged}}
+    except PARSE_ERRORS:
+        ok = False
+    if not ok:
+        raise InstallError(f"could not safely edit {path}; add {list(ASK_RULES)} by hand")
+    return Plan(c.name, path, "permissions.ask", {"ask": merged}, old, new)
 
 
 def backup_path(path: Path) -> Path:
@@ -312,5 +379,7 @@ def apply(p: Plan) -> Path | None:
     tmp.write_text(p.new_text, encoding="utf-8")
     if backup is not None:
         shutil.copymode(backup, tmp)
+    else:  # a new config holds the client's token: only its owner may read it
+        tmp.chmod(0o600)
     os.replace(tmp, target)
     return backup
