@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from mcp_memory.client_config import (
     PARSE_ERRORS,
@@ -98,6 +99,11 @@ class Client:
     # Where the client keeps rules that make its agent ask before running a shell command
     # (Claude Code's permissions.ask), for project and user scope; None: no such file.
     permissions: Callable[[Scope, Path], Path] | None = None
+    # An HTTP entry (`install --url`): the keys it adds, what the URL and headers are called;
+    # http=None: the client takes remote servers only through its own UI.
+    http: dict[str, Any] | None = field(default_factory=dict)
+    url_key: str = "url"
+    headers_key: str = "headers"
 
     @property
     def default_scope(self) -> Scope:
@@ -113,6 +119,7 @@ CLIENTS: dict[str, Client] = {
             project=lambda p: p / ".mcp.json",
             user=lambda: home() / ".claude.json",
             extra={"type": "stdio"},
+            http={"type": "http"},
             docs="https://docs.claude.com/en/docs/claude-code/mcp",
             permissions=lambda scope, p: (
                 (p if scope == "project" else home()) / ".claude" / "settings.json"
@@ -132,6 +139,7 @@ CLIENTS: dict[str, Client] = {
             project=lambda p: p / ".vscode" / "mcp.json",
             user=lambda: config_home() / "Code" / "User" / "mcp.json",
             extra={"type": "stdio"},
+            http={"type": "http"},
             docs="https://code.visualstudio.com/docs/copilot/reference/mcp-configuration",
         ),
         Client(
@@ -141,12 +149,14 @@ CLIENTS: dict[str, Client] = {
             project=lambda p: p / ".codex" / "config.toml",
             user=lambda: _codex_home() / "config.toml",
             prefer_user=True,  # Codex reads .codex/config.toml only in projects marked trusted
+            headers_key="http_headers",  # Codex ignores `headers` on a url server
             docs="https://github.com/openai/codex/blob/main/docs/config.md",
         ),
         Client(
             "windsurf",
             "mcpServers",
             user=lambda: home() / ".codeium" / "windsurf" / "mcp_config.json",
+            url_key="serverUrl",
             docs="https://docs.windsurf.com/windsurf/cascade/mcp",
         ),
         Client(
@@ -161,6 +171,7 @@ CLIENTS: dict[str, Client] = {
             "claude-desktop",
             "mcpServers",
             user=lambda: config_home() / "Claude" / "claude_desktop_config.json",
+            http=None,  # remote servers are added as Connectors in the app
             docs="https://modelcontextprotocol.io/quickstart/user",
         ),
         Client(
@@ -176,6 +187,7 @@ CLIENTS: dict[str, Client] = {
                 / "cline_mcp_settings.json"
             ),
             extra={"disabled": False},
+            http={"type": "streamableHttp", "disabled": False},
             docs="https://docs.cline.bot/mcp/configuring-mcp-servers",
         ),
     )
@@ -228,6 +240,26 @@ def server_entry(
     return {**c.extra, "command": command[0], "args": command[1:], "env": env}
 
 
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def http_entry(c: Client, url: str, token: str | None) -> dict[str, Any]:
+    """An entry for `serve --transport http` at `url`, the token in its Authorization header.
+    Plain http only to this machine: anywhere else the token would cross the network in clear."""
+    if c.http is None:
+        raise InstallError(
+            f"{c.name} adds remote servers in its own settings; install without --url"
+        )
+    parts = urlsplit(url)
+    local = parts.scheme == "http" and parts.hostname in _LOOPBACK
+    if not parts.netloc or not (parts.scheme == "https" or local):
+        raise InstallError(
+            f"--url must be https://HOST/mcp (http:// only for localhost), not {url!r}"
+        )
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return {**c.http, c.url_key: url, **({c.headers_key: headers} if headers else {})}
+
+
 # ---- plan, check, write --------------------------------------------------------------------
 
 
@@ -272,12 +304,16 @@ def plan(
     name: str = SERVER_NAME,
     entry: dict[str, Any] | None = None,
     token_for: Callable[[str | None], str] | None = None,
+    url: str | None = None,
 ) -> Plan:
     """Compute the new file text; nothing is written. Raises InstallError if it is unsafe.
 
     token_for (a client_token.TokenIssuer) gets the token the current entry holds, if any,
-    and returns the one to write; without it the entry carries no token."""
+    and returns the one to write; without it the entry carries no token. With `url` the
+    entry points at an HTTP server instead of starting `mcp-memory serve`."""
     c = client(client_name)
+    if url is not None:
+        http_entry(c, url, None)  # refuse a bad URL before a token is made for it
     path = config_path(c, scope or c.default_scope, project_dir or Path.cwd())
     old = _read(path)
     doc = _parsed(old or "", c.fmt, path)
@@ -286,7 +322,7 @@ def plan(
         raise InstallError(f"{path}: {c.section!r} is not a table/object; nothing was changed")
     if entry is None:
         token = token_for(entry_token(section.get(name))) if token_for else None
-        entry = server_entry(c, token=token)
+        entry = http_entry(c, url, token) if url is not None else server_entry(c, token=token)
     if section.get(name) == entry:
         return Plan(c.name, path, name, entry, old, old or "")
     new = (edit_toml if c.fmt == "toml" else edit_json)(old or "", c.section, name, entry)

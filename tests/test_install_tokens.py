@@ -229,3 +229,50 @@ def test_the_claude_code_readme_shows_exactly_the_rules_install_writes() -> None
 def test_every_client_readme_says_how_to_make_the_agent_ask_first(client: str) -> None:
     text = (REPO / "integrations" / client / "README.md").read_text()
     assert "## Ask before the human's commands" in text and "MCP_MEMORY_TOKEN" in text
+
+
+# ---- HTTP entries (`install --url`) -----------------------------------------------------------
+
+URL = "https://memory.example.com/mcp"
+HTTP_CLIENTS = [name for name, c in install.CLIENTS.items() if c.http is not None]
+
+
+@pytest.mark.parametrize("client", HTTP_CLIENTS)
+def test_an_http_entry_carries_the_token_in_its_authorization_header(
+    db: str | Path, client: str
+) -> None:
+    out = run(client, "--url", URL)
+    assert out.exit_code == 0, out.output
+    c, entry = install.client(client), entry_of(client)
+    assert entry[c.url_key] == URL and "command" not in entry and "env" not in entry
+    scheme, secret = entry[c.headers_key]["Authorization"].split(" ")
+    assert scheme == "Bearer" and authenticates_as(db, secret) == client
+    assert run(client, "--url", URL).exit_code == 0  # again: the same token, no second one
+    assert len(tokens_of(db, client)) == 1
+
+
+def test_codex_gets_http_headers_which_it_reads_not_headers(db: str | Path) -> None:
+    assert run("codex", "--url", URL).exit_code == 0
+    entry = entry_of("codex")
+    assert set(entry) == {"url", "http_headers"}
+
+
+@pytest.mark.parametrize(
+    "url", ["http://memory.example.com/mcp", "ftp://localhost/mcp", "memory.example.com"]
+)
+def test_a_url_that_would_leak_the_token_is_refused_before_any_token(
+    db: str | Path, url: str
+) -> None:
+    out = run("cursor", "--url", url)
+    assert out.exit_code == 1 and "--url" in out.stderr
+    assert tokens_of(db, "cursor") == [] and not (Path.cwd() / ".cursor").exists()
+
+
+def test_plain_http_to_this_machine_is_allowed(db: str | Path) -> None:
+    assert run("cursor", "--url", "http://127.0.0.1:8765/mcp").exit_code == 0
+
+
+def test_claude_desktop_refuses_an_http_entry_and_makes_no_token(db: str | Path) -> None:
+    out = run("claude-desktop", "--url", URL)
+    assert out.exit_code == 1 and "without --url" in out.stderr
+    assert tokens_of(db, "claude-desktop") == []

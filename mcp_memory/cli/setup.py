@@ -50,6 +50,14 @@ def install_command(
     project_dir: Annotated[
         Path | None, typer.Option("--project-dir", help="Project root (default: cwd)")
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="MCP URL of a `serve --transport http` server using this database: write an "
+            "HTTP entry, the token in its Authorization header",
+        ),
+    ] = None,
 ) -> None:
     """Add mcp-memory to a client's MCP config with a token for it (other servers kept, old
     file backed up); for Claude Code also rules that make its agent ask before running the
@@ -67,7 +75,9 @@ def install_command(
         fail(str(exc))
     with _issuer(c.name, name, path, dry_run) as issuer:
         try:
-            plan = install.plan(client, where, project_dir=project_dir, name=name, token_for=issuer)
+            plan = install.plan(
+                client, where, project_dir=project_dir, name=name, token_for=issuer, url=url
+            )
         except install.InstallError as exc:
             issuer.rollback()
             fail(str(exc))
