@@ -163,14 +163,26 @@ def _toml_key(key: str) -> str:
     return key if bare else _toml_str(key)
 
 
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return _toml_str(str(value))
+
+
 def toml_block(section: str, name: str, entry: dict[str, Any]) -> str:
+    """Our entry as TOML: its plain keys, then each table (env, http_headers) of its own."""
     head = f"{_toml_key(section)}.{_toml_key(name)}"
-    args = ", ".join(_toml_str(a) for a in entry["args"])
-    env = "\n".join(f"{_toml_key(k)} = {_toml_str(v)}" for k, v in entry["env"].items())
-    return (
-        f"[{head}]\ncommand = {_toml_str(entry['command'])}\nargs = [{args}]\n\n"
-        f"[{head}.env]\n{env}\n"
-    )
+    plain = [
+        f"{_toml_key(k)} = {_toml_value(v)}" for k, v in entry.items() if not isinstance(v, dict)
+    ]
+    out = f"[{head}]\n" + "".join(line + "\n" for line in plain)
+    for key, table in entry.items():
+        if isinstance(table, dict):
+            rows = "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in table.items())
+            out += f"\n[{head}.{_toml_key(key)}]\n{rows}"
+    return out
 
 
 def _drop_table(text: str, section: str, name: str) -> str:

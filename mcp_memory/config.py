@@ -63,8 +63,9 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "MCP_MEMORY_TOKEN",
-        "a token from `agents token create NAME`: `serve` over stdio runs as its agent, "
-        "verified (over HTTP each request sends its own)",
+        "a token from `agents token create NAME` (`install CLIENT` writes one into the "
+        "client's config): `serve` over stdio runs as its agent, verified (over HTTP each "
+        "request sends its own)",
         "unset: the caller is unverified",
     ),
     EnvVar(

@@ -140,16 +140,18 @@ def execute(
     *,
     actor: str,
     vacuum: bool = True,
+    interactive: bool = True,
 ) -> Receipt:
     """Delete in one transaction (with its audit entry), then scrub the bytes outside it.
 
     Scrubbing (optimize, VACUUM, checkpoint) cannot run inside a transaction and
     is best-effort against concurrent readers; the receipt says what happened.
+    `interactive` (a person confirmed it at a terminal) goes into the audit entry.
     """
     backend = backend_of(conn)
     started = time.perf_counter()
     with backend.write_transaction(lock):
-        receipt = _delete(conn, plan, actor=actor)
+        receipt = _delete(conn, plan, actor=actor, interactive=interactive)
     deleted_in = round(time.perf_counter() - started, 3)
     receipt.purge = backend.purge(lock, vacuum=vacuum)
     receipt.purge["timings"] = {"delete": deleted_in, **receipt.purge["timings"]}
@@ -158,7 +160,7 @@ def execute(
     return receipt
 
 
-def _delete(conn: Connection, plan: ErasePlan, *, actor: str) -> Receipt:
+def _delete(conn: Connection, plan: ErasePlan, *, actor: str, interactive: bool) -> Receipt:
     fragment, param = backend_of(conn).id_list(plan.ids)
     rows = conn.execute(
         f"select id, content_hash from memories where id in {fragment} order by id", (param,)
@@ -172,7 +174,13 @@ def _delete(conn: Connection, plan: ErasePlan, *, actor: str) -> Receipt:
         actor=actor,
         action="erase",
         memory_id=ids[0] if len(ids) == 1 else None,
-        data={"ids": ids, "content_hashes": hashes, "counts": counts, "selector": plan.selector},
+        data={
+            "ids": ids,
+            "content_hashes": hashes,
+            "counts": counts,
+            "selector": plan.selector,
+            "interactive": interactive,
+        },
     )
     return Receipt(
         erased_ids=ids,

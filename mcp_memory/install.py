@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from mcp_memory.client_config import (
     PARSE_ERRORS,
@@ -25,6 +26,7 @@ from mcp_memory.client_config import (
     edit_toml,
     parse,
 )
+from mcp_memory.client_token import TOKEN_ENV, entry_token
 
 __all__ = [
     "CLIENTS",
@@ -39,6 +41,7 @@ __all__ = [
     "client",
     "config_path",
     "parse",
+    "permissions_plan",
     "plan",
     "server_command",
     "server_entry",
@@ -93,6 +96,14 @@ class Client:
     extra: dict[str, Any] = field(default_factory=dict)
     docs: str = ""
     prefer_user: bool = False
+    # Where the client keeps rules that make its agent ask before running a shell command
+    # (Claude Code's permissions.ask), for project and user scope; None: no such file.
+    permissions: Callable[[Scope, Path], Path] | None = None
+    # An HTTP entry (`install --url`): the keys it adds, what the URL and headers are called;
+    # http=None: the client takes remote servers only through its own UI.
+    http: dict[str, Any] | None = field(default_factory=dict)
+    url_key: str = "url"
+    headers_key: str = "headers"
 
     @property
     def default_scope(self) -> Scope:
@@ -108,7 +119,11 @@ CLIENTS: dict[str, Client] = {
             project=lambda p: p / ".mcp.json",
             user=lambda: home() / ".claude.json",
             extra={"type": "stdio"},
+            http={"type": "http"},
             docs="https://docs.claude.com/en/docs/claude-code/mcp",
+            permissions=lambda scope, p: (
+                (p if scope == "project" else home()) / ".claude" / "settings.json"
+            ),
         ),
         Client(
             "cursor",
@@ -124,6 +139,7 @@ CLIENTS: dict[str, Client] = {
             project=lambda p: p / ".vscode" / "mcp.json",
             user=lambda: config_home() / "Code" / "User" / "mcp.json",
             extra={"type": "stdio"},
+            http={"type": "http"},
             docs="https://code.visualstudio.com/docs/copilot/reference/mcp-configuration",
         ),
         Client(
@@ -133,12 +149,14 @@ CLIENTS: dict[str, Client] = {
             project=lambda p: p / ".codex" / "config.toml",
             user=lambda: _codex_home() / "config.toml",
             prefer_user=True,  # Codex reads .codex/config.toml only in projects marked trusted
+            headers_key="http_headers",  # Codex ignores `headers` on a url server
             docs="https://github.com/openai/codex/blob/main/docs/config.md",
         ),
         Client(
             "windsurf",
             "mcpServers",
             user=lambda: home() / ".codeium" / "windsurf" / "mcp_config.json",
+            url_key="serverUrl",
             docs="https://docs.windsurf.com/windsurf/cascade/mcp",
         ),
         Client(
@@ -153,6 +171,7 @@ CLIENTS: dict[str, Client] = {
             "claude-desktop",
             "mcpServers",
             user=lambda: config_home() / "Claude" / "claude_desktop_config.json",
+            http=None,  # remote servers are added as Connectors in the app
             docs="https://modelcontextprotocol.io/quickstart/user",
         ),
         Client(
@@ -168,6 +187,7 @@ CLIENTS: dict[str, Client] = {
                 / "cline_mcp_settings.json"
             ),
             extra={"disabled": False},
+            http={"type": "streamableHttp", "disabled": False},
             docs="https://docs.cline.bot/mcp/configuring-mcp-servers",
         ),
     )
@@ -203,15 +223,41 @@ def server_command() -> list[str]:
 
 
 def server_entry(
-    c: Client, command: list[str] | None = None, environ: dict[str, str] | None = None
+    c: Client,
+    command: list[str] | None = None,
+    environ: dict[str, str] | None = None,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """MCP_MEMORY_AGENT names the client so trust is tracked per client; a DB or model dir set
-    where install runs is passed on so every client shares the store the CLI reviews."""
+    where install runs is passed on so every client shares the store the CLI reviews; the
+    token (MCP_MEMORY_TOKEN) is what proves the name to the server."""
     command = command or server_command()
     environ = os.environ if environ is None else environ
     env = {"MCP_MEMORY_AGENT": c.name}
     env.update({k: environ[k] for k in PASS_THROUGH_ENV if environ.get(k)})
+    if token:
+        env[TOKEN_ENV] = token
     return {**c.extra, "command": command[0], "args": command[1:], "env": env}
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def http_entry(c: Client, url: str, token: str | None) -> dict[str, Any]:
+    """An entry for `serve --transport http` at `url`, the token in its Authorization header.
+    Plain http only to this machine: anywhere else the token would cross the network in clear."""
+    if c.http is None:
+        raise InstallError(
+            f"{c.name} adds remote servers in its own settings; install without --url"
+        )
+    parts = urlsplit(url)
+    local = parts.scheme == "http" and parts.hostname in _LOOPBACK
+    if not parts.netloc or not (parts.scheme == "https" or local):
+        raise InstallError(
+            f"--url must be https://HOST/mcp (http:// only for localhost), not {url!r}"
+        )
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return {**c.http, c.url_key: url, **({c.headers_key: headers} if headers else {})}
 
 
 # ---- plan, check, write --------------------------------------------------------------------
@@ -257,16 +303,26 @@ def plan(
     project_dir: Path | None = None,
     name: str = SERVER_NAME,
     entry: dict[str, Any] | None = None,
+    token_for: Callable[[str | None], str] | None = None,
+    url: str | None = None,
 ) -> Plan:
-    """Compute the new file text; nothing is written. Raises InstallError if it is unsafe."""
+    """Compute the new file text; nothing is written. Raises InstallError if it is unsafe.
+
+    token_for (a client_token.TokenIssuer) gets the token the current entry holds, if any,
+    and returns the one to write; without it the entry carries no token. With `url` the
+    entry points at an HTTP server instead of starting `mcp-memory serve`."""
     c = client(client_name)
+    if url is not None:
+        http_entry(c, url, None)  # refuse a bad URL before a token is made for it
     path = config_path(c, scope or c.default_scope, project_dir or Path.cwd())
-    entry = entry or server_entry(c)
     old = _read(path)
     doc = _parsed(old or "", c.fmt, path)
     section = doc.get(c.section, {})
     if not isinstance(section, dict):
         raise InstallError(f"{path}: {c.section!r} is not a table/object; nothing was changed")
+    if entry is None:
+        token = token_for(entry_token(section.get(name))) if token_for else None
+        entry = http_entry(c, url, token) if url is not None else server_entry(c, token=token)
     if section.get(name) == entry:
         return Plan(c.name, path, name, entry, old, old or "")
     new = (edit_toml if c.fmt == "toml" else edit_json)(old or "", c.section, name, entry)
@@ -288,6 +344,53 @@ def _verify(
             f"could not safely edit {path}; add the {name!r} entry by hand "
             "(see `mcp-memory install --dry-run`)"
         )
+
+
+# The human's commands (see cli/_common.confirm_or_yes): an agent running them through its
+# shell tool must make the client ask the human first, on top of the CLI's own --yes rule.
+ASK_COMMANDS = (
+    "quarantine approve",
+    "quarantine reject",
+    "agents trust",
+    "agents distrust",
+    "agents token create",
+    "agents token revoke",
+    "erase",
+    "import",
+    "install",
+)
+ASK_RULES = tuple(f"Bash(mcp-memory {command}:*)" for command in ASK_COMMANDS) + (
+    "Bash(python -m mcp_memory:*)",
+    "Bash(python3 -m mcp_memory:*)",
+)
+
+
+def permissions_plan(
+    client_name: str, scope: Scope | None = None, *, project_dir: Path | None = None
+) -> Plan | None:
+    """Add ASK_RULES to the client's `permissions.ask` (Claude Code settings.json), keeping
+    every rule and setting already there; None for a client without such a file."""
+    c = client(client_name)
+    if c.permissions is None:
+        return None
+    path = c.permissions(scope or c.default_scope, project_dir or Path.cwd())
+    old = _read(path)
+    doc = _parsed(old or "", "json", path)
+    perms = doc.get("permissions", {})
+    ask = perms.get("ask", []) if isinstance(perms, dict) else None
+    if not isinstance(ask, list):
+        raise InstallError(f"{path}: 'permissions.ask' is not a list; nothing was changed")
+    merged = ask + [rule for rule in ASK_RULES if rule not in ask]
+    if merged == ask:
+        return Plan(c.name, path, "permissions.ask", {"ask": ask}, old, old or "")
+    new = edit_json(old or "", "permissions", "ask", merged)  # type: ignore[arg-type]
+    try:
+        ok = parse(new, "json") == {**doc, "permissions": {**perms, "ask": merged}}
+    except PARSE_ERRORS:
+        ok = False
+    if not ok:
+        raise InstallError(f"could not safely edit {path}; add {list(ASK_RULES)} by hand")
+    return Plan(c.name, path, "permissions.ask", {"ask": merged}, old, new)
 
 
 def backup_path(path: Path) -> Path:
@@ -312,5 +415,7 @@ def apply(p: Plan) -> Path | None:
     tmp.write_text(p.new_text, encoding="utf-8")
     if backup is not None:
         shutil.copymode(backup, tmp)
+    else:  # a new config holds the client's token: only its owner may read it
+        tmp.chmod(0o600)
     os.replace(tmp, target)
     return backup

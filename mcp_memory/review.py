@@ -152,6 +152,7 @@ def _decide_write(
             "writer": writer,
             "trust_before": round(before, 4),
             "trust_after": round(after, 4),
+            "interactive": actor.interactive,
         },
     )
     return {
@@ -192,7 +193,11 @@ def _decide_forget(
         actor=actor.agent,
         action="approve" if approve else "reject",
         memory_id=memory_id,
-        data={"request": "forget", "requested_by": requesters},
+        data={
+            "request": "forget",
+            "requested_by": requesters,
+            "interactive": actor.interactive,
+        },
     )
     return {
         "id": memory_id,
@@ -301,6 +306,7 @@ def set_trust(
                 "hidden": hidden,
                 "trust_before": round(before, 4),
                 "trust_after": round(after, 4),
+                "interactive": actor.interactive,
             },
         )
     return {"name": name, "trust": round(after, 4), "distrusted": not trusted, "hidden": hidden}

@@ -278,6 +278,7 @@ class MemoryStore:
                 "client": new.actor.client_name,
                 "session": new.actor.session_id,
                 "supersedes": new.supersedes,
+                "interactive": new.actor.interactive if new.actor.is_user else None,
             },
         )
 
@@ -409,7 +410,10 @@ class MemoryStore:
     ) -> erasure.Receipt:
         """Delete the planned memories for real (rows, index, vectors, links and the freed
         bytes), unlike `forget`, and return the receipt. vacuum=False skips VACUUM."""
-        return erasure.execute(self.conn, self.lock, plan, actor=actor.agent, vacuum=vacuum)
+        return erasure.execute(
+            self.conn, self.lock, plan, actor=actor.agent, vacuum=vacuum,
+            interactive=actor.interactive,
+        )  # fmt: skip
 
     def backup(
         self, dest: str | Path, *, actor: Actor = HUMAN, overwrite: bool = False

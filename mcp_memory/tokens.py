@@ -218,8 +218,16 @@ class TokenStore:
 
     # ---- the human's side ------------------------------------------------------------------
 
-    def create(self, agent: str, *, note: str | None = None, actor: str = USER_AGENT) -> NewToken:
-        """Issue a token for `agent`. The returned secret is not stored anywhere."""
+    def create(
+        self,
+        agent: str,
+        *,
+        note: str | None = None,
+        actor: str = USER_AGENT,
+        interactive: bool = True,
+    ) -> NewToken:
+        """Issue a token for `agent`. The returned secret is not stored anywhere.
+        `interactive`: a person confirmed it at a terminal (recorded in the audit entry)."""
         agent = check_agent_name(agent)
         note = check_note(note)
         secret = generate_secret()
@@ -237,7 +245,12 @@ class TokenStore:
                 conn,
                 actor=actor,
                 action="token_create",
-                data={"token_id": token_id, "agent": agent, "prefix": secret[:_DISPLAY]},
+                data={
+                    "token_id": token_id,
+                    "agent": agent,
+                    "prefix": secret[:_DISPLAY],
+                    "interactive": interactive,
+                },
             )
             row = conn.execute(
                 f"select {_COLUMNS} from agent_tokens where id = ?", (token_id,)
@@ -310,16 +323,20 @@ class TokenStore:
             raise InvalidInput(f"prefix {ref} matches several tokens (ids {ids}): use the id")
         return self._row(rows[0])
 
-    def revoke(self, ref: str, *, actor: str = USER_AGENT) -> tuple[TokenInfo, bool]:
+    def revoke(
+        self, ref: str, *, actor: str = USER_AGENT, interactive: bool = True
+    ) -> tuple[TokenInfo, bool]:
         """Revoke one token; returns it and whether this call revoked it (False: it already was).
 
         The next request carrying it is refused, by every server process sharing the file.
         """
         found = self.find(ref)
         with self.backend.write_transaction(self.lock) as conn:
-            return self._revoke(conn, found.id, actor)
+            return self._revoke(conn, found.id, actor, interactive)
 
-    def revoke_agent(self, agent: str, *, actor: str = USER_AGENT) -> list[TokenInfo]:
+    def revoke_agent(
+        self, agent: str, *, actor: str = USER_AGENT, interactive: bool = True
+    ) -> list[TokenInfo]:
         """Revoke every active token of one agent; returns the ones this call revoked."""
         agent = check_agent_name(agent)
         with self.backend.write_transaction(self.lock) as conn:
@@ -331,9 +348,11 @@ class TokenStore:
                     (agent,),
                 )
             ]
-            return [self._revoke(conn, token_id, actor)[0] for token_id in ids]
+            return [self._revoke(conn, token_id, actor, interactive)[0] for token_id in ids]
 
-    def _revoke(self, conn: db.Connection, token_id: int, actor: str) -> tuple[TokenInfo, bool]:
+    def _revoke(
+        self, conn: db.Connection, token_id: int, actor: str, interactive: bool = True
+    ) -> tuple[TokenInfo, bool]:
         """Inside the caller's write transaction, with its audit entry."""
         cur = conn.execute(
             "update agent_tokens set revoked_at = ?, revoked_by = ? "
@@ -348,7 +367,12 @@ class TokenStore:
                 conn,
                 actor=actor,
                 action="token_revoke",
-                data={"token_id": token_id, "agent": row["agent"], "prefix": row["prefix"]},
+                data={
+                    "token_id": token_id,
+                    "agent": row["agent"],
+                    "prefix": row["prefix"],
+                    "interactive": interactive,
+                },
             )
         return self._row(row), changed
 

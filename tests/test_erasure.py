@@ -12,6 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from mcp_memory import audit, erasure
+from mcp_memory.cli import _common as cli_common
 from mcp_memory.cli import admin as cli_admin
 from mcp_memory.embeddings import FakeEmbedder
 from mcp_memory.errors import InvalidInput, NotFound
@@ -342,18 +343,35 @@ def test_cli_erase_with_yes_and_json_prints_the_receipt(
     assert verify.exit_code == 0, verify.output
 
 
-def test_cli_erase_asks_first_and_a_no_keeps_everything(cli_store: MemoryStore) -> None:
+def test_cli_erase_asks_first_on_a_terminal_and_a_no_keeps_everything(
+    cli_store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_common, "stdin_is_tty", lambda: True)
     secret, _ = _seed(cli_store)
     out = _erase("--id", str(secret), stdin="n\n")
     assert out.exit_code == 1
     assert _exists(cli_store, secret)
 
 
-def test_cli_erase_asks_first_and_a_yes_erases(cli_store: MemoryStore) -> None:
+def test_cli_erase_asks_first_on_a_terminal_and_a_yes_erases_as_interactive(
+    cli_store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_common, "stdin_is_tty", lambda: True)
     secret, _ = _seed(cli_store)
     out = _erase("--id", str(secret), stdin="y\n")
     assert out.exit_code == 0, out.output
     assert not _exists(cli_store, secret)
+    assert audit.entries(cli_store.conn, action="erase")[-1].data["interactive"] is True
+
+
+def test_cli_erase_without_a_terminal_or_yes_refuses_and_erases_nothing(
+    cli_store: MemoryStore,
+) -> None:
+    secret, _ = _seed(cli_store)
+    out = _erase("--id", str(secret), stdin="y\n")  # a script piping "y" is not a person
+    assert out.exit_code == 2
+    assert "pass --yes" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert _exists(cli_store, secret)
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,7 @@ class Server:
 
     def revoke(self, ref: str) -> None:
         """From another process, the way the human does it."""
-        cli = [sys.executable, "-m", "mcp_memory", "agents", "token", "revoke", ref]
+        cli = [sys.executable, "-m", "mcp_memory", "agents", "token", "revoke", "--yes", ref]
         done = subprocess.run([*cli, "--db", str(self.db)], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
 

@@ -126,7 +126,7 @@ async def test_a_write_quarantined_on_one_server_is_invisible_on_both_until_appr
     queue = _cli(pg_url, "quarantine", "list", "--json")
     assert queue.returncode == 0, queue.stderr
     assert bad["id"] in [item["memory_id"] for item in json.loads(queue.stdout)]
-    approved = _cli(pg_url, "quarantine", "approve", str(bad["id"]))
+    approved = _cli(pg_url, "quarantine", "approve", str(bad["id"]), "--yes")
     assert approved.returncode == 0, approved.stderr
     for server in (one, two):
         assert bad["id"] in await _recall_ids(server.url, bob, "ssh id_rsa evil")

@@ -506,11 +506,11 @@ def test_the_cli_exports_then_imports_into_another_database(
     assert run(cli, "remember", "Releases are cut on Thursdays").exit_code == 0
     out = tmp_path / "export.jsonl"
     assert run(cli, "export", "--out", str(out)).exit_code == 0
-    done = run(cli, "import", str(out), "--db", str(tmp_path / "copy.db"), "--json")
+    done = run(cli, "import", str(out), "--yes", "--db", str(tmp_path / "copy.db"), "--json")
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)
     assert report["counts"]["imported"] == 1 and report["id_map"] == {"1": 1}
-    again = run(cli, "import", str(out), "--db", str(tmp_path / "copy.db"))
+    again = run(cli, "import", str(out), "--yes", "--db", str(tmp_path / "copy.db"))
     assert again.exit_code == 0 and "1 duplicates skipped" in again.stdout
 
 
@@ -519,10 +519,10 @@ def test_the_cli_import_exits_1_on_bad_lines_and_0_with_skip_bad(
 ) -> None:
     path = tmp_path / "mixed.jsonl"
     path.write_text(json.dumps(crafted("Lint with ruff", id=1)) + "\n{oops\n")
-    failed = run(cli, "import", str(path))
+    failed = run(cli, "import", str(path), "--yes")
     assert failed.exit_code == 1
     assert "line 2: not valid JSON" in failed.stderr and "nothing imported" in failed.stderr
-    skipped = run(cli, "import", str(path), "--skip-bad")
+    skipped = run(cli, "import", str(path), "--skip-bad", "--yes")
     assert skipped.exit_code == 0 and "imported 1 memories" in skipped.stdout
 
 

@@ -281,7 +281,7 @@ def test_real_audit_log_entries_validate_against_audit_entry_json(tmp_path: Path
     cli("erase", "--id", str(other), "--yes")
     out = tmp_path / "export.jsonl"
     cli("export", "--out", str(out))
-    cli("import", str(out), "--db", str(tmp_path / "copy.db"))
+    cli("import", str(out), "--yes", "--db", str(tmp_path / "copy.db"))
     entries = json.loads(cli("audit", "log", "--json").stdout)
     assert {e["action"] for e in entries} >= {"remember", "link", "forget", "erase"}
     for entry in entries:

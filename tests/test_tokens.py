@@ -25,8 +25,9 @@ def run(*args: str) -> Any:
 
 
 def tok(db: Path, *args: str) -> Any:
-    """`mcp-memory agents token ARGS --db DB`"""
-    return run("agents", "token", *args, "--db", str(db))
+    """`mcp-memory agents token ARGS --db DB`, confirmed with --yes where the command asks."""
+    yes = ("--yes",) if args and args[0] in ("create", "revoke") else ()
+    return run("agents", "token", *args, *yes, "--db", str(db))
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def _file_bytes(db: Path) -> bytes:
 
 
 def test_a_new_token_is_printed_once_and_only_its_hash_is_stored(db: Path) -> None:
-    created = run("agents", "token", "create", "alice", "--note", "laptop", "--db", str(db))
+    created = tok(db, "create", "alice", "--note", "laptop")
     assert created.exit_code == 0, created.output
     secret = created.stdout.strip()
     assert secret.startswith("mcpm_") and len(secret) >= 45 and "\n" not in secret
@@ -69,7 +70,7 @@ def test_a_new_token_is_printed_once_and_only_its_hash_is_stored(db: Path) -> No
 
 
 def test_create_json_gives_the_token_once_with_its_id_and_prefix(db: Path) -> None:
-    out = json.loads(run("agents", "token", "create", "bob", "--json", "--db", str(db)).stdout)
+    out = json.loads(tok(db, "create", "bob", "--json").stdout)
     assert out["token"].startswith(out["prefix"]) and out["id"] == 1 and out["agent"] == "bob"
     again = json.loads(run("agents", "token", "list", "--json", "--db", str(db)).stdout)
     assert again[0]["id"] == 1 and "token" not in again[0]
@@ -89,7 +90,12 @@ def test_creating_and_revoking_are_audited_as_the_human_without_the_secret(
     store.revoke(str(new.info.id))
     made, revoked = audit.entries(store.conn)
     assert (made.actor, made.action, revoked.action) == ("user", "token_create", "token_revoke")
-    assert made.data == {"token_id": new.info.id, "agent": "carol", "prefix": new.info.prefix}
+    assert made.data == {
+        "token_id": new.info.id,
+        "agent": "carol",
+        "prefix": new.info.prefix,
+        "interactive": True,
+    }
     assert revoked.data["token_id"] == new.info.id and revoked.actor == "user"
     log = json.dumps([e.to_dict() for e in audit.entries(store.conn)])
     assert new.secret not in log and tokens.token_hash(new.secret) not in log
@@ -101,7 +107,7 @@ def test_creating_and_revoking_are_audited_as_the_human_without_the_secret(
     ["", "   ", "x" * 129, "a\x00b", "two\nlines", "tab\tbed", "rtl\u202eoverride", " padded"],
 )
 def test_bad_agent_names_are_refused_and_nothing_is_written(db: Path, name: str) -> None:
-    r = run("agents", "token", "create", name, "--db", str(db))
+    r = run("agents", "token", "create", "--yes", name, "--db", str(db))
     assert r.exit_code == 2, r.output
     assert "agent name" in r.output and "mcpm_" not in r.output
     s = TokenStore.open(db)
@@ -116,7 +122,7 @@ def test_an_oversized_or_invisible_note_is_refused(db: Path) -> None:
 
 
 def test_a_token_for_user_is_allowed_but_flagged_as_not_the_human(db: Path) -> None:
-    r = run("agents", "token", "create", "user", "--db", str(db))
+    r = run("agents", "token", "create", "--yes", "user", "--db", str(db))
     assert r.exit_code == 0 and "mcp:user" in r.stderr
 
 
@@ -137,12 +143,12 @@ def test_revoke_accepts_an_id_a_prefix_or_the_full_token_and_is_idempotent(
 
 def test_revoking_by_agent_revokes_only_that_agents_active_tokens(db: Path) -> None:
     for name in ("dev", "dev", "ops"):
-        run("agents", "token", "create", name, "--db", str(db))
+        run("agents", "token", "create", "--yes", name, "--db", str(db))
     out = json.loads(tok(db, "revoke", "--agent", "dev", "--json").stdout)
     assert [r["id"] for r in out] == [1, 2] and all(r["changed"] for r in out)
     rows = json.loads(run("agents", "token", "list", "--active", "--json", "--db", str(db)).stdout)
     assert [r["agent"] for r in rows] == ["ops"]
-    again = run("agents", "token", "revoke", "--agent", "dev", "--db", str(db))
+    again = run("agents", "token", "revoke", "--yes", "--agent", "dev", "--db", str(db))
     assert again.exit_code == 0 and "no active tokens" in again.stdout
 
 
@@ -161,8 +167,8 @@ def test_revoking_by_agent_revokes_only_that_agents_active_tokens(db: Path) -> N
     ],
 )
 def test_bad_revoke_references_give_clear_errors(db: Path, ref: str, code: int) -> None:
-    run("agents", "token", "create", "alice", "--db", str(db))
-    r = run("agents", "token", "revoke", ref, "--db", str(db))
+    run("agents", "token", "create", "--yes", "alice", "--db", str(db))
+    r = run("agents", "token", "revoke", "--yes", ref, "--db", str(db))
     assert r.exit_code == code, r.output
     assert r.stderr.startswith("Error: ") and len(r.stderr) < 300
     assert json.loads(run("agents", "token", "list", "--json", "--db", str(db)).stdout)[0]["active"]

@@ -175,20 +175,20 @@ def test_the_cli_review_desk_lists_shows_approves_and_distrusts(
     shown = runner.invoke(app, ["quarantine", "show", str(held.id)])
     assert shown.exit_code == 0 and "<U+200B>" in shown.stdout
     approved = json.loads(
-        runner.invoke(app, ["quarantine", "approve", str(held.id), "--json"]).stdout
+        runner.invoke(app, ["quarantine", "approve", str(held.id), "--yes", "--json"]).stdout
     )
     assert approved["status"] == "active"
-    assert runner.invoke(app, ["quarantine", "approve", str(held.id)]).exit_code == 2
+    assert runner.invoke(app, ["quarantine", "approve", str(held.id), "--yes"]).exit_code == 2
     agents = json.loads(runner.invoke(app, ["agents", "list", "--json"]).stdout)
     assert "claude-code" in [a["name"] for a in agents]
     shown_agent = json.loads(runner.invoke(app, ["agents", "show", "claude-code", "--json"]).stdout)
     assert 0 < shown_agent["trust"] < 1
     out = json.loads(
-        runner.invoke(app, ["agents", "distrust", "claude-code", "--retro", "--json"]).stdout
+        runner.invoke(app, ["agents", "distrust", "claude-code", "--retro", "-y", "--json"]).stdout
     )
     assert out["hidden"] == 1 and out["trust"] < shown_agent["trust"]
     assert runner.invoke(app, ["agents", "show", "nobody"]).exit_code == 1
-    assert runner.invoke(app, ["agents", "trust", "user"]).exit_code == 2
+    assert runner.invoke(app, ["agents", "trust", "user", "--yes"]).exit_code == 2
 
 
 def test_quarantine_for_low_standing_alone_does_not_sink_trust_further(store: MemoryStore) -> None:

@@ -19,6 +19,7 @@ import typer
 
 from mcp_memory.config import Settings, db_target
 from mcp_memory.errors import InvalidInput, MemoryStoreError
+from mcp_memory.models import HUMAN, Actor
 from mcp_memory.store import MemoryStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -29,6 +30,9 @@ DbOption = Annotated[
     str | None, typer.Option("--db", help="SQLite database path (default: $MCP_MEMORY_DB)")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Confirm without a prompt (needed without a terminal)")
+]
 
 
 def settings_for(db: str | Path | None) -> Settings:
@@ -74,3 +78,37 @@ def handled(failed: str = "", *, invalid: int = EXIT_USAGE) -> Iterator[None]:
 def print_json(value: Any) -> None:
     """Plain stdout, never rich: markup or wrapping would corrupt the JSON."""
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+
+# ---- the human's commands need the human ---------------------------------------------------
+
+
+def stdin_is_tty() -> bool:
+    """Whether a person could be typing: an agent's shell tool, a pipe or a script has no
+    terminal on stdin. One place, so tests can stand in a terminal by monkeypatching it."""
+    try:
+        return bool(sys.stdin and sys.stdin.isatty())
+    except (AttributeError, ValueError):  # closed or replaced stdin
+        return False
+
+
+def human() -> Actor:
+    """The CLI's actor: the human, marked non-interactive when no terminal is attached, so
+    the audit log and the trust gate can tell a person from a script speaking as 'user'."""
+    return replace(HUMAN, interactive=stdin_is_tty())
+
+
+def confirm_or_yes(action: str, yes: bool) -> Actor:
+    """Review, trust, token, import and erase commands: ask on a terminal, refuse without one.
+
+    An agent with a shell can run any command the human can; without a terminal it cannot
+    answer the prompt, so it must pass --yes, which the client's permission rules (see
+    `install claude-code`) make ask the human first, and the audit log records the action as
+    non-interactive. Returns the actor to record. A "no" at the prompt aborts (exit 1).
+    """
+    if yes:
+        return human()
+    if not stdin_is_tty():
+        fail(f"{action} needs confirmation at a terminal; pass --yes to confirm", EXIT_USAGE)
+    typer.confirm(f"{action}?", abort=True, err=True)
+    return replace(HUMAN, interactive=True)

@@ -24,11 +24,14 @@ from mcp_memory.cli._common import (
     EXIT_OK,
     EXIT_USAGE,
     DbOption,
+    YesOption,
+    confirm_or_yes,
     fail,
     handled,
     open_store,
     print_error,
     print_json,
+    stdin_is_tty,
 )
 from mcp_memory.models import HUMAN
 from mcp_memory.store import MemoryStore
@@ -173,7 +176,6 @@ SinceOption = Annotated[
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show exactly what would be erased; change nothing.")
 ]
-YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 NoVacuumOption = Annotated[
     bool,
     typer.Option(
@@ -211,17 +213,15 @@ def erase_command(
         if not erase_plan.ids:
             _report_nothing(erase_plan, json_out)
             return
-        if not yes:
+        if not yes and stdin_is_tty():
             _show_plan(store, erase_plan, json_out=False, err=True)
-            typer.confirm(
-                f"Erase {len(erase_plan.ids)} memories permanently? This cannot be undone",
-                abort=True,
-                err=True,
-            )
+        n = len(erase_plan.ids)
+        actor = confirm_or_yes(f"Erase {n} memories permanently (this cannot be undone)", yes)
         with handled("erase failed, nothing was deleted", invalid=EXIT_FAILED):
             receipt = erasure.execute(
-                store.conn, store.lock, erase_plan, actor=HUMAN.agent, vacuum=not no_vacuum
-            )
+                store.conn, store.lock, erase_plan, actor=actor.agent, vacuum=not no_vacuum,
+                interactive=actor.interactive,
+            )  # fmt: skip
     _show_receipt(receipt, json_out)
 
 
@@ -384,6 +384,7 @@ def import_command(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the import report as JSON.")
     ] = False,
+    yes: YesOption = False,
 ) -> None:
     """Import memories from an export file, screened like any other write.
 
@@ -398,8 +399,9 @@ def import_command(
     # Imported here: jsonschema would otherwise load on every command's startup.
     from mcp_memory.portability import import_lines, read_lines
 
+    actor = confirm_or_yes(f"Import the memories in {file}", yes)
     with handled(), closing(open_store(db, embed=True)) as store, file.open("rb") as fh:
-        report = import_lines(store, read_lines(fh), actor=HUMAN, skip_bad=skip_bad)
+        report = import_lines(store, read_lines(fh), actor=actor, skip_bad=skip_bad)
     if json_out:
         print_json(report.to_dict())
     else:

@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from mcp_memory import render
-from mcp_memory.cli._common import DbOption, JsonOption, handled, open_store, print_json
-from mcp_memory.models import HUMAN
+from mcp_memory.cli._common import DbOption, JsonOption, handled, human, open_store, print_json
 
 
 def remember(
@@ -20,11 +19,14 @@ def remember(
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Store a memory as the human user (source=user, agent 'user')."""
+    """Store a memory as the human user (source=user, agent 'user').
+
+    Without a terminal (a script, a pipe, an agent's shell) it is still the human's memory,
+    but screened like an agent's write and possibly held for review."""
     content = sys.stdin.read() if text == "-" else text
     with handled():
         store = open_store(db, embed=True)
-        result = store.remember(content, actor=HUMAN, tags=tag, project=project, kind=kind)
+        result = store.remember(content, actor=human(), tags=tag, project=project, kind=kind)
     if json_out:
         print_json(result.model_dump(mode="json"))
     else:
@@ -66,7 +68,7 @@ def forget(
 ) -> None:
     """Hide a memory from recall (kept for audit; use `erase` to remove it for real)."""
     with handled():
-        result = open_store(db).forget(id, actor=HUMAN, reason=reason)
+        result = open_store(db).forget(id, actor=human(), reason=reason)
     if json_out:
         print_json(result.model_dump(mode="json"))
     else:
@@ -85,7 +87,7 @@ def link(
 ) -> None:
     """Relate two memories."""
     with handled():
-        result = open_store(db).link(source_id, target_id, relation, actor=HUMAN)
+        result = open_store(db).link(source_id, target_id, relation, actor=human())
     if json_out:
         print_json(result.model_dump(mode="json"))
     else:

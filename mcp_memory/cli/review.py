@@ -9,7 +9,15 @@ from rich.console import Console
 from rich.table import Table
 
 from mcp_memory import review
-from mcp_memory.cli._common import DbOption, JsonOption, handled, open_store, print_json
+from mcp_memory.cli._common import (
+    DbOption,
+    JsonOption,
+    YesOption,
+    confirm_or_yes,
+    handled,
+    open_store,
+    print_json,
+)
 
 quarantine_app = typer.Typer(
     help="Review writes held back by the trust layer.", no_args_is_help=True
@@ -75,9 +83,11 @@ def quarantine_show(memory_id: IdArg, db: DbOption = None, json_out: JsonOption 
     typer.echo("         content:\n" + str(record["content_visible"]))
 
 
-def _decide(memory_id: int, approve: bool, db: object, json_out: bool) -> None:
+def _decide(memory_id: int, approve: bool, db: object, json_out: bool, yes: bool) -> None:
+    actor = confirm_or_yes(f"{'Approve' if approve else 'Reject'} memory #{memory_id}", yes)
     with handled():
-        outcome = review.decide(open_store(db), memory_id, approve)  # type: ignore[arg-type]
+        store = open_store(db)  # type: ignore[arg-type]
+        outcome = review.decide(store, memory_id, approve, actor=actor)
     if json_out:
         print_json(outcome)
     else:
@@ -85,15 +95,19 @@ def _decide(memory_id: int, approve: bool, db: object, json_out: bool) -> None:
 
 
 @quarantine_app.command("approve")
-def quarantine_approve(memory_id: IdArg, db: DbOption = None, json_out: JsonOption = False) -> None:
+def quarantine_approve(
+    memory_id: IdArg, yes: YesOption = False, db: DbOption = None, json_out: JsonOption = False
+) -> None:
     """Release a held write into recall (or carry out a forget request); raises writer trust."""
-    _decide(memory_id, True, db, json_out)
+    _decide(memory_id, True, db, json_out, yes)
 
 
 @quarantine_app.command("reject")
-def quarantine_reject(memory_id: IdArg, db: DbOption = None, json_out: JsonOption = False) -> None:
+def quarantine_reject(
+    memory_id: IdArg, yes: YesOption = False, db: DbOption = None, json_out: JsonOption = False
+) -> None:
     """Keep a held write out of recall for good (or refuse a forget request); lowers trust."""
-    _decide(memory_id, False, db, json_out)
+    _decide(memory_id, False, db, json_out, yes)
 
 
 @agents_app.command("list")
@@ -131,10 +145,13 @@ def agents_show(name: NameArg, db: DbOption = None, json_out: JsonOption = False
 
 
 @agents_app.command("trust")
-def agents_trust(name: NameArg, db: DbOption = None, json_out: JsonOption = False) -> None:
+def agents_trust(
+    name: NameArg, yes: YesOption = False, db: DbOption = None, json_out: JsonOption = False
+) -> None:
     """Vouch for an agent: strong positive evidence, past negatives forgiven."""
+    actor = confirm_or_yes(f"Trust agent {name!r}", yes)
     with handled():
-        out = review.set_trust(open_store(db), name, True)
+        out = review.set_trust(open_store(db), name, True, actor=actor)
     print_json(out) if json_out else typer.echo(f"{name}: trust {out['trust']:.2f}")
 
 
@@ -147,12 +164,15 @@ def agents_distrust(
             "--retro", help="Also hide everything it already wrote from recall, pending review"
         ),
     ] = False,
+    yes: YesOption = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Sink an agent's trust so its writes are quarantined from now on."""
+    past = " and hide what it wrote" if retro else ""
+    actor = confirm_or_yes(f"Distrust agent {name!r}{past}", yes)
     with handled():
-        out = review.set_trust(open_store(db), name, False, retro=retro)
+        out = review.set_trust(open_store(db), name, False, retro=retro, actor=actor)
     if json_out:
         print_json(out)
     else:

@@ -4,8 +4,10 @@ SessionStart hook). Thin over install.py, doctor.py and the context library."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -19,7 +21,9 @@ from mcp_memory.cli._common import (
     handled,
     print_json,
     settings_for,
+    stdin_is_tty,
 )
+from mcp_memory.client_token import TokenIssuer, install_note, open_tokens
 from mcp_memory.context import context_text, recent_memories
 from mcp_memory.doctor import diagnose
 from mcp_memory.store import MemoryStore
@@ -46,37 +50,111 @@ def install_command(
     project_dir: Annotated[
         Path | None, typer.Option("--project-dir", help="Project root (default: cwd)")
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="MCP URL of a `serve --transport http` server using this database: write an "
+            "HTTP entry, the token in its Authorization header",
+        ),
+    ] = None,
 ) -> None:
-    """Add mcp-memory to a client's MCP config (other servers kept, old file backed up)."""
+    """Add mcp-memory to a client's MCP config with a token for it (other servers kept, old
+    file backed up); for Claude Code also rules that make its agent ask before running the
+    human's commands. Re-running keeps a token that still works, else replaces it."""
     if scope not in (None, "project", "user"):
         fail("--scope must be project or user", EXIT_USAGE)
+    where = cast("install.Scope | None", scope)
     try:
-        plan = install.plan(client, scope, project_dir=project_dir, name=name)  # type: ignore[arg-type]
+        c = install.client(client)
+        path = install.config_path(c, where or c.default_scope, project_dir or Path.cwd())
+        rules = install.permissions_plan(client, where, project_dir=project_dir)
     except install.UnknownClient as exc:
         fail(str(exc), EXIT_USAGE)
     except install.InstallError as exc:
         fail(str(exc))
-    if dry_run:
-        typer.echo(
-            f"# {plan.path} ({'would change' if plan.changed else 'already up to date'})", err=True
-        )
-        typer.echo(plan.new_text, nl=False)
-        return
+    with _issuer(c.name, name, path, dry_run) as issuer:
+        try:
+            plan = install.plan(
+                client, where, project_dir=project_dir, name=name, token_for=issuer, url=url
+            )
+        except install.InstallError as exc:
+            issuer.rollback()
+            fail(str(exc))
+        plans = [p for p in (plan, rules) if p is not None]
+        if dry_run:
+            _show_dry_run(plans)
+            return
+        backups = _apply_all(plans, issuer)
+        issuer.commit()
+    for p, backup in zip(plans, backups, strict=True):
+        typer.echo(_install_summary(p, backup))
+    typer.echo(_token_summary(issuer, plan), err=True)
+
+
+@contextmanager
+def _issuer(client: str, name: str, path: Path, dry_run: bool) -> Iterator[TokenIssuer]:
+    """Tokens live in the database the client's server will use ($MCP_MEMORY_DB)."""
+    with handled("cannot issue the client's token"):
+        tokens = open_tokens(settings_for(None).db_path, create=not dry_run)
+    note = install_note(client, name, path)
+    issuer = TokenIssuer(tokens, client, note, dry_run=dry_run, interactive=stdin_is_tty())
     try:
-        backup = install.apply(plan)
-    except OSError as exc:
-        fail(f"cannot write {plan.path}: {exc}")
-    typer.echo(_install_summary(plan, backup))
+        with handled("cannot issue the client's token"):
+            yield issuer
+    finally:
+        issuer.close()
+
+
+def _show_dry_run(plans: list[install.Plan]) -> None:
+    for p in plans:
+        state = "would change" if p.changed else "already up to date"
+        typer.echo(f"# {p.path} ({state})", err=True)
+        typer.echo(p.new_text, nl=False)
+
+
+def _apply_all(plans: list[install.Plan], issuer: TokenIssuer) -> list[Path | None]:
+    done = []
+    for p in plans:
+        try:
+            done.append(install.apply(p))
+        except OSError as exc:
+            if p is plans[0]:  # the token was never written anywhere: take it back
+                issuer.rollback()
+            fail(f"cannot write {p.path}: {exc}")
+    return done
 
 
 def _install_summary(plan: install.Plan, backup: Path | None) -> str:
     if not plan.changed:
         return f"{plan.client}: {plan.path} already has {plan.name!r}; nothing changed."
     saved = f" (previous file saved as {backup})" if backup else ""
+    if plan.name == "permissions.ask":
+        return (
+            f"{plan.client}: {plan.path}: its agent now asks you before running "
+            f"mcp-memory's review, trust, token, erase, import and install commands{saved}."
+        )
     return (
         f"{plan.client}: added {plan.name!r} to {plan.path}{saved}. "
         f"Restart {plan.client} to load it."
     )
+
+
+def _token_summary(issuer: TokenIssuer, plan: install.Plan) -> str:
+    made = issuer.created.info if issuer.created else None
+    if made is None:
+        return f"token: kept the one {plan.path} already holds for agent {issuer.agent!r}."
+    replaced = ", ".join(str(t.id) for t in issuer.replaced)
+    text = (
+        f"token: created token {made.id} ({made.prefix}...) for agent {issuer.agent!r} in "
+        f"{plan.path}" + (f"; revoked token {replaced} it replaces" if replaced else "") + "."
+    )
+    if plan.path.resolve().is_relative_to(Path.cwd().resolve()):
+        text += (
+            f"\nNote: {plan.path.name} now holds a secret: keep it out of version control "
+            "(add it to .gitignore) or install with --scope user."
+        )
+    return text
 
 
 def doctor(db: DbOption = None, json_out: JsonOption = False) -> None:

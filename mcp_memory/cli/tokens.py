@@ -16,6 +16,8 @@ from mcp_memory.cli._common import (
     EXIT_USAGE,
     DbOption,
     JsonOption,
+    YesOption,
+    confirm_or_yes,
     fail,
     handled,
     print_json,
@@ -49,6 +51,7 @@ def token_create(
     note: Annotated[
         str | None, typer.Option("--note", help="Where it is used, for your own records")
     ] = None,
+    yes: YesOption = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -57,8 +60,9 @@ def token_create(
     Only its SHA-256 hash is stored: copy it now into the client's
     `Authorization: Bearer` header. The token alone goes to stdout, so
     `TOKEN=$(mcp-memory agents token create NAME)` works."""
+    actor = confirm_or_yes(f"Create a token that writes as agent {name!r}", yes)
     with _tokens(db) as store:
-        new = store.create(name, note=note, actor=HUMAN.agent)
+        new = store.create(name, note=note, actor=actor.agent, interactive=actor.interactive)
     if json_out:
         print_json(new.to_dict())
         return
@@ -126,6 +130,7 @@ def token_revoke(
     agent: Annotated[
         str | None, typer.Option("--agent", help="Revoke every active token of this agent")
     ] = None,
+    yes: YesOption = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -135,12 +140,15 @@ def token_revoke(
     using this database, without a restart. Revoking twice is harmless."""
     if (ref is None) == (agent is None):
         fail("give a token id or prefix, or --agent NAME (not both)", EXIT_USAGE)
+    who = f"every token of agent {agent!r}" if agent is not None else f"token {ref}"
+    actor = confirm_or_yes(f"Revoke {who}", yes)
+    by, interactive = actor.agent, actor.interactive
     with _tokens(db) as store:
         if agent is not None:
-            done = store.revoke_agent(agent, actor=HUMAN.agent)
+            done = store.revoke_agent(agent, actor=by, interactive=interactive)
             changed: list[tuple[TokenInfo, bool]] = [(info, True) for info in done]
         else:
-            changed = [store.revoke(ref or "", actor=HUMAN.agent)]
+            changed = [store.revoke(ref or "", actor=by, interactive=interactive)]
     if json_out:
         print_json([{**info.to_dict(), "changed": flag} for info, flag in changed])
         return

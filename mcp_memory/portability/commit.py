@@ -211,6 +211,7 @@ def _write_new(conn: db.Connection, s: Screened, ctx: Commit) -> tuple[int, str]
             "risk": round(s.verdict.risk, 4),
             "reasons": s.verdict.reasons,
             "line": item.line,
+            "interactive": ctx.actor.interactive,
         },
     )
     return new_id, status

@@ -54,6 +54,9 @@ SAME_SUBJECT_DISTANCE = 0.3  # MiniLM cosine distance: paraphrases sit well unde
 TRUST_MARGIN = 0.1  # only a clearly more trusted memory is defended
 CONTRADICTION_SEVERITY = 0.6  # above the store threshold of any agent short of trusted
 _WORD = re.compile(r"\w+")
+# 'user' writing without a terminal (a script, or an agent with a shell running the CLI) is
+# screened as a known client would be: the name is the human's, but no person confirmed it.
+UNCONFIRMED_USER_TRUST = beta.KNOWN_CLIENT_PRIOR[0] / sum(beta.KNOWN_CLIENT_PRIOR)
 
 _semantic: dict[str, detectors.SemanticDetector] = {}
 _semantic_lock = threading.Lock()
@@ -162,15 +165,19 @@ def screen_write(
         )
     with store.lock:
         writer = agents.current(store.conn, actor, store.settings.trusted_agents)
-    if not actor.is_user:
-        found = contradiction(store, text, vector, writer.score, actor, project)
+    human = actor.is_user and actor.interactive  # only the person at a terminal skips screening
+    score = writer.score if human or not actor.is_user else UNCONFIRMED_USER_TRUST
+    if not human:
+        found = contradiction(store, text, vector, score, actor, project)
         signals += [found] if found else []
-    decision = beta.decide(signals, agent_trust=writer.score, source=source, is_user=actor.is_user)
+    decision = beta.decide(signals, agent_trust=score, source=source, is_user=human)
     events = _events(decision)
     reasons = list(decision.reasons)
-    if any(sig.family == "contradiction" for sig in signals) and not actor.is_user:
+    if actor.is_user and not human and decision.status == "quarantined":
+        reasons.append("no_terminal")  # tells the reviewer why the human's own write is held
+    if any(sig.family == "contradiction" for sig in signals) and not human:
         events.append("contradiction")
-    copies = 0 if actor.is_user else near_duplicates(store, text, actor, project)
+    copies = 0 if human else near_duplicates(store, text, actor, project)
     if copies >= BURST_COUNT:
         reasons.append("near_duplicate_burst")
         if copies % BURST_COUNT == 0:  # amplification keeps costing, one event per few copies
