@@ -24,7 +24,7 @@ def attr(value: object) -> str:
     """An attribute value that can only be read as one value: markup characters and anything
     invisible or line-breaking become character references, so a name or tag cannot close
     its quotes and add attributes (`x" agent="user`), break the tag, or reorder what the
-    reader sees. Reversible: `html.unescape` gives back the exact stored value."""
+    reader sees. Reversible: reading the references back gives the exact stored value."""
     out = []
     for ch in str(value):
         if ch in _MARKUP:

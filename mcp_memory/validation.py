@@ -28,8 +28,9 @@ def identity_text(value: object, limit: int | None = None) -> str:
     separators are removed (PostgreSQL text cannot hold NUL at all, and an invisible
     character in a name only serves to spoof another name in the review queue or in a
     rendered fence), and an unpaired surrogate, which neither SQLite's nor PostgreSQL's
-    UTF-8 can hold, becomes "?". Applied on every backend so the same client gets the same name everywhere. `limit`
-    truncates after cleaning, so removed characters do not count against it."""
+    UTF-8 can hold, becomes "?". Applied on every backend so the same client gets the same
+    name everywhere. `limit` truncates after cleaning, so removed characters do not count
+    against it."""
     if not isinstance(value, str):
         return ""
     text = _C0.sub("", value)
@@ -82,7 +83,7 @@ def _tag_char(ch: str) -> bool:
 
 def kind(value: object) -> str:
     value = "note" if value in (None, "") else value
-    if not isinstance(value, str) or not _KIND.match(value):
+    if not isinstance(value, str) or not _KIND.fullmatch(value):
         raise InvalidInput(
             f"bad kind {str(value)[:80]!r}: use a short lowercase word such as note, decision, "
             "fact, lesson, preference, todo, bug"
