@@ -105,8 +105,8 @@ def record_text(record: MemoryRecord, nonce: str | None = None) -> str:
     """One memory fenced as data. The fence tag carries a fresh random nonce, so text
     inside the memory cannot close it and pass what follows off as instructions."""
     nonce = nonce or secrets.token_hex(8)
-    attrs = " ".join(
-        f'{k}="{render.neutralise(str(v), nonce)}"'
+    attrs = render.attrs(
+        (k, v)
         for k, v in (
             ("id", record.id),
             ("agent", record.agent),

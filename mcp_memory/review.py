@@ -55,7 +55,7 @@ def queue(store: MemoryStore) -> list[QueueItem]:
             r["agent"],
             r["source"],
             r["risk"],
-            json.loads(r["reasons"]),
+            json.loads(r["reasons"]) + _supersedes(r),
             iso(r["created_at"]),
             _preview(r["content"]),
         )
@@ -83,6 +83,13 @@ def _ask_reason(row: object) -> str:
     return row["reason"] or "no reason given"
 
 
+def _supersedes(row: object) -> list[str]:
+    """A held write that replaces an older memory says so in the queue: approving it hides
+    that memory."""
+    old = row["supersedes"]  # type: ignore[index]
+    return [] if old is None else [f"supersedes #{old}"]
+
+
 def _preview(content: str, limit: int = 160) -> str:
     safe = make_safe(content).replace("\n", " ")
     return safe if len(safe) <= limit else safe[: limit - 1] + "…"
@@ -92,6 +99,7 @@ def show(store: MemoryStore, memory_id: int) -> dict[str, object]:
     record = store.get(memory_id).model_dump(mode="json")
     record["content_visible"] = make_safe(record["content"])
     with store.lock:
+        record["will_hide"] = _will_hide(store.conn, record)
         record["forget_requests"] = [
             dict(r)
             for r in store.conn.execute(
@@ -100,6 +108,24 @@ def show(store: MemoryStore, memory_id: int) -> dict[str, object]:
             )
         ]
     return record
+
+
+def _will_hide(conn: object, record: dict[str, object]) -> dict[str, object] | None:
+    """The memory that approving this held write would supersede (hide from recall), or None:
+    the reviewer must see what an approval takes away, not only what it adds."""
+    if record["status"] != "quarantined" or record["supersedes"] is None:
+        return None
+    old = conn.execute(  # type: ignore[attr-defined]
+        "select id, agent, status, content from memories where id = ?", (record["supersedes"],)
+    ).fetchone()
+    if old is None or old["status"] != "active":
+        return None
+    return {
+        "id": old["id"],
+        "agent": old["agent"],
+        "status": old["status"],
+        "preview": _preview(old["content"]),
+    }
 
 
 def decide(
@@ -140,7 +166,7 @@ def _decide_write(
     lifecycle.set_status(store.backend, conn, memory_id, status, actor.agent, why)
     if approve:
         conn.execute("update memories set risk = 0 where id = ?", (memory_id,))
-        _apply_held_supersede(store, conn, memory_id, actor)
+    hidden = _apply_held_supersede(store, conn, memory_id, actor) if approve else None
     before, after = agents.record(conn, writer, "review_approved" if approve else "review_rejected")
     audit.append(
         conn,
@@ -153,6 +179,7 @@ def _decide_write(
             "trust_before": round(before, 4),
             "trust_after": round(after, 4),
             "interactive": actor.interactive,
+            "superseded": hidden,
         },
     )
     return {
@@ -161,19 +188,25 @@ def _decide_write(
         "status": status,
         "writer": writer,
         "writer_trust": round(after, 4),
+        "superseded": hidden,
     }
 
 
-def _apply_held_supersede(store: MemoryStore, conn: object, memory_id: int, actor: Actor) -> None:
-    """A quarantined write superseded nothing; once a human approves it, it does."""
+def _apply_held_supersede(
+    store: MemoryStore, conn: object, memory_id: int, actor: Actor
+) -> int | None:
+    """A quarantined write superseded nothing; once a human approves it, it does. Returns
+    the id of the memory it hid, so the approval can say so."""
     row = conn.execute("select supersedes from memories where id = ?", (memory_id,)).fetchone()
     if row is None or row["supersedes"] is None:
-        return
+        return None
     old = conn.execute(
         "select id, agent, status from memories where id = ?", (row["supersedes"],)
     ).fetchone()
-    if old is not None and old["status"] == "active":
-        lifecycle.supersede(store.backend, conn, old, memory_id, actor, 1.0)
+    if old is None or old["status"] != "active":
+        return None
+    lifecycle.supersede(store.backend, conn, old, memory_id, actor, 1.0)
+    return int(old["id"])
 
 
 def _decide_forget(

@@ -12,6 +12,11 @@ from mcp_memory.errors import InvalidInput
 _KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _C0 = re.compile(r"[\x00-\x1f\x7f]")
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})  # controls, bidi and zero-width, line breaks
+# A tag is a word or a few: letters, digits and marks of any script, and these joiners. No
+# quotes, angle brackets, ampersands, commas (tags are rendered comma-joined) or anything
+# invisible, so a tag reads the same in every output and cannot pose as markup.
+_TAG_PUNCT = frozenset(" _-.+#/:@")
 
 
 def identity_text(value: object, limit: int | None = None) -> str:
@@ -19,14 +24,18 @@ def identity_text(value: object, limit: int | None = None) -> str:
 
     These come from MCP clients (`clientInfo`, `--agent`) and are provenance, not input
     worth refusing a call over, so they are cleaned rather than rejected: NUL and the other
-    C0 controls and DEL are removed (PostgreSQL text cannot hold NUL at all, and a control
-    character in a name only serves to spoof another name in the review queue), and an
-    unpaired surrogate, which neither SQLite's nor PostgreSQL's UTF-8 can hold, becomes "?".
-    Applied on every backend so the same client gets the same name everywhere. `limit`
-    truncates after cleaning, so removed characters do not count against it."""
+    C0 and C1 controls, DEL, bidi overrides, zero-width and other format characters and line
+    separators are removed (PostgreSQL text cannot hold NUL at all, and an invisible
+    character in a name only serves to spoof another name in the review queue or in a
+    rendered fence), and an unpaired surrogate, which neither SQLite's nor PostgreSQL's
+    UTF-8 can hold, becomes "?". Applied on every backend so the same client gets the same
+    name everywhere. `limit` truncates after cleaning, so removed characters do not count
+    against it."""
     if not isinstance(value, str):
         return ""
-    text = _C0.sub("", value).encode("utf-8", "replace").decode("utf-8")
+    text = _C0.sub("", value)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in _HIDDEN)
+    text = text.encode("utf-8", "replace").decode("utf-8")
     return text if limit is None else text[:limit]
 
 
@@ -56,9 +65,10 @@ def tags(values: Iterable[object] | None) -> list[str]:
         if not isinstance(value, str):
             raise InvalidInput("tags must be strings")
         tag = unicodedata.normalize("NFC", value).strip().lower()
-        if not tag or _CONTROL.search(tag) or len(tag) > config.MAX_TAG_CHARS:
+        if not tag or len(tag) > config.MAX_TAG_CHARS or not all(map(_tag_char, tag)):
             raise InvalidInput(
-                f"bad tag {value[:80]!r}: tags are 1-{config.MAX_TAG_CHARS} printable characters"
+                f"bad tag {value[:80]!r}: tags are 1-{config.MAX_TAG_CHARS} letters, digits, "
+                "spaces and _-.+#/:@"
             )
         if tag not in out:
             out.append(tag)
@@ -67,9 +77,13 @@ def tags(values: Iterable[object] | None) -> list[str]:
     return out
 
 
+def _tag_char(ch: str) -> bool:
+    return ch in _TAG_PUNCT or unicodedata.category(ch)[0] in "LNM"
+
+
 def kind(value: object) -> str:
     value = "note" if value in (None, "") else value
-    if not isinstance(value, str) or not _KIND.match(value):
+    if not isinstance(value, str) or not _KIND.fullmatch(value):
         raise InvalidInput(
             f"bad kind {str(value)[:80]!r}: use a short lowercase word such as note, decision, "
             "fact, lesson, preference, todo, bug"

@@ -80,6 +80,12 @@ def quarantine_show(memory_id: IdArg, db: DbOption = None, json_out: JsonOption 
         "forget_requests",
     ):
         typer.echo(f"{key:>16}: {record[key]}")
+    hides = record.get("will_hide")
+    if isinstance(hides, dict):
+        typer.echo(
+            f"{'supersedes':>16}: approving hides #{hides['id']} by {hides['agent']} "
+            f"from recall: {hides['preview']}"
+        )
     typer.echo("         content:\n" + str(record["content_visible"]))
 
 
@@ -91,7 +97,9 @@ def _decide(memory_id: int, approve: bool, db: object, json_out: bool, yes: bool
     if json_out:
         print_json(outcome)
     else:
-        typer.echo(f"Memory #{memory_id} ({outcome['request']}): {outcome['status']}.")
+        hid = outcome.get("superseded")
+        also = f"; it supersedes #{hid}, now hidden from recall" if hid else ""
+        typer.echo(f"Memory #{memory_id} ({outcome['request']}): {outcome['status']}{also}.")
 
 
 @quarantine_app.command("approve")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mcp_memory.config import USER_AGENT
 from mcp_memory.models import RecallHit
 from mcp_memory.recall import anchors, ranking
 from mcp_memory.recall.query import Scope
@@ -135,7 +136,7 @@ def hybrid(
     rows = load_rows(conn, pool)
     scored = _score_rows(rows, relevance, root, now or time.time())
     if include_links:
-        scored = _expand_links(conn, scored, scope, root, now or time.time())
+        scored = _expand_links(conn, scored, rows, scope, root, now or time.time())
     top = sorted(scored.items(), key=lambda kv: kv[1][0], reverse=True)[:limit]
     link_map = links_of(conn, [mid for mid, _ in top])
     all_rows = {**rows, **load_rows(conn, [m for m, _ in top if m not in rows])}
@@ -206,14 +207,50 @@ def _score_rows(
     return out
 
 
+def _vouched(conn: Connection, rows: dict[int, dict[str, object]]) -> set[tuple[int, int]]:
+    """(result, neighbour) pairs whose link the result's side stands behind: made by the
+    human, by the result's own author, or by an agent trusted at least as much as the result.
+
+    A link rides on the result's relevance, so a less trusted agent linking its memory to a
+    more trusted one would otherwise pull any text it likes into that memory's recall (issue
+    16: an off-topic poison linked to a trusted note came back with it). Such a link is kept
+    and shown among the result's links, but recall does not follow it."""
+    if not rows:
+        return set()
+    marks = ",".join("?" * len(rows))
+    found = conn.execute(
+        f"""select l.source_id, l.target_id, l.agent,
+                   coalesce(a.alpha / (a.alpha + a.beta), 0.5) as linker_trust
+              from links l left join agents a on a.name = l.agent
+             where l.source_id in ({marks}) or l.target_id in ({marks})""",
+        [*rows, *rows],
+    ).fetchall()
+    out: set[tuple[int, int]] = set()
+    for src, dst, linker, linker_trust in found:
+        for mid, other in ((src, dst), (dst, src)):
+            row = rows.get(mid)
+            if row is not None and (
+                linker in (USER_AGENT, row["agent"]) or float(linker_trust) >= memory_trust(row)
+            ):
+                out.add((mid, other))
+    return out
+
+
 def _expand_links(
-    conn: Connection, scored: dict[int, tuple[float, bool]], scope: Scope, root: Path, now: float
+    conn: Connection,
+    scored: dict[int, tuple[float, bool]],
+    rows: dict[int, dict[str, object]],
+    scope: Scope,
+    root: Path,
+    now: float,
 ) -> dict[int, tuple[float, bool]]:
-    """Pull in linked neighbours of the results, scored below the memory that links them."""
+    """Pull in linked neighbours of the results, scored below the memory that links them;
+    only along links the result's side vouches for (`_vouched`)."""
     neighbours: dict[int, float] = {}
+    vouched = _vouched(conn, {mid: rows[mid] for mid in scored})
     for mid, refs in links_of(conn, list(scored)).items():
         for ref in refs:
-            if ref.id not in scored:
+            if ref.id not in scored and (mid, ref.id) in vouched:
                 bonus = scored[mid][0] * ranking.LINK_FACTOR
                 neighbours[ref.id] = max(neighbours.get(ref.id, 0.0), bonus)
     visible = set(_keep_visible(conn, list(neighbours), scope)) if neighbours else set()

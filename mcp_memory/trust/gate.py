@@ -177,11 +177,31 @@ def screen_write(
         reasons.append("no_terminal")  # tells the reviewer why the human's own write is held
     if any(sig.family == "contradiction" for sig in signals) and not human:
         events.append("contradiction")
+    status, events = _scope_check(store, actor, project, decision.status, events, reasons)
     copies = 0 if human else near_duplicates(store, text, actor, project)
     if copies >= BURST_COUNT:
         reasons.append("near_duplicate_burst")
         if copies % BURST_COUNT == 0:  # amplification keeps costing, one event per few copies
             events.append("burst")
-    return Verdict(
-        status=decision.status, risk=decision.risk, reasons=sorted(set(reasons)), events=events
-    )
+    return Verdict(status=status, risk=decision.risk, reasons=sorted(set(reasons)), events=events)
+
+
+def _scope_check(
+    store: ScreenContext,
+    actor: Actor,
+    project: str,
+    status: str,
+    events: list[str],
+    reasons: list[str],
+) -> tuple[str, list[str]]:
+    """A write outside the caller's own project (another project, or the global scope that
+    every project recalls) is never silent: it only happens when the project is named, and it
+    is marked `cross_project` on the memory, in the result and in the audit entry. From a
+    caller that did not prove its name it waits for review; that is not evidence against the
+    writer, so it earns no clean-write credit and costs no trust either."""
+    if actor.is_user or project == store.settings.project:
+        return status, events
+    reasons.append("cross_project")
+    if not actor.verified and status == "stored":
+        return "quarantined", [e for e in events if e != "clean_write"]
+    return status, events
