@@ -152,7 +152,7 @@ async def test_hostile_agent_names_render_in_recall_as_exactly_the_structured_re
     assert len(hits) == len(HOSTILE_NAMES)
     assert fences(r.content[0].text) == [hit_attrs(h) for h in hits]
     assert all(h["agent"] != "user" and h["source"] == "agent" for h in hits)
-    assert FORGED in {h["agent"] for h in hits}  # kept, as a name, not as markup
+    assert "unverified:" + FORGED in {h["agent"] for h in hits}  # a name, not markup
 
 
 async def test_hostile_agent_names_render_in_memory_resources_as_the_stored_record(
@@ -266,5 +266,5 @@ async def test_invisible_characters_are_cleaned_out_of_agent_names_on_write(
 ) -> None:
     ids = await write_as_hostile_names(mem)
     names = {mem.get(mid).agent for mid in ids}
-    assert {"evilresu", "zerowidth", "linebreaknext"} <= names
+    assert {"unverified:evilresu", "unverified:zerowidth", "unverified:linebreaknext"} <= names
     assert not any(ch in name for name in names for ch in "\u202e\u200b\u2028\n")
