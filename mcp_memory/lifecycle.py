@@ -76,18 +76,20 @@ def _others(owner: str, actor: Actor) -> bool:
     return owner != actor.agent and not actor.is_user
 
 
-def hold_unverified_supersede(
-    old: db.sqlite3.Row | None, actor: Actor, verdict: Verdict
+def hold_supersede_of_others(
+    old: db.sqlite3.Row | None, actor: Actor, verdict: Verdict, score: float
 ) -> Verdict:
-    """An unverified caller superseding another agent's memory: the new write is held for
-    review (the human's approval then applies the supersede), so a claimed name cannot swap
-    someone's note for its own in recall. Same trust events as the write had: no extra cost."""
-    if old is None or verdict.status != "stored" or actor.verified:
+    """Superseding someone else's memory takes a verified writer trusted enough to forget it;
+    otherwise the new write is held for review and the human's approval applies the supersede.
+    Stored at once, both memories would be recalled with nothing in the review queue, so a
+    claimed name or a middling agent could put its version beside the owner's unnoticed.
+    Same trust events as the write had: asking costs nothing extra."""
+    if old is None or verdict.status != "stored" or not _others(old["agent"], actor):
         return verdict
-    if not _others(old["agent"], actor):
+    if actor.verified and score >= FORGET_OTHERS_MIN_TRUST:
         return verdict
-    reasons = [*verdict.reasons, "unverified_supersede"]
-    return replace(verdict, status="quarantined", reasons=reasons)
+    why = "supersede_needs_review" if actor.verified else "unverified_supersede"
+    return replace(verdict, status="quarantined", reasons=[*verdict.reasons, why])
 
 
 def forget(

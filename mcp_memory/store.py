@@ -204,7 +204,7 @@ class MemoryStore:
                 id=dup, status="duplicate", trust=trust, reasons=["exact_duplicate"]
             )
         old = lifecycle.supersedable(conn, new.supersedes) if new.supersedes else None
-        verdict = lifecycle.hold_unverified_supersede(old, actor, verdict)
+        verdict = lifecycle.hold_supersede_of_others(old, actor, verdict, t.score)
         status = "active" if verdict.status == "stored" else "quarantined"
         memory_id = self._insert(conn, new, verdict, status, t.score, now)
         vector, model = embedded

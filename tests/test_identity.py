@@ -97,6 +97,34 @@ async def test_a_client_calling_itself_claude_code_cannot_supersede_the_real_one
     assert store.get(note["id"]).status == "superseded"
 
 
+async def test_a_verified_but_less_trusted_agent_superseding_anothers_note_waits_for_review(
+    store: MemoryStore,
+) -> None:
+    async with Client(verified_server(store, "claude-code"), client_info=named("x")) as owner:
+        note = await remember(owner, INSTALL_NOTE)
+    async with Client(verified_server(store, "cursor"), client_info=named("x")) as other:
+        newer = await remember(other, POISON_INSTALL, supersedes=note["id"])
+        found = await other.call_tool("recall", {"query": "install the linters"})
+    assert newer["status"] == "quarantined"
+    assert {"supersede_needs_review", "supersede_after_review"} <= set(newer["reasons"])
+    assert recalled_ids(found) == [note["id"]]
+    assert [q.memory_id for q in review.queue(store)] == [newer["id"]]
+    review.decide(store, newer["id"], approve=True)
+    assert store.get(note["id"]).status == "superseded"
+
+
+async def test_a_trusted_verified_agent_supersedes_anothers_note_at_once(
+    store: MemoryStore,
+) -> None:
+    async with Client(verified_server(store, "claude-code"), client_info=named("x")) as owner:
+        note = await remember(owner, INSTALL_NOTE)
+    store.settings = replace(store.settings, trusted_agents=frozenset({"lead"}))
+    async with Client(verified_server(store, "lead"), client_info=named("x")) as lead:
+        newer = await remember(lead, INSTALL_NOTE + " Use ruff 0.6.", supersedes=note["id"])
+    assert newer["status"] == "stored"
+    assert store.get(note["id"]).status == "superseded"
+
+
 async def test_a_verified_agent_still_supersedes_its_own_note_at_once(store: MemoryStore) -> None:
     async with Client(verified_server(store, "claude-code"), client_info=named("x")) as real:
         note = await remember(real, INSTALL_NOTE)
