@@ -6,11 +6,13 @@ can depend on it without depending on each other.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
-import weakref
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 
 from mcp_memory.config import ANONYMOUS_AGENT, USER_AGENT
 from mcp_memory.models import Actor
@@ -20,7 +22,10 @@ from mcp_memory.validation import identity_text
 
 
 class ServerState:
-    """What the tools share: the store, the fixed agent name (if any), session ids."""
+    """What the tools share: the store, the fixed agent name (if any), session ids.
+
+    One ServerState per lifespan: over stdio (and in-process clients) that is one client
+    connection, over HTTP it is every session the server will serve."""
 
     def __init__(
         self, store: MemoryStore, agent: str | None, *, token_required: bool = False
@@ -28,7 +33,8 @@ class ServerState:
         self.store = store
         self.agent = agent
         self.token_required = token_required
-        self.sessions: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+        self._connection_session = uuid.uuid4().hex[:16]
+        self._salt = secrets.token_bytes(16)
 
     def actor(self, ctx: Context) -> Actor:
         """Who is calling. A bearer token, when the HTTP request carried one, is the whole
@@ -46,10 +52,27 @@ class ServerState:
         # Cleaned before this check, so "us\x00er" cannot become the human's identity.
         if name == USER_AGENT:  # the human's identity is the CLI's alone
             name = "mcp:user"
-        session = self.sessions.setdefault(ctx.session, uuid.uuid4().hex[:16])
+        session = self.session_id(ctx)
         return Actor(
             agent=name[:128],
             client_name=client_name,
             client_version=identity_text(info.version or "", 64) if info else "",
             session_id=session,
         )
+
+    def session_id(self, ctx: Context) -> str:
+        """The same id for every call of one MCP session, so "same session" context forms.
+
+        Not `ctx.session`: the SDK builds a new ServerSession for every request. What does
+        last a session: over streamable HTTP its `Mcp-Session-Id` header (recorded keyed-
+        hashed, never as is: it is the session's handle), over stdio this lifespan, which
+        serves that one connection. A stateless HTTP request (the 2026-07-28 protocol) has
+        no session, so each is its own."""
+        request = ctx.request_context.request
+        headers = getattr(request, "headers", None)
+        handle = headers.get(MCP_SESSION_ID_HEADER) if headers is not None else None
+        if handle:
+            return hashlib.blake2b(handle.encode(), key=self._salt, digest_size=8).hexdigest()
+        if request is None:
+            return self._connection_session
+        return uuid.uuid4().hex[:16]
