@@ -362,7 +362,21 @@ async def test_optional_mode_passes_tokenless_requests_but_not_bad_tokens(
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    "relay", [b"x-forwarded-for", b"X-Forwarded-For", b"forwarded", b"x-real-ip"]
+    "relay",
+    [
+        b"x-forwarded-for",
+        b"X-Forwarded-For",
+        b"forwarded",
+        b"x-real-ip",
+        b"via",
+        b"Via",
+        b"x-forwarded-host",
+        b"x-forwarded-proto",
+        b"x-forwarded-port",
+        b"x-forwarded-server",
+        b"x-forwarded-prefix",
+        b"true-client-ip",
+    ],
 )
 async def test_optional_mode_refuses_tokenless_requests_relayed_by_a_proxy(
     store: TokenStore, relay: bytes

@@ -44,7 +44,22 @@ SCOPE_KEY = "mcp_memory.token"
 REALM = "mcp-memory"
 # A loopback server without --require-token trusts local processes to name themselves. A
 # request relayed by a reverse proxy is not local, whatever its socket says: it needs a token.
-_PROXY_HEADERS = frozenset({b"forwarded", b"x-forwarded-for", b"x-real-ip"})
+# Any one header a proxy adds is enough to tell: proxies differ in which they send (some only
+# `Via`, or only `X-Forwarded-Host`), so every `X-Forwarded-*` counts, and the other common ones.
+_PROXY_HEADERS = frozenset(
+    {
+        b"forwarded",
+        b"via",
+        b"x-real-ip",
+        b"x-client-ip",
+        b"true-client-ip",
+        b"cf-connecting-ip",
+        b"fastly-client-ip",
+        b"x-cluster-client-ip",
+        b"x-original-forwarded-for",
+    }
+)
+_PROXY_PREFIX = b"x-forwarded-"
 # How often a long-lived request (the server-to-client event stream) re-reads its token: a
 # revoke committed by any process closes the stream within this many seconds.
 RECHECK_EVERY_S = 1.0
@@ -53,6 +68,11 @@ PROXIED_WITHOUT_TOKEN = (
     "this request came through a proxy: send `Authorization: Bearer <token>` "
     "(and start the server with --require-token behind a proxy)"
 )
+
+
+def _is_proxy_header(name: bytes) -> bool:
+    name = name.lower()
+    return name in _PROXY_HEADERS or name.startswith(_PROXY_PREFIX)
 
 
 def request_token(request: Any) -> TokenInfo | None:
@@ -94,7 +114,7 @@ class BearerTokenMiddleware:
         if not values:
             if self.required:
                 await _deny(send, None, "this server requires `Authorization: Bearer <token>`")
-            elif any(k.lower() in _PROXY_HEADERS for k, _ in headers):
+            elif any(_is_proxy_header(k) for k, _ in headers):
                 await _deny(send, None, PROXIED_WITHOUT_TOKEN)
             else:
                 await self.app(scope, receive, send)

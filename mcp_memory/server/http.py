@@ -6,14 +6,23 @@ from __future__ import annotations
 import ipaddress
 import logging
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Literal
 
 import anyio
+from mcp.server.mcpserver import MCPServer
 
 from mcp_memory.config import Settings
 from mcp_memory.server.app import create_server
 from mcp_memory.server.auth import BearerTokenMiddleware
+from mcp_memory.server.sessions import (
+    MAX_SESSIONS,
+    SESSION_IDLE_S,
+    SESSIONS_PER_IDENTITY,
+    SessionLimiter,
+)
 from mcp_memory.tokens import TokenStore
 
 log = logging.getLogger("mcp_memory")
@@ -52,11 +61,31 @@ def run(
     try:
         _announce_auth(host, required, tokens.active_count(), settings.agent)
         server = create_server(settings, token_required=required)
-        mcp_app = server.streamable_http_app(host=host)
-        app = BearerTokenMiddleware(mcp_app, tokens, required=required)
+        app = asgi_app(server, tokens, host=host, required=required)
         _serve_asgi(app, host, port, server.settings.log_level)
     finally:
         tokens.close()
+
+
+def asgi_app(
+    server: MCPServer,
+    tokens: TokenStore,
+    *,
+    host: str,
+    required: bool,
+    per_identity: int = SESSIONS_PER_IDENTITY,
+    idle_s: float = SESSION_IDLE_S,
+    clock: Callable[[], float] = time.monotonic,
+) -> BearerTokenMiddleware:
+    """The HTTP stack, outermost first: bearer tokens (who is calling), the per-identity
+    session cap (it needs to know who), the SDK's streamable-HTTP app, whose own idle
+    timeout is ours so that a session we expire is also ended there. Tests pass a smaller
+    cap and their own clock."""
+    mcp_app = server.streamable_http_app(
+        host=host, session_idle_timeout=idle_s, max_sessions=MAX_SESSIONS
+    )
+    limiter = SessionLimiter(mcp_app, per_identity=per_identity, idle_s=idle_s, clock=clock)
+    return BearerTokenMiddleware(limiter, tokens, required=required)
 
 
 def _announce_auth(host: str, required: bool, active: int, agent: str | None) -> None:

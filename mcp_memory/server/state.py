@@ -6,11 +6,13 @@ can depend on it without depending on each other.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
-import weakref
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 
 from mcp_memory.config import ANONYMOUS_AGENT, USER_AGENT
 from mcp_memory.errors import StorageError
@@ -24,7 +26,10 @@ from mcp_memory.validation import identity_text
 
 class ServerState:
     """What the tools share: the store, the claimed agent name (if any), the process's own
-    token (stdio: MCP_MEMORY_TOKEN), session ids."""
+    token (stdio: MCP_MEMORY_TOKEN), session ids.
+
+    One ServerState per lifespan: over stdio (and in-process clients) that is one client
+    connection, over HTTP it is every session the server will serve."""
 
     def __init__(
         self,
@@ -37,7 +42,8 @@ class ServerState:
         self.store = store
         self.agent = agent
         self.token_required = token_required
-        self.sessions: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+        self._connection_session = uuid.uuid4().hex[:16]
+        self._salt = secrets.token_bytes(16)
         self.tokens = TokenStore(store.conn, store.lock, backend=store.backend)
         # Checked now, so a wrong token stops the server before any client talks to it.
         self.token: TokenInfo | None = self.tokens.authenticate(token) if token else None
@@ -78,7 +84,7 @@ class ServerState:
         # Cleaned before this check, so "us\x00er" cannot become the human's identity.
         if name == USER_AGENT:  # the human's identity is the CLI's alone
             name = "mcp:user"
-        session = self.sessions.setdefault(ctx.session, uuid.uuid4().hex[:16])
+        session = self.session_id(ctx)
         return Actor(
             agent=name[:128],
             client_name=client_name,
@@ -86,3 +92,20 @@ class ServerState:
             session_id=session,
             verified=token is not None,
         )
+
+    def session_id(self, ctx: Context) -> str:
+        """The same id for every call of one MCP session, so "same session" context forms.
+
+        Not `ctx.session`: the SDK builds a new ServerSession for every request. What does
+        last a session: over streamable HTTP its `Mcp-Session-Id` header (recorded keyed-
+        hashed, never as is: it is the session's handle), over stdio this lifespan, which
+        serves that one connection. A stateless HTTP request (the 2026-07-28 protocol) has
+        no session, so each is its own."""
+        request = ctx.request_context.request
+        headers = getattr(request, "headers", None)
+        handle = headers.get(MCP_SESSION_ID_HEADER) if headers is not None else None
+        if handle:
+            return hashlib.blake2b(handle.encode(), key=self._salt, digest_size=8).hexdigest()
+        if request is None:
+            return self._connection_session
+        return uuid.uuid4().hex[:16]
