@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -22,6 +23,9 @@ from mcp_memory.config import DEFAULT_MODEL, default_cache_dir
 
 log = logging.getLogger("mcp_memory")
 DIM = 384
+# How long a tool call that embeds waits for a model still loading (measured here: 0.7 s warm,
+# 3.2 s when the int8 copy is first made); past it the call runs on keywords (docs: README).
+LOAD_WAIT_S = 10.0
 
 
 @runtime_checkable
@@ -146,6 +150,7 @@ class ModelLoader:
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._wait_until: float | None = None  # set by the first call that has to wait
 
     @classmethod
     def ready(cls, embedder: Embedder | None) -> ModelLoader:
@@ -185,6 +190,25 @@ class ModelLoader:
             self._done.set()
 
     def current(self) -> Embedder | None:
+        return self._embedder
+
+    def settle(self, timeout: float = LOAD_WAIT_S) -> Embedder | None:
+        """The embedder, waiting (at most `timeout`) for a load already under way.
+
+        A server starts loading at spawn and agents write and recall in their first seconds:
+        answering those on keywords alone loses the vector of every early note and the
+        meaning of every early query. Only the first wait is long: if the model is still not
+        there after it (a download on a slow or closed network), later calls do not wait
+        again and run on keywords until it arrives. A loader never started (keyword-only by
+        choice) or already settled does not wait at all."""
+        if self._embedder is not None or self._thread is None or self._done.is_set():
+            return self._embedder
+        with self._lock:  # every call in the first window waits for the same deadline
+            if self._wait_until is None:
+                self._wait_until = time.monotonic() + timeout
+            left = self._wait_until - time.monotonic()
+        if left > 0:
+            self._done.wait(left)
         return self._embedder
 
     def wait(self, timeout: float | None = None) -> Embedder | None:

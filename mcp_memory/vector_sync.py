@@ -36,7 +36,9 @@ class VectorSync:
         return emb
 
     def embed(self, text: str) -> tuple[np.ndarray | None, str | None]:
-        """One text's vector and the model that made it, or (None, None) without a model."""
+        """One text's vector and the model that made it, or (None, None) without a model.
+        A model still loading is waited for (bounded): see ModelLoader.settle."""
+        self.loader.settle()
         emb = self.embedder()
         if emb is None:
             return None, None
