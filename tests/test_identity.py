@@ -250,14 +250,15 @@ async def test_over_real_stdio_the_token_is_the_identity_and_a_claimed_name_is_m
         cwd=str(tmp_path),
     )  # fmt: skip
     async with Client(verified, client_info=named("claude-code")) as c:
-        note = await remember(c, SAFETY_NOTE)
+        note = await remember(c, INSTALL_NOTE)
+    assert note["status"] == "stored"
     claimed = StdioServerParameters(
         command=sys.executable, args=args, env=_stdio_env(db, MCP_MEMORY_AGENT="codex"),
         cwd=str(tmp_path),
     )  # fmt: skip
     async with Client(claimed, client_info=named("codex")) as c:
         out = await c.call_tool("forget", {"id": note["id"]})
-        found = await c.call_tool("recall", {"query": "pipe scripts unknown hosts"})
+        found = await c.call_tool("recall", {"query": "install the linters"})
     assert out.structured_content["status"] == "pending_review"
     hit = found.structured_content["results"][0]
     assert (hit["id"], hit["agent"]) == (note["id"], "codex")
