@@ -11,7 +11,7 @@ without depending on the rest of recall.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 MAX_FTS_TERMS = 32
@@ -118,9 +118,17 @@ def prune_common(
     return [c for c in chunks if c in keep]
 
 
-def significant(weights: Mapping[str, float]) -> dict[str, float]:
-    """The chunks worth scoring: those not found in nearly every memory in scope."""
-    top = max(weights.values())
+def significant(
+    weights: Mapping[str, float], present: Collection[str] | None = None
+) -> dict[str, float]:
+    """The chunks worth scoring: those not found in nearly every memory in scope.
+
+    The bar is set by the rarest chunk that some memory in scope holds (`present`): a word
+    no memory holds matches nothing, and letting its idf set the bar dropped every word that
+    does match ("database migrations" found nothing in a store whose one note says
+    "migrations")."""
+    held = [w for c, w in weights.items() if present is None or c in present]
+    top = max(held or weights.values())
     return {c: w for c, w in weights.items() if w >= top * MIN_CHUNK_WEIGHT}
 
 

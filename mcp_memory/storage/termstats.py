@@ -135,6 +135,10 @@ class ChunkCounts:
     total: int
     local: int
 
+    def present(self) -> set[str]:
+        """The chunks some memory in scope holds; the others cannot match anything."""
+        return {c for c, n in self.here.items() if n > 0}
+
     def weights(self, chunks: Iterable[str]) -> dict[str, float]:
         """Per chunk: its idf within the scope over its idf in the whole database.
 

@@ -102,7 +102,7 @@ def keyword_scores(
         return {}
     counts = termstats.chunk_counts(conn, chunks, projects)
     chunks = prune_common(chunks, counts.everywhere)
-    used = significant(scope_idf(counts, chunks))
+    used = significant(scope_idf(counts, chunks), counts.present())
     return keyword_candidates(conn, used, where, params, depth)
 
 

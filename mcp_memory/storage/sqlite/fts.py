@@ -46,7 +46,7 @@ def keyword_scores(
     counts = termstats.chunk_counts(conn, chunks, scope.projects)
     chunks = prune_common(chunks, counts.everywhere)
     depth = keyword_depth(n)
-    used = significant(counts.weights(chunks))
+    used = significant(counts.weights(chunks), counts.present())
     if max(used.values()) <= min(used.values()) * UNIFORM_WEIGHTS:
         return _ranked_together(conn, used, scope, depth, n)
     return _ranked_apart(conn, used, scope, depth, n)
