@@ -59,9 +59,11 @@ def install_command(
         ),
     ] = None,
 ) -> None:
-    """Add mcp-memory to a client's MCP config with a token for it (other servers kept, old
-    file backed up); for Claude Code also rules that make its agent ask before running the
-    human's commands. Re-running keeps a token that still works, else replaces it."""
+    """Add mcp-memory to a client's MCP config, with a token that proves the client's name.
+
+    Other servers in the config are kept and the old file is backed up. For Claude Code it
+    also adds rules that make its agent ask before running the human's commands. Re-running
+    keeps a token that still works, else replaces it."""
     if scope not in (None, "project", "user"):
         fail("--scope must be project or user", EXIT_USAGE)
     where = cast("install.Scope | None", scope)
