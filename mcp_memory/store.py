@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from mcp_memory import audit, erasure, lifecycle, records, validation
+from mcp_memory import audit, erasure, lifecycle, records, rescreen, validation
 from mcp_memory import backup as backups
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder, ModelLoader
@@ -133,8 +133,10 @@ class MemoryStore:
         return self.backend.warm_vectors(list(dict.fromkeys([self.settings.project, ""])))
 
     def backfill(self, batch: int = 64, should_stop: Callable[[], bool] = lambda: False) -> int:
-        """Embed memories written while no model was loaded. Returns how many were filled."""
-        return self.vectors.backfill(batch, should_stop)
+        """Embed rows written with no model, then screen them with meaning (rescreen.py)."""
+        filled = self.vectors.backfill(batch, should_stop)
+        rescreen.run(self, self.screen, batch)
+        return filled
 
     # ---- writes --------------------------------------------------------------------------
 
@@ -199,10 +201,8 @@ class MemoryStore:
         if dup is not None:
             if in_transaction is not None:
                 in_transaction(conn, dup)
-            trust = round(t.score, 4)
-            return RememberResult(
-                id=dup, status="duplicate", trust=trust, reasons=["exact_duplicate"]
-            )
+            trust, why = round(t.score, 4), ["exact_duplicate"]
+            return RememberResult(id=dup, status="duplicate", trust=trust, reasons=why)
         old = lifecycle.supersedable(conn, new.supersedes) if new.supersedes else None
         verdict = lifecycle.hold_supersede_of_others(old, actor, verdict, t.score)
         status = "active" if verdict.status == "stored" else "quarantined"
@@ -210,6 +210,7 @@ class MemoryStore:
         vector, model = embedded
         if vector is not None and model is not None:
             self.vectors.put(conn, memory_id, vector, model)
+        rescreen.mark(conn, memory_id, actor, vector)
         if in_transaction is not None:  # extra provenance (e.g. file and line) commits with it
             in_transaction(conn, memory_id)
         reasons = list(verdict.reasons)

@@ -262,4 +262,3 @@ def test_the_session_start_hook_never_loads_the_mcp_server(env_store: MemoryStor
     remember(env_store, "Run tests with pytest -q")
     code = "from mcp_memory.cli import app\napp(['context', '--hook'], standalone_mode=False)"
     assert loaded_after(code, "mcp.server.", "mcp_memory.server.", "fastembed.") == []
-

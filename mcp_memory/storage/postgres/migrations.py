@@ -213,3 +213,9 @@ def create_vector_extension(conn: PgConnection) -> None:
 def pg002_imported_from(conn: PgConnection) -> None:
     """SQLite m010_imported_from: an export file's claims about an imported memory (JSON)."""
     conn.execute_script("alter table memories add column imported_from text")
+
+
+@migration
+def pg003_unscreened(conn: PgConnection) -> None:
+    """SQLite m011_unscreened: a memory screened without its meaning, to screen again."""
+    conn.execute_script("alter table memories add column unscreened integer not null default 0")

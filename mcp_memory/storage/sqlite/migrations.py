@@ -297,3 +297,11 @@ def m010_imported_from(conn: Connection) -> None:
     here: the row's own agent and source say who wrote it into this database (the import),
     so a file's claim is kept without ever becoming the memory's identity."""
     conn.execute("alter table memories add column imported_from text")
+
+
+@migration
+def m011_unscreened(conn: Connection) -> None:
+    """1 for a memory screened without its meaning (written before any model was loaded: no
+    semantic or contradiction check could run). The store screens it again once its vector
+    exists, then clears the mark."""
+    conn.execute("alter table memories add column unscreened integer not null default 0")
