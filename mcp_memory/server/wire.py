@@ -54,7 +54,9 @@ def _usable_id(message: dict[str, Any]) -> str | int | None:
 def _shape_problem(message: dict[str, Any]) -> tuple[int, str] | None:
     if message.get("jsonrpc") != "2.0":
         return INVALID_REQUEST, 'Invalid Request: "jsonrpc" must be "2.0"'
-    if "id" in message and _usable_id(message) is None:
+    # An error answer may carry a null id (JSON-RPC: the id it answers was unreadable).
+    null_ok = "error" in message and "method" not in message and message.get("id") is None
+    if "id" in message and _usable_id(message) is None and not null_ok:
         return INVALID_REQUEST, "Invalid Request: an id must be a string or an integer"
     if "method" in message and not isinstance(message["method"], str):
         return INVALID_REQUEST, 'Invalid Request: "method" must be a string'
