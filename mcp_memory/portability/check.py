@@ -78,11 +78,15 @@ class Incoming:
 
 @lru_cache(maxsize=1)
 def line_validator() -> Draft202012Validator:
-    """Built once: schemas/ holds the contract, the importer checks lines against it."""
+    """Built once: schemas/ holds the contract, the importer checks lines against it.
+
+    The files carry no `$id`: each is known by its path, so the relative `$ref`s between
+    them resolve the same here as in any standard tool given the file."""
     registry: Registry = Registry()
     for path in sorted(SCHEMA_DIR.rglob("*.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))
-        registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
+        uri = path.relative_to(SCHEMA_DIR).as_posix()
+        registry = registry.with_resource(uri, Resource.from_contents(schema))
     root = json.loads((SCHEMA_DIR / "export-line.json").read_text(encoding="utf-8"))
     return Draft202012Validator(root, registry=registry)
 
