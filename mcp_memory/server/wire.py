@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import pydantic_core
 from mcp_types import jsonrpc_message_adapter
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,9 +39,6 @@ class Rejection:
             "id": self.id,
             "error": {"code": self.code, "message": self.message},
         }
-
-    def reply_line(self) -> str:
-        return json.dumps(self.reply(), separators=(",", ":"))
 
 
 def _usable_id(message: dict[str, Any]) -> str | int | None:
@@ -74,8 +72,8 @@ def rejection(raw: str | bytes) -> Rejection | None:
     A batch is refused as one Invalid Request: MCP dropped JSON-RPC batching (2025-06-18).
     """
     try:
-        message = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        message = pydantic_core.from_json(raw)  # the SDK's parser: what it reads, we read
+    except ValueError as exc:
         return Rejection(PARSE_ERROR, f"Parse error: {exc}", None)
     if isinstance(message, list):
         return Rejection(INVALID_REQUEST, "Invalid Request: batches are not supported", None)
@@ -84,7 +82,7 @@ def rejection(raw: str | bytes) -> Rejection | None:
     problem = _shape_problem(message)
     if problem is None:
         try:
-            jsonrpc_message_adapter.validate_python(message, by_name=False)
+            jsonrpc_message_adapter.validate_json(raw, by_name=False)
         except ValidationError:
             problem = (
                 INVALID_REQUEST,
