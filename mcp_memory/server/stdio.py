@@ -32,8 +32,8 @@ def _wire_stdin() -> Iterator[Any]:
     try:
         private = os.dup(0)
         null = os.open(os.devnull, os.O_RDONLY)
-    except OSError:  # no usable fd 0 to divert: read it in place
-        yield anyio.wrap_file(TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"))
+    except OSError:  # no usable fd 0 to divert: read sys.stdin in place
+        yield anyio.wrap_file(sys.stdin)
         return
     os.dup2(null, 0)
     os.close(null)
