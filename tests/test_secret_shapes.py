@@ -49,7 +49,7 @@ ORDINARY = [
     "Run `mysql -u root -p` and type the password when asked.",
     "Start the service with `docker run -p 8080:8080 api`.",
     "docker login uses the credential helper; never pass -p on the command line.",
-    "curl -u \"$USER:$TOKEN\" https://api.internal/health",
+    'curl -u "$USER:$TOKEN" https://api.internal/health',
     "The secret is stored in AWS Secrets Manager under prod/api.",
     "Release tag v2.4.1 is commit 5f4dcc3b5aa765d61d8327deb882cf99aa11bb22",
     "git clone git@github.com:org/repo.git",
