@@ -35,7 +35,7 @@ from mcp_memory.models import (
     RememberResult,
     Verdict,
 )
-from mcp_memory.recall import anchors
+from mcp_memory.recall import anchors, elsewhere
 from mcp_memory.recall import hybrid as search
 from mcp_memory.storage import Backend, backend_of, open_backend
 from mcp_memory.storage import driver as db
@@ -342,12 +342,15 @@ class MemoryStore:
         tags: object = None,
         kinds: object = None,
         include_links: bool = True,
+        all_projects: bool = False,
     ) -> RecallResult:
         text = validation.query(query)
         n = validation.limit(limit)
         project_ = self.settings.project if project is None else validation.project(project)
+        with self.lock:
+            everywhere = elsewhere.all_projects(self.conn) if all_projects else []
         scope = search.Scope(
-            projects=list(dict.fromkeys([project_, ""])),
+            projects=list(dict.fromkeys([project_, "", *everywhere])),
             kinds=validation.kinds(kinds),
             tags=validation.tags(tags),
             engine=self.backend.kind,
@@ -436,13 +439,9 @@ class MemoryStore:
         """Audit entries, oldest first; `limit` keeps the newest."""
         with self.lock:
             return audit.entries(
-                self.conn,
-                agent=agent,
-                since=since,
-                action=action,
-                limit=limit,
+                self.conn, agent=agent, since=since, action=action, limit=limit,
                 memory_id=memory_id,
-            )
+            )  # fmt: skip
 
     def verify_audit(self) -> audit.VerifyResult:
         """Walk the hash chain end to end; the result names the first entry that does not hold."""

@@ -185,3 +185,23 @@ def test_an_unopenable_db_is_a_failed_operation_with_one_line(
     r = run(*args, "--db", str(tmp_path))  # a folder, not a database file
     assert r.exit_code == 1, r.output
     assert r.stderr.startswith("Error: cannot open the memory database")
+
+
+def test_a_recall_that_finds_nothing_here_names_the_projects_that_match_and_all_projects_finds_it(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "scoped.db")
+    for project, text in [("alpha", "Flaky tox runs"), ("beta", "tox needs py311")]:
+        assert run("remember", text, "--project", project, "--db", db).exit_code == 0
+    here = run("recall", "tox", "--project", "gamma", "--db", db)
+    assert here.exit_code == 0, here.output
+    assert "No memories matched." in here.stdout
+    assert "2 matches in other projects: 'alpha' (1), 'beta' (1)" in here.stdout
+    assert "--project 'alpha' or --all-projects" in here.stdout
+    everywhere = json.loads(run("recall", "tox", "--all-projects", "--db", db, "--json").stdout)
+    assert {hit["content"] for hit in everywhere["results"]} == {
+        "Flaky tox runs",
+        "tox needs py311",
+    }
+    nowhere = run("recall", "kubernetes", "--project", "gamma", "--db", db)
+    assert "other projects" not in nowhere.stdout

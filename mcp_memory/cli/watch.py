@@ -54,12 +54,16 @@ def _wait_for_signal() -> None:
             signal.signal(sig, old)
 
 
+def watched_project(root: Path, project: str | None) -> str:
+    """The watched tree, not the cwd, decides the project (unless --project/env says otherwise),
+    by the rule `serve` and the CLI apply to their working folder: the git root's name, or the
+    global scope outside a repository. A different rule here would file a folder's instruction
+    files where the agents working in that folder never recall them."""
+    return project if project is not None else git_root_name(root)
+
+
 def _open(root: Path, project: str | None, db: str | Path | None) -> MemoryStore:
-    """The watched tree, not the cwd, decides the project (unless --project/env says otherwise)."""
-    settings = replace(
-        settings_for(db),
-        project=project if project is not None else git_root_name(root) or root.name,
-    )
+    settings = replace(settings_for(db), project=watched_project(root, project))
     store = MemoryStore.open(settings=settings, embedder=True, allow_download=False, root=root)
     store.loader.wait(MODEL_WAIT_S)
     return store
@@ -80,7 +84,8 @@ def watch_command(
     project: Annotated[
         str | None,
         typer.Option(
-            envvar="MCP_MEMORY_PROJECT", help="Project scope (default: the folder's git root name)"
+            envvar="MCP_MEMORY_PROJECT",
+            help="Project scope (default: the folder's git root name; global outside a repository)",
         ),
     ] = None,
     db: DbOption = None,
