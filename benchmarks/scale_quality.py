@@ -114,7 +114,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model-dir", required=True)
     ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 10000])
-    ap.add_argument("--questions", type=int, default=100)
+    ap.add_argument("--questions", type=int, default=400, help="at most one per subject")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     model = FastEmbedder(model_dir=Path(args.model_dir))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 # used to outrank a clear semantic match. Chosen on LoCoMo conversations 0-4 (5-9 held out)
 # and checked on the synthetic coding notes of benchmarks/scale_quality.py.
 BLEND_KEYWORD = 1.0
-BLEND_VECTOR = 0.6
+BLEND_VECTOR = 0.7
 SIMILARITY_FLOOR = 0.3  # MiniLM cosine at which the semantic scale starts: unrelated text
 # A memory written next to a relevant one, by the same agent in the same session, shares its
 # context ("why" next to "what"): it inherits this share of its best neighbour's relevance.
