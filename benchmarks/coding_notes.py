@@ -74,7 +74,8 @@ TEMPLATES: list[tuple[str, str, list[str]]] = [
     ("tests", "svc", [
         "Integration tests for {svc} need a running {db}; start it with {tool} before {runner}.",
         "Run the {svc} unit tests with {runner} from the repo root, not from {dir}.",
-        "{svc} tests use fixtures from tests/fixtures/{table}.json; regenerate them with make fixtures.",
+        "{svc} tests use fixtures from tests/fixtures/{table}.json; regenerate "
+        "them with make fixtures.",
         "The {svc} e2e suite is flaky on {ci} when run in parallel; it is pinned to {n} workers.",
         "Snapshot tests in {svc} must be updated with the -u flag after changing the {fmt} output.",
         "Coverage for {svc} is collected in CI and must stay above {pct} percent.",
@@ -96,7 +97,8 @@ TEMPLATES: list[tuple[str, str, list[str]]] = [
         "{svc} runs {n} replicas in {env} on {cloud}; autoscaling kicks in at {pct} percent CPU.",
         "Deploy freeze for {svc} every {weekday} after 3pm; hotfixes need a second reviewer.",
         "The {svc} container image is built from {dir}/Dockerfile with a multi-stage build.",
-        "Blue-green deploys for {svc} switch traffic at the load balancer after health checks pass.",
+        "Blue-green deploys for {svc} switch traffic at the load balancer "
+        "after health checks pass.",
         "Database migrations for {svc} run as a pre-deploy job, before the new pods start.",
     ]),
     ("database", "table", [
@@ -123,7 +125,8 @@ TEMPLATES: list[tuple[str, str, list[str]]] = [
         "{pkg} is updated by Renovate weekly; major bumps need a manual review.",
         "Do not upgrade {pkg} past {ver} until {svc} drops the old {fmt} client.",
         "The lockfile must be committed after adding {pkg}; CI installs with a frozen lockfile.",
-        "{pkg} {ver} has a known memory leak under load; {svc} works around it by restarting workers.",
+        "{pkg} {ver} has a known memory leak under load; {svc} works around it "
+        "by restarting workers.",
         "License check flagged nothing for {pkg}; it is MIT and approved for use.",
         "{pkg} is only a dev dependency in {svc}; it must not end up in the runtime image.",
     ]),
@@ -139,9 +142,11 @@ TEMPLATES: list[tuple[str, str, list[str]]] = [
         "Errors returned from {dir} are wrapped with context; do not swallow them silently.",
     ]),
     ("incidents", "svc", [
-        "Postmortem {month}: {svc} ran out of {db} connections after a deploy; pool size was raised to {n}.",
+        "Postmortem {month}: {svc} ran out of {db} connections after a deploy; "
+        "pool size was raised to {n}.",
         "{svc} had elevated latency on {weekday} because {svc2} retried without backoff.",
-        "A bad config push took {svc} down in {env} for {n} minutes; config changes now need review.",
+        "A bad config push took {svc} down in {env} for {n} minutes; config "
+        "changes now need review.",
         "Disk filled up on the {svc} hosts from debug logs; log rotation keeps {n} files now.",
         "The {table} migration locked writes in {svc} for {n} seconds; batch it next time.",
         "{svc} alerts fire when error rate exceeds {pct} percent over five minutes.",
@@ -152,7 +157,8 @@ TEMPLATES: list[tuple[str, str, list[str]]] = [
         "The {svc} API rate limit is {n2} requests per minute per token.",
         "Errors from the {svc} API follow RFC 7807 problem details in {fmt}.",
         "The OpenAPI spec for {svc} is generated from {dir} and published with the docs.",
-        "Webhooks from {svc} are signed with HMAC-SHA256; verify the signature header before parsing.",
+        "Webhooks from {svc} are signed with HMAC-SHA256; verify the signature "
+        "header before parsing.",
         "Idempotency keys are required on POST /v{v}/{table} in the {svc} API.",
     ]),
     ("tooling", "tool", [
@@ -161,10 +167,12 @@ TEMPLATES: list[tuple[str, str, list[str]]] = [
         "The editor setup uses {tool} on save; the settings are checked into .vscode.",
         "Install the git hooks with pre-commit install after cloning.",
         "{tool} version is pinned in .tool-versions; use asdf or mise to match it.",
-        "Local {db} runs in docker compose, started by make dev; data lives in a named volume that survives restarts.",
+        "Local {db} runs in docker compose, started by make dev; data lives in "
+        "a named volume that survives restarts.",
     ]),
     ("performance", "svc", [
-        "The slowest endpoint in {svc} is the {table} export; it streams {fmt} instead of buffering.",
+        "The slowest endpoint in {svc} is the {table} export; it streams {fmt} "
+        "instead of buffering.",
         "{svc} p99 latency budget is {n} ms; the dashboard is in Grafana under {svc}.",
         "Profiling {svc} showed {pct} percent of time in {fmt} serialisation.",
         "N+1 queries on {table} in {svc} were fixed with a join; watch for them in reviews.",

@@ -227,7 +227,8 @@ def apply(t: AgentTrust, event: str, now: float, risk: float | None = None) -> A
         return _clean_write(t)
     if event == "review_approved":
         return _approved(t, risk)
-    return replace(t, alpha=t.alpha + TRUSTED_ALPHA, beta=t.prior_beta, unconfirmed=0.0)  # "trusted"
+    # "trusted": strong positive evidence, and every past negative forgiven
+    return replace(t, alpha=t.alpha + TRUSTED_ALPHA, beta=t.prior_beta, unconfirmed=0.0)
 
 
 # --- per-write decision --------------------------------------------------------------------------
