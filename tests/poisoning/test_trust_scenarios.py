@@ -102,7 +102,7 @@ def test_an_agent_the_human_distrusts_has_every_write_quarantined() -> None:
 
 BORDERLINE_RISK = 0.62  # where the semantic detector's false positives sit (0.60-0.72 measured)
 WORST_FP_RISK = 0.72  # the highest risk a generated ordinary note was held at (int8, 2,000)
-MEASURED_FP_EVERY = 90  # 22 of 2,000 generated notes held (1.1%, int8 model, benchmarks/)
+MEASURED_FP_EVERY = 77  # 26 of 2,000 generated notes held (1.3%, int8 model, benchmarks/)
 
 
 def _quarantine_cost(risk: float) -> float:
