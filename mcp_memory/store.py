@@ -218,8 +218,8 @@ class MemoryStore:
             reasons += lifecycle.supersede(self.backend, conn, old, memory_id, actor, t.score)
         elif old is not None:  # held for review: the older memory stays until approval
             reasons.append("supersede_after_review")
-        for event in verdict.events:
-            agents.record(conn, actor.agent, event, now)
+        for event in verdict.events:  # a quarantine costs in proportion to its risk
+            agents.record(conn, actor.agent, event, now, verdict.risk)
         self._bump_counters(conn, actor.agent, status)
         self._audit_remember(conn, new, verdict, memory_id)
         return RememberResult(

@@ -48,6 +48,7 @@ BURST_WINDOW_S = 600
 BURST_LOOKBACK = 20  # latest writes of the agent compared against
 BURST_SIMILARITY = 0.8  # word-set Jaccard at which two writes say the same thing
 BURST_COUNT = 3
+BURST_RISK = 0.3  # a stored near-copy is recalled with 70% of its writer's trust
 STANDING_REASONS = frozenset({"low_agent_trust", "untrusted_source"})
 CONTRADICTION_NEIGHBOURS = 5
 SAME_SUBJECT_DISTANCE = 0.3  # MiniLM cosine distance: paraphrases sit well under this
@@ -140,7 +141,8 @@ def contradiction(
 
 def _events(decision: beta.Decision) -> list[str]:
     """Trust moves on what the content showed, never on the writer's standing alone: a write
-    held only because its agent is already distrusted must not sink that agent further."""
+    held only because its agent is already distrusted must not sink that agent further. A
+    quarantine's cost is scaled by the write's risk where it is recorded (beta.sureness)."""
     content_reasons = set(decision.reasons) - STANDING_REASONS
     if decision.status == "quarantined":
         return ["quarantined"] if content_reasons else []
@@ -179,11 +181,27 @@ def screen_write(
         events.append("contradiction")
     status, events = _scope_check(store, actor, project, decision.status, events, reasons)
     copies = 0 if human else near_duplicates(store, text, actor, project)
+    risk = decision.risk
     if copies >= BURST_COUNT:
+        status, risk, events = _flood(status, risk, events, copies)
         reasons.append("near_duplicate_burst")
-        if copies % BURST_COUNT == 0:  # amplification keeps costing, one event per few copies
-            events.append("burst")
-    return Verdict(status=status, risk=decision.risk, reasons=sorted(set(reasons)), events=events)
+    return Verdict(status=status, risk=risk, reasons=sorted(set(reasons)), events=events)
+
+
+def _flood(
+    status: str, risk: float, events: list[str], copies: int
+) -> tuple[str, float, list[str]]:
+    """Flooding costs the flood, not the writer for good: a near-copy earns no clean-write
+    credit and, if stored, carries BURST_RISK so recall ranks it below the original (memory
+    trust is scaled by risk). Every few copies cost a small `burst` event, which is
+    unconfirmed evidence: clean writes forgive it, so an honest busy writer that repeats itself
+    now and then recovers, while a flood with nothing else keeps paying."""
+    events = [e for e in events if e != "clean_write"]
+    if copies % BURST_COUNT == 0:
+        events.append("burst")
+    if status == "stored":
+        risk = max(risk, BURST_RISK)
+    return status, risk, events
 
 
 def _scope_check(

@@ -307,6 +307,15 @@ def m011_unscreened(conn: Connection) -> None:
     conn.execute("alter table memories add column unscreened integer not null default 0")
 
 
+@migration
+def m012_unconfirmed_trust(conn: Connection) -> None:
+    """The part of an agent's beta that detectors added and no human confirmed (a quarantine
+    in proportion to its risk, a near-duplicate burst, a contradiction): clean writes forgive
+    it bit by bit, a review confirms or refunds it (trust/beta.py). 0 for existing agents:
+    what they were charged before stays as confirmed."""
+    conn.execute("alter table agents add column unconfirmed real not null default 0")
+
+
 _FTS_TRIGGERS = (
     """create trigger memories_ai after insert on memories begin
         insert into memories_fts(rowid, content, keywords)
