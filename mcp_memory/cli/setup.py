@@ -24,9 +24,6 @@ from mcp_memory.cli._common import (
     stdin_is_tty,
 )
 from mcp_memory.client_token import TokenIssuer, install_note, open_tokens
-from mcp_memory.context import context_text, recent_memories
-from mcp_memory.doctor import diagnose
-from mcp_memory.store import MemoryStore
 
 ScopeOption = Annotated[
     str | None,
@@ -161,6 +158,8 @@ def _token_summary(issuer: TokenIssuer, plan: install.Plan) -> str:
 
 def doctor(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Check driver, sqlite-vec, FTS5, embedding model, paths and counts."""
+    from mcp_memory.doctor import diagnose
+
     with handled():
         report = diagnose(settings_for(db))
     if json_out:
@@ -190,6 +189,9 @@ def context_command(
     db: DbOption = None,
 ) -> None:
     """Print the project's recent, trusted memories for a new session, fenced as data."""
+    from mcp_memory.context import context_text, recent_memories
+    from mcp_memory.store import MemoryStore
+
     with handled():
         store = MemoryStore.open(settings=settings_for(db), embedder=None)
         try:

@@ -9,14 +9,16 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mcp_memory.cli._common import MODEL_WAIT_S, DbOption, handled, settings_for
 from mcp_memory.config import git_root_name
-from mcp_memory.store import MemoryStore
-from mcp_memory.watch import Watcher
+
+if TYPE_CHECKING:  # the store and watchdog load only when something is watched
+    from mcp_memory.store import MemoryStore
+    from mcp_memory.watch import Watcher
 
 log = logging.getLogger("mcp_memory")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -25,6 +27,8 @@ _HERE = Path(".")
 
 def start_watcher(store: MemoryStore, root: Path, *, polling: bool = False) -> Watcher:
     """For `serve --watch`: returns at once (the initial sync runs on the watcher's thread)."""
+    from mcp_memory.watch import Watcher
+
     return Watcher(store, Path(root), polling=polling).start()
 
 
@@ -56,6 +60,8 @@ def _wait_for_signal() -> None:
 
 def _open(root: Path, project: str | None, db: str | Path | None) -> MemoryStore:
     """The watched tree, not the cwd, decides the project (unless --project/env says otherwise)."""
+    from mcp_memory.store import MemoryStore
+
     settings = replace(
         settings_for(db),
         project=project if project is not None else git_root_name(root) or root.name,
@@ -97,7 +103,7 @@ def watch_command(
     _log_to_stderr()
     with handled():
         store = _open(root, project, db)
-        watcher = Watcher(store, root, polling=polling).start()
+        watcher = start_watcher(store, root, polling=polling)
     try:
         _wait_for_signal()
     finally:
