@@ -83,24 +83,21 @@ class MemoryStore:
         path: str | Path | None = None,
         *,
         settings: Settings | None = None,
-        embedder: Embedder | None | bool = True,
+        embedder: Embedder | ModelLoader | None | bool = True,
         screen: Screen | None = None,
         root: Path | None = None,
         allow_download: bool = True,
     ) -> MemoryStore:
         """Open (and migrate) a store. embedder=True: load the configured model lazily;
-        an Embedder: use it; None/False: keyword-only."""
+        a ModelLoader: use that one (perhaps already loading); an Embedder: use it;
+        None/False: keyword-only."""
         settings = settings or Settings.from_env()
         backend = open_backend(path or settings.db_path)
         backend.migrate()
-        if embedder is True:
-            loader = ModelLoader(
-                settings.model_name,
-                settings.model_dir,
-                allow_download,
-                quantize=settings.quantize,
-                cache_dir=settings.cache_dir,
-            )
+        if isinstance(embedder, ModelLoader):
+            loader = embedder
+        elif embedder is True:
+            loader = ModelLoader.for_settings(settings, allow_download=allow_download)
         else:
             loader = ModelLoader.ready(embedder or None)
         return cls(

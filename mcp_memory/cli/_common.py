@@ -44,10 +44,18 @@ def settings_for(db: str | Path | None) -> Settings:
 
 
 def open_store(db: str | Path | None = None, *, embed: bool = False) -> MemoryStore:
-    """CLI stores never download a model (that could stall a command for ~40 s offline)."""
+    """CLI stores never download a model (that could stall a command for ~40 s offline).
+    With `embed`, the model starts loading before the store is imported and opened: the two
+    overlap (onnxruntime builds its session outside the GIL)."""
+    from mcp_memory.embeddings import ModelLoader
+
+    settings = settings_for(db)
+    loader = ModelLoader.for_settings(settings, allow_download=False)
+    if embed:
+        loader.start()
     from mcp_memory.store import MemoryStore
 
-    store = MemoryStore.open(settings=settings_for(db), embedder=True, allow_download=False)
+    store = MemoryStore.open(settings=settings, embedder=loader, allow_download=False)
     if embed:
         store.loader.wait(MODEL_WAIT_S)
     return store
