@@ -102,7 +102,9 @@ class FastEmbedder:
                 self._model = TextEmbedding(
                     self.name, **{**kwargs, "specific_model_path": str(int8_dir)}
                 )
-                onnx_direct.describe(int8_dir, self._model.model, self.name, source)
+                onnx_direct.describe(
+                    int8_dir, self._model.model, self.name, source, from_cache=model_dir is None
+                )
                 self.name += quantize_mod.SUFFIX
                 return
             except Exception as exc:  # noqa: BLE001 - a damaged copy must not cost the vectors
@@ -311,6 +313,11 @@ class ModelLoader:
         self.start()
         self._done.wait(timeout)
         return self._embedder
+
+    @property
+    def error(self) -> str | None:
+        """Why there is no model, once the load has failed."""
+        return self._error
 
     @property
     def status(self) -> str:

@@ -40,9 +40,13 @@ _POOLING = {
 ORT_WARNING = 2  # onnxruntime's own log severity: 0 verbose ... 2 warning, 3 error
 
 
-def describe(copy_dir: Path, fastembed_model: Any, model_name: str, source: Path) -> None:
+def describe(
+    copy_dir: Path, fastembed_model: Any, model_name: str, source: Path, *, from_cache: bool
+) -> None:
     """Record how fastembed runs the copy in `copy_dir` (loaded from `source`), so the next
-    process can skip fastembed. Best effort: without a description it just stays slower."""
+    process can skip fastembed. Best effort: without a description it just stays slower.
+    `from_cache`: fastembed found `source` in its own cache (no MCP_MEMORY_MODEL_DIR), so
+    later processes without that variable may look there too."""
     pooling = _POOLING.get(type(fastembed_model).__name__)
     tokenizer = getattr(fastembed_model, "tokenizer", None)
     description = getattr(fastembed_model, "model_description", None)
@@ -61,7 +65,8 @@ def describe(copy_dir: Path, fastembed_model: Any, model_name: str, source: Path
     try:
         _write_atomic(copy_dir / TOKENIZER, tokenizer.to_str())
         _write_atomic(copy_dir / MANIFEST, json.dumps(manifest, indent=1))
-        _remember_source(copy_dir.parent, model_name, source, description.model_file)
+        if from_cache:
+            _remember_source(copy_dir.parent, model_name, source, description.model_file)
     except OSError as exc:
         log.debug("mcp-memory: could not describe %s for direct loading: %s", copy_dir, exc)
 
@@ -75,6 +80,8 @@ def locate(model_name: str, model_dir: Path | None, cache_dir: Path) -> Path | N
             source, model_file = Path(model_dir), quantize_mod.MODEL_FILE
         else:
             known = json.loads((cache_dir / SOURCES).read_text(encoding="utf-8"))[model_name]
+            if known["fastembed_cache"] != str(fastembed_cache()):
+                return None
             source, model_file = Path(known["dir"]), str(known["model_file"])
         copy = cache_dir / f"{source.name}-{quantize_mod.cache_key(source / model_file)}"
         manifest = json.loads((copy / MANIFEST).read_text(encoding="utf-8"))
@@ -147,6 +154,12 @@ def quiet_onnxruntime() -> None:
         pass
 
 
+def fastembed_cache() -> Path:
+    """The folder fastembed downloads into (its define_cache_dir, without importing it)."""
+    folder = os.environ.get("FASTEMBED_CACHE_PATH")
+    return Path(folder) if folder else Path(tempfile.gettempdir()) / "fastembed_cache"
+
+
 def _remember_source(cache_dir: Path, model_name: str, source: Path, model_file: str) -> None:
     path = cache_dir / SOURCES
     try:
@@ -155,7 +168,11 @@ def _remember_source(cache_dir: Path, model_name: str, source: Path, model_file:
         known = {}
     if not isinstance(known, dict):
         known = {}
-    known[model_name] = {"dir": str(source), "model_file": model_file}
+    known[model_name] = {
+        "dir": str(source),
+        "model_file": model_file,
+        "fastembed_cache": str(fastembed_cache()),
+    }
     _write_atomic(path, json.dumps(known, indent=1, sort_keys=True))
 
 

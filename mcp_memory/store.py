@@ -129,9 +129,14 @@ class MemoryStore:
         first recall needs it; a server calls this once its model is loaded."""
         return self.backend.warm_vectors(list(dict.fromkeys([self.settings.project, ""])))
 
-    def backfill(self, batch: int = 64, should_stop: Callable[[], bool] = lambda: False) -> int:
+    def backfill(
+        self,
+        batch: int = 64,
+        should_stop: Callable[[], bool] = lambda: False,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Embed rows written with no model, then screen them with meaning (rescreen.py)."""
-        filled = self.vectors.backfill(batch, should_stop)
+        filled = self.vectors.backfill(batch, should_stop, progress)
         rescreen.run(self, self.screen, batch)
         return filled
 

@@ -34,6 +34,23 @@ ScopeOption = Annotated[
     ),
 ]
 
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="MCP URL of a `serve --transport http` server using this database: write an "
+        "HTTP entry, the token in its Authorization header",
+    ),
+]
+ModelDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model-dir",
+        help="Folder with the ONNX embedding model (model.onnx, tokenizer files): written "
+        "into the entry as MCP_MEMORY_MODEL_DIR, for machines that cannot download it",
+    ),
+]
+
 
 def install_command(
     client: Annotated[str, typer.Argument(help=f"One of: {', '.join(install.CLIENTS)}")],
@@ -47,14 +64,8 @@ def install_command(
     project_dir: Annotated[
         Path | None, typer.Option("--project-dir", help="Project root (default: cwd)")
     ] = None,
-    url: Annotated[
-        str | None,
-        typer.Option(
-            "--url",
-            help="MCP URL of a `serve --transport http` server using this database: write an "
-            "HTTP entry, the token in its Authorization header",
-        ),
-    ] = None,
+    url: UrlOption = None,
+    model_dir: ModelDirOption = None,
 ) -> None:
     """Add mcp-memory to a client's MCP config, with a token that proves the client's name.
 
@@ -75,7 +86,13 @@ def install_command(
     with _issuer(c.name, name, path, dry_run) as issuer:
         try:
             plan = install.plan(
-                client, where, project_dir=project_dir, name=name, token_for=issuer, url=url
+                client,
+                where,
+                project_dir=project_dir,
+                name=name,
+                token_for=issuer,
+                url=url,
+                model_dir=model_dir,
             )
         except install.InstallError as exc:
             issuer.rollback()
@@ -166,9 +183,18 @@ def doctor(db: DbOption = None, json_out: JsonOption = False) -> None:
         print_json(report)
     else:
         for key, value in report.items():
-            typer.echo(f"{key:>14}: {value}")
+            typer.echo(f"{key:>14}: {value}{_doctor_hint(key, report)}")
     if not report.get("ok", False):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _doctor_hint(key: str, report: dict[str, Any]) -> str:
+    """Memories without a vector are found by keywords only: say how to fix it."""
+    if key != "unembedded" or not report.get(key):
+        return ""
+    if report.get("mode") == "keyword-only":
+        return " (found by keywords only; set MCP_MEMORY_MODEL_DIR, then `mcp-memory embed`)"
+    return " (found by keywords only until `mcp-memory embed` or a server fills them in)"
 
 
 def version() -> None:
