@@ -176,6 +176,20 @@ def _remember_source(cache_dir: Path, model_name: str, source: Path, model_file:
     _write_atomic(path, json.dumps(known, indent=1, sort_keys=True))
 
 
+def save_array(path: Path, array: np.ndarray) -> None:
+    """Best effort, atomic: a read-only cache only means computing it again next time."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=path.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     """Concurrent processes see the old file or the new one, never half of one."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
