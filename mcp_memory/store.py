@@ -88,9 +88,8 @@ class MemoryStore:
         root: Path | None = None,
         allow_download: bool = True,
     ) -> MemoryStore:
-        """Open (and migrate) a store. embedder=True: load the configured model lazily;
-        a ModelLoader: use that one (perhaps already loading); an Embedder: use it;
-        None/False: keyword-only."""
+        """Open (and migrate) a store. embedder=True: load the configured model lazily; a
+        ModelLoader (maybe loading already) or an Embedder: use it; None/False: keyword-only."""
         settings = settings or Settings.from_env()
         backend = open_backend(path or settings.db_path)
         backend.migrate()
@@ -130,12 +129,10 @@ class MemoryStore:
         return self.backend.warm_vectors(list(dict.fromkeys([self.settings.project, ""])))
 
     def backfill(
-        self,
-        batch: int = 64,
-        should_stop: Callable[[], bool] = lambda: False,
-        progress: Callable[[int], None] | None = None,
+        self, batch: int = 64, should_stop: Callable[[], bool] = lambda: False, progress: Any = None
     ) -> int:
-        """Embed rows written with no model, then screen them with meaning (rescreen.py)."""
+        """Embed rows written with no model, then screen them with meaning (rescreen.py);
+        `progress(n)` hears each batch filled."""
         filled = self.vectors.backfill(batch, should_stop, progress)
         rescreen.run(self, self.screen, batch)
         return filled
