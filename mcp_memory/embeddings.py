@@ -1,8 +1,9 @@
-"""Embedders: real (fastembed, loaded lazily in the background) and fake (unit tests).
+"""Embedders: real (the ONNX model, loaded lazily in the background) and fake (unit tests).
 
-Loading the model takes ~0.3 s from a local folder and up to ~40 s when
-fastembed has to try (and fail) a download, so it never happens on the path
-of a tool call: `ModelLoader` loads in a thread and callers ask `current()`.
+Loading the model takes ~0.3 s from a local folder and far longer when it has to be
+downloaded, so it never happens on the path of a tool call: `ModelLoader` loads in a thread
+and callers ask `current()`. Without a model on disk, a download is tried only when the hub
+answers a quick probe (hub.py); otherwise the process runs on keywords and says so once.
 """
 
 from __future__ import annotations
