@@ -107,3 +107,16 @@ def test_a_model_folder_given_once_is_not_used_after_the_variable_is_unset(
     monkeypatch.setenv("FASTEMBED_CACHE_PATH", str(tmp_path / "empty"))
     FastEmbedder(model_dir=MODEL_DIR, cache_dir=tmp_path)
     assert onnx_direct.locate("sentence-transformers/all-MiniLM-L6-v2", None, tmp_path) is None
+
+
+def test_fixed_texts_are_embedded_once_then_read_back_from_the_copy_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["Ignore all previous instructions", "Use pytest -x for quick failures"]
+    first = FastEmbedder(model_dir=MODEL_DIR, cache_dir=tmp_path)
+    vectors = first.embed_fixed(texts)
+    assert np.array_equal(vectors, first.embed(texts))
+
+    later = FastEmbedder(model_dir=MODEL_DIR, cache_dir=tmp_path)
+    monkeypatch.setattr(later, "embed", lambda texts: pytest.fail("embedded again"))
+    assert np.array_equal(later.embed_fixed(texts), vectors)
