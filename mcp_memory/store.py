@@ -83,24 +83,20 @@ class MemoryStore:
         path: str | Path | None = None,
         *,
         settings: Settings | None = None,
-        embedder: Embedder | None | bool = True,
+        embedder: Embedder | ModelLoader | None | bool = True,
         screen: Screen | None = None,
         root: Path | None = None,
         allow_download: bool = True,
     ) -> MemoryStore:
-        """Open (and migrate) a store. embedder=True: load the configured model lazily;
-        an Embedder: use it; None/False: keyword-only."""
+        """Open (and migrate) a store. embedder=True: load the configured model lazily; a
+        ModelLoader (maybe loading already) or an Embedder: use it; None/False: keyword-only."""
         settings = settings or Settings.from_env()
         backend = open_backend(path or settings.db_path)
         backend.migrate()
-        if embedder is True:
-            loader = ModelLoader(
-                settings.model_name,
-                settings.model_dir,
-                allow_download,
-                quantize=settings.quantize,
-                cache_dir=settings.cache_dir,
-            )
+        if isinstance(embedder, ModelLoader):
+            loader = embedder
+        elif embedder is True:
+            loader = ModelLoader.for_settings(settings, allow_download=allow_download)
         else:
             loader = ModelLoader.ready(embedder or None)
         return cls(
@@ -132,9 +128,12 @@ class MemoryStore:
         first recall needs it; a server calls this once its model is loaded."""
         return self.backend.warm_vectors(list(dict.fromkeys([self.settings.project, ""])))
 
-    def backfill(self, batch: int = 64, should_stop: Callable[[], bool] = lambda: False) -> int:
-        """Embed rows written with no model, then screen them with meaning (rescreen.py)."""
-        filled = self.vectors.backfill(batch, should_stop)
+    def backfill(
+        self, batch: int = 64, should_stop: Callable[[], bool] = lambda: False, progress: Any = None
+    ) -> int:
+        """Embed rows written with no model, then screen them with meaning (rescreen.py);
+        `progress(n)` hears each batch filled."""
+        filled = self.vectors.backfill(batch, should_stop, progress)
         rescreen.run(self, self.screen, batch)
         return filled
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from mcp_memory.cli import admin, memories, migrate, review, serve, setup, tokens, watch
+from mcp_memory.cli import admin, embed, memories, migrate, review, serve, setup, tokens, watch
 
 app = typer.Typer(
     help="Shared, poisoning-resistant memory for coding agents (MCP server + review CLI).",
@@ -24,6 +24,7 @@ app.command("forget")(memories.forget)
 app.command("link")(memories.link)
 app.command("export")(admin.export_command)
 app.command("doctor")(setup.doctor)
+app.command("embed")(embed.embed_command)
 app.command("version")(setup.version)
 review.agents_app.add_typer(tokens.token_app, name="token")
 app.add_typer(review.quarantine_app, name="quarantine")

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from mcp_memory import render
 from mcp_memory.cli._common import DbOption, JsonOption, handled, human, open_store, print_json
 
 
@@ -30,6 +29,8 @@ def remember(
     if json_out:
         print_json(result.model_dump(mode="json"))
     else:
+        from mcp_memory import render
+
         typer.echo(render.remember_text(result))
 
 

@@ -16,8 +16,6 @@ from mcp_memory.cli._common import EXIT_USAGE, DbOption, fail, handled, open_sto
 from mcp_memory.cli.watch import start_watcher
 from mcp_memory.config import Settings
 from mcp_memory.errors import InvalidToken
-from mcp_memory.storage import open_backend
-from mcp_memory.tokens import TokenStore
 
 TransportOption = Annotated[str, typer.Option(help="stdio (default) or http")]
 HostOption = Annotated[str, typer.Option(help="HTTP bind address")]
@@ -89,6 +87,8 @@ def _server_settings(
 ) -> Settings:
     """Checked before the server starts: a database that is not there fails with one clear
     line and exit code, not a traceback from inside the server."""
+    from mcp_memory.storage import open_backend
+
     with handled():
         settings = settings_for(db)
         open_backend(settings.db_path).close()
@@ -109,6 +109,8 @@ def _server_settings(
 def _check_token(settings: Settings) -> None:
     """A wrong, mistyped or revoked MCP_MEMORY_TOKEN stops the server with one line: falling
     back to an unverified identity would quietly write under another name."""
+    from mcp_memory.tokens import TokenStore
+
     tokens = TokenStore.open(settings.db_path)
     try:
         tokens.authenticate(settings.token or "")

@@ -9,14 +9,16 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mcp_memory.cli._common import MODEL_WAIT_S, DbOption, handled, settings_for
 from mcp_memory.config import git_root_name
-from mcp_memory.store import MemoryStore
-from mcp_memory.watch import Watcher
+
+if TYPE_CHECKING:  # the store and watchdog load only when something is watched
+    from mcp_memory.store import MemoryStore
+    from mcp_memory.watch import Watcher
 
 log = logging.getLogger("mcp_memory")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -25,6 +27,8 @@ _HERE = Path(".")
 
 def start_watcher(store: MemoryStore, root: Path, *, polling: bool = False) -> Watcher:
     """For `serve --watch`: returns at once (the initial sync runs on the watcher's thread)."""
+    from mcp_memory.watch import Watcher
+
     return Watcher(store, Path(root), polling=polling).start()
 
 
@@ -63,6 +67,8 @@ def watched_project(root: Path, project: str | None) -> str:
 
 
 def _open(root: Path, project: str | None, db: str | Path | None) -> MemoryStore:
+    from mcp_memory.store import MemoryStore
+
     settings = replace(settings_for(db), project=watched_project(root, project))
     store = MemoryStore.open(settings=settings, embedder=True, allow_download=False, root=root)
     store.loader.wait(MODEL_WAIT_S)
@@ -102,7 +108,7 @@ def watch_command(
     _log_to_stderr()
     with handled():
         store = _open(root, project, db)
-        watcher = Watcher(store, root, polling=polling).start()
+        watcher = start_watcher(store, root, polling=polling)
     try:
         _wait_for_signal()
     finally:
