@@ -145,8 +145,8 @@ def decide(
             "where memory_id = ? and status = 'pending' order by id",
             (memory_id,),
         ).fetchall()
-        if not asks:
-            raise InvalidInput(
+        if not asks:  # like a missing id: nothing to decide (exit 1), not bad usage
+            raise NotFound(
                 f"memory {memory_id} has nothing waiting for review (status {row['status']})"
             )
         links = [a for a in asks if a["kind"] == "link"]

@@ -205,3 +205,38 @@ def test_a_recall_that_finds_nothing_here_names_the_projects_that_match_and_all_
     }
     nowhere = run("recall", "kubernetes", "--project", "gamma", "--db", db)
     assert "other projects" not in nowhere.stdout
+
+
+def _help_rows(*args: str) -> list[str]:
+    r = run(*args, "--help")
+    assert r.exit_code == 0, r.output
+    return [line for line in r.stdout.splitlines() if "--" in line]
+
+
+@pytest.mark.parametrize("command", [(), ("recall",), ("serve",), ("erase",), ("audit", "log")])
+def test_help_shows_flags_without_a_type_and_values_as_click_tools_do(
+    command: tuple[str, ...],
+) -> None:
+    rows = _help_rows(*command)
+    assert rows and not any("<" in row and ">" in row for row in rows), rows
+    help_row = next(row for row in rows if "--help" in row)
+    assert "BOOLEAN" not in help_row
+
+
+def test_option_values_read_as_text_and_integer() -> None:
+    rows = _help_rows("recall")
+    assert any("--limit" in row and "INTEGER" in row for row in rows), rows
+    assert any("--project" in row and "TEXT" in row for row in rows), rows
+
+
+def test_version_is_an_option_and_a_command() -> None:
+    option, command = run("--version"), run("version")
+    assert option.exit_code == command.exit_code == 0
+    assert option.stdout == command.stdout and option.stdout.strip()
+
+
+def test_top_level_help_groups_the_commands_and_states_the_exit_codes() -> None:
+    out = run("--help").stdout
+    for panel in ("Memories", "Review and trust", "Data", "Setup and server"):
+        assert panel in out
+    assert "Exit codes: 0 success; 1" in " ".join(out.split())
