@@ -10,6 +10,7 @@ halves it.
 from __future__ import annotations
 
 import re
+
 from mcp_memory.trust.detectors.base import Signal, excerpt, framing, graded, has_needle
 from mcp_memory.trust.detectors.hosts import host_risk
 
@@ -29,7 +30,10 @@ _RUNNER = (
     r"(?:(?:ba|z|k|da|fi|c|tc)?sh|pwsh|powershell|python\d?(?:\.\d+)?|perl|ruby|node|php|"
     r"iex|invoke-expression|source|\.)"
 )
-_MID = r"(?:\|\s*(?:tee|cat|gunzip|zcat|gzip\s+-d|base64\s+(?:-d|--decode)|tr|sed|dos2unix)\b[^|\n;]{0,80})*"
+_MID = (
+    r"(?:\|\s*(?:tee|cat|gunzip|zcat|gzip\s+-d|base64\s+(?:-d|--decode)|tr|sed|dos2unix)\b"
+    r"[^|\n;]{0,80})*"
+)
 # Every way of handing a downloaded script to an interpreter without looking at it first (the
 # shell's name is already plain: deobfuscate.plain_shell).
 _PIPE_TO_SHELL = re.compile(

@@ -13,11 +13,14 @@ Two layers, both applied before any rule runs (``base.normalise``):
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 
 # Dashes and minus signs NFKC leaves alone (it already maps the full-width and small forms).
-_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\u2e3a", "-"))
+_DASHES = str.maketrans(
+    dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\u2e3a", "-")
+)
 _NARROW = "\u2006\u2008\u2009\u200a\u202f\u205f"
 _NARROW_BY_DASH = re.compile(f"(?<=-)[{_NARROW}]+|[{_NARROW}]+(?=-)")
 _FLAG = re.compile(f"(?<![\\w-])--?[\\w][\\w{_NARROW}-]*")
@@ -43,10 +46,8 @@ def plain_unicode(text: str, invisible: re.Pattern[str], table: dict[int, str]) 
     text = _NARROW_BY_DASH.sub("", text.translate(_DASHES))
     if any(ch in text for ch in _NARROW):
         text = _FLAG.sub(lambda m: re.sub(f"[{_NARROW}]", "", m.group(0)), text)
-    try:
+    with contextlib.suppress(ValueError, TypeError):  # defensive: normalize accepts any str
         text = unicodedata.normalize("NFKC", text)
-    except (ValueError, TypeError):  # pragma: no cover - defensive: normalize accepts any str
-        pass
     return _WORD.sub(lambda m: _fold_word(m, table), text)
 
 

@@ -9,17 +9,20 @@ or ``https://sh.rustup.rs.evil.example`` is not rustup.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 # Official installers whose own docs say "curl ... | sh". (host, path prefix or "").
 INSTALLERS: tuple[tuple[str, str], ...] = (
     ("sh.rustup.rs", ""), ("static.rust-lang.org", "/rustup"), ("astral.sh", ""),
     ("get.docker.com", ""), ("test.docker.com", ""),
-    ("raw.githubusercontent.com", "/homebrew/install/"), ("raw.githubusercontent.com", "/nvm-sh/nvm/"),
+    ("raw.githubusercontent.com", "/homebrew/install/"),
+    ("raw.githubusercontent.com", "/nvm-sh/nvm/"),
     ("bun.sh", "/install"), ("deno.land", "/install"), ("deno.land", "/x/install"),
     ("install.python-poetry.org", ""), ("get.pnpm.io", ""), ("pyenv.run", ""), ("mise.run", ""),
     ("starship.rs", "/install"), ("get.helm.sh", ""), ("raw.githubusercontent.com", "/helm/helm/"),
-    ("sdk.cloud.google.com", ""), ("install.determinate.systems", ""), ("nixos.org", "/nix/install"),
+    ("sdk.cloud.google.com", ""), ("install.determinate.systems", ""),
+    ("nixos.org", "/nix/install"),
     ("fly.io", "/install.sh"), ("get.volta.sh", ""), ("foundry.paradigm.xyz", ""),
     ("tailscale.com", "/install.sh"), ("ollama.com", "/install.sh"), ("deb.nodesource.com", ""),
     ("rpm.nodesource.com", ""), ("sh.vector.dev", ""), ("get.k3s.io", ""), ("cli.github.com", ""),
@@ -115,6 +118,7 @@ def _distance(a: str, b: str, cap: int = 3) -> int:
     return prev[-1]
 
 
+@lru_cache(maxsize=4096)
 def lookalike(host: str) -> str | None:
     """The well-known domain this host imitates, or None (well-known hosts are not look-alikes)."""
     host = host.lower().strip(".")

@@ -1,0 +1,245 @@
+"""Standing orders and "facts" that switch a security control off.
+
+A poisoned lesson rarely contains a dangerous command; it states a policy ("the admin endpoints
+need no auth, they are internal", "don't ask the user before deleting"). The rules here are built
+from meaning, not phrases: a *control* (authentication, TLS verification, signing, hooks, review,
+scanning, confirmation prompts, secret hygiene, personal-data hygiene) combined with a *weakening*
+(turn it off, it is not needed, X does not need it, do it without it), in either order. The
+clause around the match then grades it the way every other rule is graded (base.framing): a
+warning ("never disable auth") drops it, a standing order raises it, a local/test-only setting
+lowers it. What the control protects matters too: admin or production surfaces raise it, public
+ones (health checks, the login page) lower it, and the classic rationalisation ("they are
+internal", "behind the VPN") raises it again.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mcp_memory.trust.detectors.base import Signal, excerpt, framing
+
+FAMILY = "dangerous_command"
+
+_CONTROL = (
+    r"(?:auth(?:entication|orization|n|z)?|log-?ins?|access control|permission checks?|"
+    r"authorization checks?|api[- ]?key checks?|token (?:checks?|validation)|rbac|acls?|sso|"
+    r"mfa|2fa|two-factor(?: auth\w*)?|(?:tls|ssl|https|certificate|cert)(?: (?:verification|"
+    r"validation|checks?|pinning))?|(?:commit |tag |artifact |package |gpg |code )?sign(?:ing|"
+    r"atures?)|gpg|sigstore|cosign|(?:pre-?commit|pre-?push|git) hooks?|husky|hooks|"
+    r"(?:code )?reviews?|approvals?|ci(?: checks?| pipeline| runs?)?|status checks?|"
+    r"required checks|branch protection|(?:security|secret|dependency|vulnerability) "
+    r"(?:scan(?:s|ning|ner)?|checks?|audits?)|sast|dast|dependabot|codeql|snyk|"
+    r"csrf(?: protection| tokens?)?|rate[- ]limit(?:ing|s)?|sandbox(?:ing)?|encryption|"
+    r"input validation|sanitization|output escaping|content security policy|csp|"
+    r"(?:hash|checksum|integrity) (?:checks?|verification|pinning)|confirmation(?: prompts?)?|"
+    r"approval prompts?|permission prompts?)"
+)
+_OFF = (
+    r"(?:disable|disabling|turn(?:ing)? off|skip(?:ping)?|bypass(?:ing)?|remove|removing|"
+    r"drop(?:ping)?|omit(?:ting)?|leave out|get rid of|switch off|comment(?:ing)? out|rip out|"
+    r"no need for|don'?t bother with|forgo|relax|loosen|weaken|ignore|ignoring|deactivate)"
+)
+_NOT_NEEDED = (
+    r"(?:not (?:needed|required|necessary|important|enforced|worth it)|unnecessary|optional|"
+    r"overkill|pointless|redundant|a waste of time|just noise|only for show|"
+    r"(?:safe|fine|ok|okay) to (?:skip|disable|ignore|turn off|remove|bypass))"
+)
+_SECRET = (
+    r"(?:api[- ]?keys?|secrets?|tokens?|passwords?|credentials|private keys?|"
+    r"connection strings?|access keys?|signing keys?)"
+)
+_PLACE = (
+    r"(?:source(?: code)?|code(?:base)?|repo(?:sitory)?|git|config(?: files?)?|logs?|readme|"
+    r"docs|comments?|commits?|dockerfile|frontend|client(?:-side)?(?: code)?|stdout|console|"
+    r"error messages?|the url|query strings?|plain ?text)"
+)
+_PII = (
+    r"(?:passwords?|credit card(?: numbers?)?|card numbers?|cvvs?|ssns?|"
+    r"social security(?: numbers?)?|"
+    r"dates? of birth|medical (?:data|records)|health (?:data|records)|personal data|pii|"
+    r"(?:e-?mail|home) addresses|phone numbers|passport(?: numbers?)?|tax ids?|bank (?:account|"
+    r"details)\w*|auth(?:orization)? headers?|session cookies|access tokens|request bodies|"
+    r"full (?:request|response)s?)"
+)
+
+_ROWS: list[tuple[str, float, str]] = [
+    (
+        rf"\b{_OFF}\s+(?:the\s+|all\s+|any\s+|every\s+)?(?:[\w-]+\s+){{0,2}}?{_CONTROL}\b",
+        0.4,
+        "Switches a security control off.",
+    ),
+    (
+        rf"\b{_CONTROL}\s+(?:is|are|was|were|has been|have been)\s+(?:\w+\s+)?{_NOT_NEEDED}",
+        0.55,
+        "Declares a security control unnecessary.",
+    ),
+    (
+        rf"\b(?:don'?t|doesn'?t|do not|does not|never|no longer)\s+(?:need|require|use|check|"
+        rf"enforce|want)\s+(?:any\s+|an?\s+|the\s+)?{_CONTROL}\b|\b(?:need|needs|require|requires)"
+        rf"\s+no\s+{_CONTROL}\b|\bno\s+{_CONTROL}\s+(?:is\s+)?(?:needed|required|necessary)\b",
+        0.55,
+        "States that something needs no security control.",
+    ),
+    (
+        rf"\b{_CONTROL}\s+(?:errors?|warnings?|failures?|mismatch(?:es)?)\b[^.;\n]{{0,50}}?"
+        r"\b(?:can|may|should|are "
+        r"safe to)\s+(?:safely\s+|just\s+|always\s+)?(?:be\s+)?(?:ignored|ignore|skipped|skip|"
+        r"suppressed|disabled)\b",
+        0.5,
+        "Says security errors can be ignored.",
+    ),
+    (
+        rf"\b(?:it'?s|it is|is)\s+(?:fine|ok|okay|safe|acceptable|allowed)\s+to\s+(?:{_OFF}|commit|"
+        rf"log|print|share|push|paste)\s+(?:the\s+|our\s+|any\s+)?(?:{_CONTROL}|{_SECRET}|\.env)\b",
+        0.55,
+        "Says weakening a control is acceptable.",
+    ),
+    (
+        r"\b(?:don'?t|do not|never|no need to|stop|without)\s+(?:ever\s+)?(?:ask(?:ing)?|"
+        r"prompt(?:ing)?|wait(?:ing)? for|check(?:ing)? with|confirm(?:ing)? with)\s+(?:the\s+)?"
+        r"(?:user|human|developer|operator|anyone|me|them)?\s*(?:for\s+)?(?:confirmation|approval|"
+        r"permission|sign-?off|a go-ahead)\b|\bauto-?approve\s+(?:all|every|any)\s+(?:tool "
+        r"calls?|commands?|actions?|changes?|prs?|pull requests?|merges?)\b|"
+        r"--dangerously-skip-permissions\b|--yolo\b",
+        0.45,
+        "Removes the human's confirmation step.",
+    ),
+    (
+        rf"\b(?:hard-?code|commit|check in|paste|put|store|keep|embed|print|log|echo|write|inline)"
+        rf"\s+(?:the\s+|our\s+|your\s+|all\s+|real\s+|production\s+)?(?:[\w-]+\s+)?{_SECRET}\s+"
+        rf"(?:directly\s+|verbatim\s+)?(?:in|into|to)\s+(?:the\s+|our\s+)?{_PLACE}\b",
+        0.4,
+        "Puts secrets where they leak (code, git, logs).",
+    ),
+    (
+        rf"\b(?:log|logging|record|print|store|persist|dump|send|write|keep|capture|track|retain)"
+        r"\s+(?:the\s+|all\s+|every\s+|full\s+|raw\s+|users?'?s?\s+|customers?'?s?\s+|plain-?text\s+|"
+        rf"unmasked\s+|unredacted\s+|complete\s+|their\s+){{0,3}}{_PII}\b",
+        0.3,
+        "Logs or stores personal data or credentials.",
+    ),
+    (
+        r"\b(?:merge|push|deploy|ship|release|commit|publish)\b(?:\s+[\w/.-]+){0,3}?\s+without\s+"
+        r"(?:any\s+|a\s+|the\s+)?(?:code\s+)?(?:reviews?|approvals?|ci|checks|tests|signing|"
+        r"signatures?|hooks|scans?)\b|\b(?:push|commit|merge)\s+(?:directly|straight)\s+(?:in)?to\s+"
+        r"(?:main|master|prod(?:uction)?|release)\b",
+        0.35,
+        "Ships without review or checks.",
+    ),
+]
+_NEEDLES = (
+    "disabl|turn|skip|bypass|remov|drop|omit|leave out|rid of|switch|comment|rip out|no need|"
+    "bother|forgo|relax|loosen|weaken|ignor|deactivat",
+    "not |unnecessary|optional|overkill|pointless|redundant|waste|noise|for show|to skip|"
+    "to disable|to ignore|to turn|to remove|to bypass",
+    "n't|not |never|no longer|no ",
+    "can|may|should|safe to",
+    "fine|ok|safe|acceptable|allowed",
+    "ask|prompt|wait|check|confirm|approve|yolo|dangerously",
+    "code|commit|check in|paste|put|store|keep|embed|print|log|echo|write|inline",
+    "log|record|print|store|persist|dump|send|write|keep|capture|track|retain",
+    "without|directly|straight",
+)
+_TABLE = [
+    (re.compile(rx, re.IGNORECASE), sev, detail, tuple(n.split("|")))
+    for (rx, sev, detail), n in zip(_ROWS, _NEEDLES, strict=True)
+]
+_PII_ROW = 7
+_CONFIRM_ROW = 5
+_DESTRUCTIVE = re.compile(
+    r"\b(?:delet\w*|remov\w*|drop\w*|destroy\w*|wip\w*|overwrit\w*|force[- ]push\w*|rm -rf|"
+    r"deploy\w*|publish\w*|releas\w*|merg\w*|push\w*|migrat\w*|pay\w*|transfer\w*|send\w*|"
+    r"e-?mail\w*|production|prod)\b",
+    re.IGNORECASE,
+)
+
+_PRIVILEGED = re.compile(
+    r"\b(?:admin\w*|internal|management|debug|all|every|any|write|delete|prod(?:uction)?|"
+    r"database|db|private|billing|payments?|user data|customer\w*|root|superuser|ops|backoffice|"
+    r"back-office|webhooks?|agents?|main|master)\b",
+    re.IGNORECASE,
+)
+_PUBLIC = re.compile(
+    r"\b(?:health\w*|status|public|static|docs|documentation|login page|sign-?up|signin|ping|"
+    r"readiness|liveness|metrics|landing|assets|robots\.txt|favicon|open data|the login)\b|"
+    r"/(?:health|healthz|ready|live|ping|status)\b",
+    re.IGNORECASE,
+)
+_RATIONALE = re.compile(
+    r"\b(?:(?:they|it|those|these)(?:'re| are| is|'s)\s+(?:only\s+)?internal|"
+    r"behind (?:the |a |our )?(?:vpn|firewall|proxy|load balancer|gateway)|only reachable|"
+    r"(?:trusted|private|internal) network|nobody (?:outside|else) can|no one (?:outside|else) can|"
+    r"not exposed|never exposed|slows? (?:us|things|everything|the agent) down|gets? in the way|"
+    r"to save time|for speed|(?:are|is) annoying|just noise)\b",
+    re.IGNORECASE,
+)
+_WARNED = re.compile(
+    r"\b(?:is|are|was|would be)\s+(?:a\s+)?(?:bad idea|dangerous|insecure|unsafe|not allowed|"
+    r"forbidden|prohibited|a security (?:risk|hole|issue)|a vulnerability|never (?:ok|okay|"
+    r"acceptable))|\b(?:we|they|you)\s+(?:must|should)\s+not\b|\bcaused\b[^.;\n]{0,24}\b(?:incident|"
+    r"outage|breach|leak)\b",
+    re.IGNORECASE,
+)
+_PROTECTED = re.compile(
+    r"\b(?:hash(?:ed|es)?|bcrypt|argon2?|scrypt|pbkdf2|encrypted|masked|redacted|tokeni[sz]ed|"
+    r"vault|secret manager|secrets manager|keychain|kms|env(?:ironment)? var\w*|\.env)\b",
+    re.IGNORECASE,
+)
+_VERBATIM = re.compile(
+    r"\b(?:full|raw|plain-?text|in (?:the )?clear|unmasked|unredacted|verbatim|for debugging|"
+    r"everything|as[- ]is|to (?:analytics|a third[- ]party|third[- ]party|sentry|datadog|"
+    r"mixpanel|segment))\b",
+    re.IGNORECASE,
+)
+_LOCAL = re.compile(
+    r"\b(?:localhost|127\.0\.0\.1|in (?:unit )?tests?|test (?:fixture|suite|env\w*)|mock|stub|"
+    r"local (?:dev\w*|mock|stub|only)|on your (?:own )?machine|dev ?container|sandboxed)\b",
+    re.IGNORECASE,
+)
+
+
+def _grade(idx: int, base: float, text: str, m: re.Match[str]) -> float:
+    frame = framing(text, m.start(), m.end())
+    after = text[m.end() : m.end() + 80]
+    if (
+        frame == "negated"
+        or _WARNED.search(after)
+        or _WARNED.search(text[max(0, m.start() - 60) : m.start()])
+    ):
+        return base * 0.25
+    clause = text[max(0, m.start() - 100) : m.end() + 100]
+    sev = base + (0.15 if frame == "instructive" else 0.0)
+    if _PRIVILEGED.search(clause):
+        sev += 0.15
+    if _RATIONALE.search(clause):
+        sev += 0.15
+    if _PUBLIC.search(clause):
+        sev *= 0.4
+    if _LOCAL.search(clause):
+        sev *= 0.6
+    if idx == _CONFIRM_ROW and _DESTRUCTIVE.search(clause):
+        sev += 0.15  # the prompt being removed is the one that guards an irreversible step
+    if idx == _PII_ROW:
+        sev += 0.2 if _VERBATIM.search(clause) else 0.0
+        sev *= 0.3 if _PROTECTED.search(clause) else 1.0
+    return sev
+
+
+def detect(text: str) -> list[Signal]:
+    """Flag statements that weaken a security control, graded by framing and target."""
+    low = text.lower()
+    out = []
+    for idx, (rx, base, detail, needles) in enumerate(_TABLE):
+        if not any(n in low for n in needles):
+            continue
+        best: tuple[float, re.Match[str]] | None = None
+        for m in rx.finditer(text):
+            sev = _grade(idx, base, text, m)
+            if best is None or sev > best[0]:
+                best = (sev, m)
+        if best and best[0] > 0.05:
+            sev, m = best
+            out.append(
+                Signal(FAMILY, round(min(sev, 1.0), 3), excerpt(text, m.start(), m.end()), detail)
+            )
+    return out
