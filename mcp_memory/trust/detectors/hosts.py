@@ -35,7 +35,8 @@ INSTALLERS: tuple[tuple[str, str], ...] = (
 WELL_KNOWN: tuple[str, ...] = (
     "pypi.org", "pythonhosted.org", "python.org", "pypa.io", "npmjs.org", "npmjs.com",
     "yarnpkg.com", "github.com", "githubusercontent.com", "githubassets.com", "github.io",
-    "gitlab.com", "bitbucket.org", "crates.io", "rust-lang.org", "rustup.rs", "rubygems.org",
+    "gitlab.com", "gitlab.io", "bitbucket.org", "crates.io", "rust-lang.org", "rustup.rs",
+    "rubygems.org",
     "golang.org", "go.dev", "nuget.org", "maven.org", "apache.org", "docker.com", "docker.io",
     "ghcr.io", "quay.io", "anaconda.org", "anaconda.com", "conda-forge.org", "pytorch.org",
     "huggingface.co", "nodejs.org", "deno.land", "jsdelivr.net", "unpkg.com", "cloudflare.com",
@@ -131,6 +132,9 @@ def lookalike(host: str) -> str | None:
         if host.startswith(known + ".") or f".{known}." in f".{host}":
             return known  # files.pythonhosted.org.evil.example
     label = reg.split(".")[0]
+    same_name = [d for d in WELL_KNOWN if d.split(".")[0] == label and len(label) >= 5]
+    if same_name:
+        return same_name[0]  # pythonhosted.co, npmjs.net: the name under another TLD
     for brand in _BRANDS:
         if brand in label and label != brand:
             return next(d for d in WELL_KNOWN if d.startswith(brand + "."))  # pypi-mirror.org
@@ -138,8 +142,6 @@ def lookalike(host: str) -> str | None:
         limit = 2 if len(known) >= 11 else 1
         if len(known) >= 7 and 0 < _distance(reg, known, limit) <= limit:
             return known  # pythonhosted.co, githab.com, npmjs.corn
-    if label in {d.split(".")[0] for d in WELL_KNOWN if len(d) >= 8}:
-        return next(d for d in WELL_KNOWN if d.split(".")[0] == label)  # pypi.io, npmjs.net
     return None
 
 

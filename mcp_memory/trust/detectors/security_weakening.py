@@ -53,14 +53,21 @@ _PLACE = (
     r"docs|comments?|commits?|dockerfile|frontend|client(?:-side)?(?: code)?|stdout|console|"
     r"error messages?|the url|query strings?|plain ?text)"
 )
-_PII = (
+# Data whose leak is a breach by itself (credentials, card and identity numbers) ...
+_PII_HIGH = (
     r"(?:passwords?|credit card(?: numbers?)?|card numbers?|cvvs?|ssns?|"
-    r"social security(?: numbers?)?|"
-    r"dates? of birth|medical (?:data|records)|health (?:data|records)|personal data|pii|"
-    r"(?:e-?mail|home) addresses|phone numbers|passport(?: numbers?)?|tax ids?|bank (?:account|"
-    r"details)\w*|auth(?:orization)? headers?|session cookies|access tokens|request bodies|"
+    r"social security(?: numbers?)?|passport(?: numbers?)?|tax ids?|bank (?:account|details)\w*|"
+    r"auth(?:orization)? headers?|session cookies|access tokens)"
+)
+# ... and personal data that is sensitive in bulk or in the wrong place.
+_PII = (
+    rf"(?:{_PII_HIGH}|dates? of birth|medical (?:data|records)|health (?:data|records)|"
+    r"personal data|pii|(?:e-?mail|home) addresses|phone numbers|request bodies|"
     r"full (?:request|response)s?)"
 )
+
+# What a caller must present: needing none of these is the same claim as needing no auth.
+_GUARD = rf"(?:{_CONTROL}|(?:bearer\s+)?tokens?|api[- ]?keys?|credentials|passwords?|client certs?)"
 
 _ROWS: list[tuple[str, float, str]] = [
     (
@@ -75,8 +82,8 @@ _ROWS: list[tuple[str, float, str]] = [
     ),
     (
         rf"\b(?:don'?t|doesn'?t|do not|does not|never|no longer)\s+(?:need|require|use|check|"
-        rf"enforce|want)\s+(?:any\s+|an?\s+|the\s+)?{_CONTROL}\b|\b(?:need|needs|require|requires)"
-        rf"\s+no\s+{_CONTROL}\b|\bno\s+{_CONTROL}\s+(?:is\s+)?(?:needed|required|necessary)\b",
+        rf"enforce|want)\s+(?:any\s+|an?\s+|the\s+)?{_GUARD}\b|\b(?:need|needs|require|requires)"
+        rf"\s+no\s+{_GUARD}\b|\bno\s+{_GUARD}\s+(?:is\s+)?(?:needed|required|necessary)\b",
         0.55,
         "States that something needs no security control.",
     ),
@@ -107,7 +114,9 @@ _ROWS: list[tuple[str, float, str]] = [
     (
         rf"\b(?:hard-?code|commit|check in|paste|put|store|keep|embed|print|log|echo|write|inline)"
         rf"\s+(?:the\s+|our\s+|your\s+|all\s+|real\s+|production\s+)?(?:[\w-]+\s+)?{_SECRET}\s+"
-        rf"(?:directly\s+|verbatim\s+)?(?:in|into|to)\s+(?:the\s+|our\s+)?{_PLACE}\b",
+        rf"(?:directly\s+|verbatim\s+)?(?:in|into|to)\s+(?:the\s+|our\s+)?{_PLACE}\b|"
+        rf"\bhard-?cod(?:e|es|ed|ing)\s+(?:the\s+|our\s+|a\s+|any\s+|all\s+)?(?:[\w-]+\s+)?{_SECRET}|"
+        rf"\b{_SECRET}\s+(?:is|are|can be|should be|may be)\s+hard-?coded\b",
         0.4,
         "Puts secrets where they leak (code, git, logs).",
     ),
@@ -220,6 +229,7 @@ def _grade(idx: int, base: float, text: str, m: re.Match[str]) -> float:
     if idx == _CONFIRM_ROW and _DESTRUCTIVE.search(clause):
         sev += 0.15  # the prompt being removed is the one that guards an irreversible step
     if idx == _PII_ROW:
+        sev += 0.1 if re.search(_PII_HIGH, m.group(0), re.IGNORECASE) else 0.0
         sev += 0.2 if _VERBATIM.search(clause) else 0.0
         sev *= 0.3 if _PROTECTED.search(clause) else 1.0
     return sev

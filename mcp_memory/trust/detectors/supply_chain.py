@@ -198,7 +198,7 @@ _LOCK_ROWS = [
         r"\b(?:checksum|hash|integrity|sha\w*|go\.sum)\s+(?:mismatch\w*|errors?|failures?|"
         r"verification fail\w*)\b[^.\n]{0,60}?\b(?:ignore|delete|remove|skip|disable|bypass|"
         r"--no-verify|gonosumdb|gonosumcheck|goflags|--no-integrity|--skip-integrity)",
-        0.5,
+        0.55,
         "Gets past a checksum mismatch instead of investigating it.",
     ),
     (
