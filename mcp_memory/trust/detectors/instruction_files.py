@@ -91,10 +91,10 @@ _ROWS: list[tuple[str, float, str]] = [
         "Speaks to the reader as its user (hijack template).",
     ),
     (
-        r"\b(?:after|once)\s+you\s+(?:have\s+)?(?:done|completed|finished)\s+(?:this|that|these|it),?\s+"
-        r"(?:you\s+can\s+)?(?:solve|continue|return to|go back to|resume|proceed with)\s+"
-        r"(?:the|your)"
-        r"\s+(?:original\s+)?(?:task|request)",
+        r"\b(?:after|once|when)\s+(?:you(?:'re|'ve| are| have)?\s+)?(?:done|completed|finished)\b"
+        r"[^.\n]{0,30}?\b(?:solve|continue(?: with)?|return to|go back to|resume|proceed with)\s+"
+        r"(?:the|your)\s+(?:original\s+|initial\s+|actual\s+|real\s+)?(?:task|request|work|"
+        r"assignment)",
         0.6,
         "Hands the reader back its task afterwards.",
     ),

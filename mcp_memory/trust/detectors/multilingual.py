@@ -42,7 +42,7 @@ _CJK_IGNORE = (
     r"(?:以前|之前|先前|上述|前面|前の|これまでの|上記の?|이전|앞의|모든).{0,10}"
     r"(?:指令|指示|命令|规则|ルール|指図|지시|명령|지침|규칙).{0,8}(?:無視|忘れ|忽略|无视|무시|잊)|"
     r"(?:önceki|tüm|bütün)\s+(?:talimat|yönerge|kural)\w*\s+(?:yok say|görmezden gel|unut)\w*|"
-    r"(?:पिछले|पिछली|सभी|पूर्व)\s+निर्देश\w*\s+(?:को\s+)?(?:अनदेखा|भूल|नज़रअंदाज़|नजरअंदाज)"
+    r"(?:पिछले|पिछली|सभी|पूर्व)\s+निर्देश\S*\s+(?:को\s+)?(?:अनदेखा|भूल|नज़रअंदाज़|नजरअंदाज)"
 )
 _IGNORE = re.compile(
     rf"(?<!\w){_IGNORE_VERB}(?!\w)[^.!?\n]{{0,40}}?(?<!\w){_INSTRUCTIONS}|{_CJK_IGNORE}",
@@ -107,7 +107,7 @@ _ENGLISH_PAIR = re.compile(
 
 def _send_signals(text: str) -> list[Signal]:
     for m in _SEND.finditer(text):
-        window = text[m.start() : m.end() + 160]
+        window = text[max(0, m.start() - 160) : m.end() + 160]  # verb-final languages too
         dest = _DEST.search(window)
         if not dest:
             continue
@@ -120,7 +120,7 @@ def _send_signals(text: str) -> list[Signal]:
         if risk <= 0.15:
             continue
         sev = 0.35 + risk * 0.3 + (0.25 if _SECRET.search(window) else 0.0)
-        end = m.end() + dest.end()
+        end = max(m.end(), max(0, m.start() - 160) + dest.end())
         detail = "Asks (in another language) to send data to an outside address."
         return [
             Signal("exfiltration", round(min(sev, 1.0), 3), excerpt(text, m.start(), end), detail)

@@ -45,11 +45,13 @@ _NOT_NEEDED = (
     r"(?:safe|fine|ok|okay) to (?:skip|disable|ignore|turn off|remove|bypass))"
 )
 _SECRET = (
-    r"(?:api[- ]?keys?|secrets?|tokens?|passwords?|credentials|private keys?|"
-    r"connection strings?|access keys?|signing keys?)"
+    r"(?:api[- ]?keys?|secret keys?|secrets?|(?:session |bearer |access |refresh )?tokens?|jwts?|"
+    r"passwords?|credentials|private keys?|connection strings?|access keys?|signing keys?|"
+    r"session cookies|cookies)"
 )
 _PLACE = (
-    r"(?:source(?: code)?|code(?:base)?|repo(?:sitory)?|git|config(?: files?)?|logs?|readme|"
+    r"(?:(?:every |each |all )?log(?:s| lines?| output| messages?| entr(?:y|ies))?|"
+    r"source(?: code)?|code(?:base)?|repo(?:sitory)?|git|config(?: files?)?|readme|"
     r"docs|comments?|commits?|dockerfile|frontend|client(?:-side)?(?: code)?|stdout|console|"
     r"error messages?|the url|query strings?|plain ?text)"
 )
@@ -62,12 +64,16 @@ _PII_HIGH = (
 # ... and personal data that is sensitive in bulk or in the wrong place.
 _PII = (
     rf"(?:{_PII_HIGH}|dates? of birth|medical (?:data|records)|health (?:data|records)|"
-    r"personal data|pii|(?:e-?mail|home) addresses|phone numbers|request bodies|"
-    r"full (?:request|response)s?)"
+    r"personal data|pii|(?:e-?mail|home) addresses|phone numbers)"
 )
 
 # What a caller must present: needing none of these is the same claim as needing no auth.
 _GUARD = rf"(?:{_CONTROL}|(?:bearer\s+)?tokens?|api[- ]?keys?|credentials|passwords?|client certs?)"
+
+_OPEN = (
+    r"(?:unauthenticated|without (?:any )?(?:auth\w*|a login|login|a token|tokens|credentials)|"
+    r"with no (?:auth\w*|login)|open to (?:anyone|everyone|the (?:internet|world|public)))"
+)
 
 _ROWS: list[tuple[str, float, str]] = [
     (
@@ -113,7 +119,7 @@ _ROWS: list[tuple[str, float, str]] = [
     ),
     (
         rf"\b(?:hard-?code|commit|check in|paste|put|store|keep|embed|print|log|echo|write|inline)"
-        rf"\s+(?:the\s+|our\s+|your\s+|all\s+|real\s+|production\s+)?(?:[\w-]+\s+)?{_SECRET}\s+"
+        rf"\s+(?:the\s+|our\s+|your\s+|all\s+|real\s+|production\s+)?(?:[\w-]+\s+){{0,2}}?{_SECRET}\s+"
         rf"(?:directly\s+|verbatim\s+)?(?:in|into|to)\s+(?:the\s+|our\s+)?{_PLACE}\b|"
         rf"\bhard-?cod(?:e|es|ed|ing)\s+(?:the\s+|our\s+|a\s+|any\s+|all\s+)?(?:[\w-]+\s+)?{_SECRET}|"
         rf"\b{_SECRET}\s+(?:is|are|can be|should be|may be)\s+hard-?coded\b",
@@ -135,6 +141,11 @@ _ROWS: list[tuple[str, float, str]] = [
         0.35,
         "Ships without review or checks.",
     ),
+    (
+        rf"\b{_OPEN}",  # after a state verb (checked in _grade: a leading verb is slow)
+        0.45,
+        "States that a service is open without authentication.",
+    ),
 ]
 _NEEDLES = (
     "disabl|turn|skip|bypass|remov|drop|omit|leave out|rid of|switch|comment|rip out|no need|"
@@ -148,6 +159,7 @@ _NEEDLES = (
     "code|commit|check in|paste|put|store|keep|embed|print|log|echo|write|inline",
     "log|record|print|store|persist|dump|send|write|keep|capture|track|retain",
     "without|directly|straight",
+    "unauthenticated|without|with no|open to",
 )
 _TABLE = [
     (re.compile(rx, re.IGNORECASE), sev, detail, tuple(n.split("|")))
@@ -155,6 +167,17 @@ _TABLE = [
 ]
 _PII_ROW = 7
 _CONFIRM_ROW = 5
+_SECRET_ROW = 6
+_OPEN_ROW = 9
+_SHARED_PLACE = re.compile(
+    r"\b(?:logs?|source|code(?:base)?|repo(?:sitory)?|git|readme|docs|comments?|commits?|frontend|"
+    r"client|error messages?|url|query strings?)\b",
+    re.IGNORECASE,
+)
+_STATE_VERB = re.compile(
+    r"\b(?:runs?|running|served|exposed|open|left|stays?|is|are|be|kept|works?)\s+(?:\w+\s+)?$",
+    re.IGNORECASE,
+)
 _DESTRUCTIVE = re.compile(
     r"\b(?:delet\w*|remov\w*|drop\w*|destroy\w*|wip\w*|overwrit\w*|force[- ]push\w*|rm -rf|"
     r"deploy\w*|publish\w*|releas\w*|merg\w*|push\w*|migrat\w*|pay\w*|transfer\w*|send\w*|"
@@ -177,7 +200,8 @@ _PUBLIC = re.compile(
 _RATIONALE = re.compile(
     r"\b(?:(?:they|it|those|these)(?:'re| are| is|'s)\s+(?:only\s+)?internal|"
     r"behind (?:the |a |our )?(?:vpn|firewall|proxy|load balancer|gateway)|only reachable|"
-    r"(?:trusted|private|internal) network|nobody (?:outside|else) can|no one (?:outside|else) can|"
+    r"(?:trusted|private|internal) network|by design|keep it that way|"
+    r"nobody (?:outside|else) can|no one (?:outside|else) can|"
     r"not exposed|never exposed|slows? (?:us|things|everything|the agent) down|gets? in the way|"
     r"to save time|for speed|(?:are|is) annoying|just noise)\b",
     re.IGNORECASE,
@@ -196,8 +220,8 @@ _PROTECTED = re.compile(
 )
 _VERBATIM = re.compile(
     r"\b(?:full|raw|plain-?text|in (?:the )?clear|unmasked|unredacted|verbatim|for debugging|"
-    r"everything|as[- ]is|to (?:analytics|a third[- ]party|third[- ]party|sentry|datadog|"
-    r"mixpanel|segment))\b",
+    r"everything|as[- ]is|in full|to (?:our |an? |the )?(?:analytics|third[- ]part\w*|partners?|"
+    r"advertis\w*|marketing|sentry|datadog|mixpanel|segment))\b",
     re.IGNORECASE,
 )
 _LOCAL = re.compile(
@@ -208,6 +232,8 @@ _LOCAL = re.compile(
 
 
 def _grade(idx: int, base: float, text: str, m: re.Match[str]) -> float:
+    if idx == _OPEN_ROW and not _STATE_VERB.search(text[max(0, m.start() - 40) : m.start()]):
+        return 0.0  # "requests without a token get a 401" describes enforcement
     frame = framing(text, m.start(), m.end())
     after = text[m.end() : m.end() + 80]
     if (
@@ -230,7 +256,9 @@ def _grade(idx: int, base: float, text: str, m: re.Match[str]) -> float:
         sev += 0.15  # the prompt being removed is the one that guards an irreversible step
     if idx == _PII_ROW:
         sev += 0.1 if re.search(_PII_HIGH, m.group(0), re.IGNORECASE) else 0.0
-        sev += 0.2 if _VERBATIM.search(clause) else 0.0
+        sev += 0.25 if _VERBATIM.search(clause) else 0.0
+    if idx == _SECRET_ROW and _SHARED_PLACE.search(m.group(0)):
+        sev += 0.15  # where others read it: the repository, its docs, logs, the client
         sev *= 0.3 if _PROTECTED.search(clause) else 1.0
     return sev
 

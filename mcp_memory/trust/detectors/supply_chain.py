@@ -145,6 +145,14 @@ _CI_PAYLOAD = re.compile(
     r"\bself-hosted\b|\bid-token\s*:\s*write|\benv\s*\|",
     re.IGNORECASE,
 )
+# Payloads that by themselves leak the CI's secrets or remove a gate from it.
+_CI_LEAK = re.compile(
+    r"\$\{\{\s*secrets|\bsecrets\.\w+|\btoJSON\(|\bprintenv\b|\benv\s*\||\ball env(?:ironment)? "
+    r"var\w*|write-all|pull_request_target|id-token\s*:\s*write|continue-on-error\s*:\s*true"
+    r"[^\n]{0,60}\b(?:security|scan\w*|audit|tests?|codeql|sast)|\b(?:security|scan\w*|audit|"
+    r"codeql|sast)\b[^\n]{0,60}continue-on-error\s*:\s*true",
+    re.IGNORECASE,
+)
 _OFFICIAL_ACTION_OWNERS = frozenset(
     {"actions", "github", "docker", "aws-actions", "google-github-actions", "azure", "hashicorp",
      "pypa", "astral-sh", "codecov", "softprops", "peter-evans", "dtolnay", "rust-lang",
@@ -174,6 +182,7 @@ def _ci_signals(text: str) -> list[Signal]:
             url = _URL.search(near)
             sev = 0.45 + (0.15 if frame == "instructive" else 0.0)
             sev += 0.2 if url and host_risk(url.group(0))[0] >= 0.5 else 0.0
+            sev += 0.15 if _CI_LEAK.search(near) else 0.0
             out.append(_sig(sev, text, m, "Edits a CI workflow to run, leak or skip something."))
     return out
 
@@ -196,7 +205,7 @@ _LOCK_ROWS = [
     ),
     (
         r"\b(?:checksum|hash|integrity|sha\w*|go\.sum)\s+(?:mismatch\w*|errors?|failures?|"
-        r"verification fail\w*)\b[^.\n]{0,60}?\b(?:ignore|delete|remove|skip|disable|bypass|"
+        r"verification fail\w*)\b[^.;\n]{0,60}?\b(?:ignore|delete|remove|skip|disable|bypass|"
         r"--no-verify|gonosumdb|gonosumcheck|goflags|--no-integrity|--skip-integrity)",
         0.55,
         "Gets past a checksum mismatch instead of investigating it.",
@@ -210,6 +219,7 @@ _LOCK_ROWS = [
     ),
 ]
 _LOCK_TABLE = [(re.compile(rx, re.IGNORECASE), s, d) for rx, s, d in _LOCK_ROWS]
+_NEGATED_INSIDE = re.compile(r"\b(?:never|don'?t|do not|not|avoid|without)\b", re.IGNORECASE)
 _IN_CI = re.compile(
     r"\b(?:in ci|ci|pipeline|production|release|every build|always)\b", re.IGNORECASE
 )
@@ -225,8 +235,8 @@ def _lock_signals(text: str) -> list[Signal]:
         if not m:
             continue
         frame = framing(text, m.start(), m.end())
-        if frame == "negated":
-            continue
+        if frame == "negated" or _NEGATED_INSIDE.search(m.group(0)):
+            continue  # "never edit the lockfile", "on a mismatch, never set GONOSUMDB"
         near = text[max(0, m.start() - 100) : m.end() + 100]
         url = _URL.search(near)
         sev = base + (0.15 if frame == "instructive" else 0.0)
