@@ -128,9 +128,12 @@ def lookalike(host: str) -> str | None:
     reg = registrable(host)
     if reg in _WELL_KNOWN_SET:
         return None
+    labels = host.split(".")
     for known in WELL_KNOWN:
         if host.startswith(known + ".") or f".{known}." in f".{host}":
             return known  # files.pythonhosted.org.evil.example
+        if known.replace(".", "-") in labels:
+            return known  # ghcr-io.mirror.example, pypi-org.example
     label = reg.split(".")[0]
     same_name = [d for d in WELL_KNOWN if d.split(".")[0] == label and len(label) >= 5]
     if same_name:

@@ -43,13 +43,19 @@ _STALE = (
 
 _ROWS: list[tuple[str, float, str]] = [
     (
+        rf"{_FILES}(?:[^.\n]|\.(?=\S)){{0,80}}?\b{_DROP}\s+(?:it|them|that(?: file)?|those"
+        r"(?: files)?|this(?: file)?)\b",
+        0.7,
+        "Tells the reader to disregard an instruction file it just named.",
+    ),
+    (
         rf"\b{_DROP}\s+(?:the\s+|any\s+|all\s+)?(?:rules\s+|instructions\s+)?(?:in\s+|from\s+)?{_FILES}",
         0.75,
         "Tells the reader to disregard the project's instruction files.",
     ),
     (
-        rf"{_FILES}\s+(?:is|are|has been|have been|file is|files are)\s+(?:now\s+|completely\s+|"
-        rf"all\s+)?{_STALE}",
+        rf"{_FILES}\s+(?:is|are|has been|have been|file is|files are|contains?|has|holds|lists)\s+"
+        rf"(?:now\s+|completely\s+|all\s+|\w+\s+)?{_STALE}",
         0.45,
         "Declares the project's instruction files invalid.",
     ),
@@ -103,13 +109,14 @@ _FILE_NEEDLES = (
     "agents.md|claude.md|gemini.md|cursor|windsurf|cline|copilot-inst|conventions.md|"
     "instruction file|rules file|agent file|guidelines file"
 )
-_ROW_NEEDLES = (_FILE_NEEDLES, _FILE_NEEDLES, "memor|notes|mcp-memory", "memor|notes|mcp-memory",
+_ROW_NEEDLES = (
+    _FILE_NEEDLES,_FILE_NEEDLES, _FILE_NEEDLES, "memor|notes|mcp-memory", "memor|notes|mcp-memory",
                 _FILE_NEEDLES, "before", "task|message", "task|request")  # fmt: skip
 _TABLE = [
     (re.compile(rx, re.IGNORECASE), sev, detail, tuple(n.split("|")))
     for (rx, sev, detail), n in zip(_ROWS, _ROW_NEEDLES, strict=True)
 ]
-_STALE_ROW = 1
+_STALE_ROW = 2
 _REPLACED_BY = re.compile(rf"\b(?:instead|only|rely on|use the)\b|{_MEMORIES}", re.IGNORECASE)
 
 

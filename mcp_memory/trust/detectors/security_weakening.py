@@ -32,7 +32,8 @@ _CONTROL = (
     r"csrf(?: protection| tokens?)?|rate[- ]limit(?:ing|s)?|sandbox(?:ing)?|encryption|"
     r"input validation|sanitization|output escaping|content security policy|csp|"
     r"(?:hash|checksum|integrity) (?:checks?|verification|pinning)|confirmation(?: prompts?)?|"
-    r"approval prompts?|permission prompts?)"
+    r"approval prompts?|permission prompts?)(?:\s+(?:checks?|verification|validation|"
+    r"enforcement|protection|middleware|requirements?))?"
 )
 _OFF = (
     r"(?:disable|disabling|turn(?:ing)? off|skip(?:ping)?|bypass(?:ing)?|remove|removing|"
@@ -89,7 +90,10 @@ _ROWS: list[tuple[str, float, str]] = [
     (
         rf"\b(?:don'?t|doesn'?t|do not|does not|never|no longer)\s+(?:need|require|use|check|"
         rf"enforce|want)\s+(?:any\s+|an?\s+|the\s+)?{_GUARD}\b|\b(?:need|needs|require|requires)"
-        rf"\s+no\s+{_GUARD}\b|\bno\s+{_GUARD}\s+(?:is\s+)?(?:needed|required|necessary)\b",
+        rf"\s+no\s+{_GUARD}\b|\bno\s+{_GUARD}\s+(?:is\s+)?(?:needed|required|necessary)\b|"
+        r"\b(?:nobody|no one|none of (?:us|them|the \w+))\s+(?:really\s+)?"
+        r"(?:needs?|requires?|uses?)\s+"
+        rf"{_GUARD}\b",
         0.55,
         "States that something needs no security control.",
     ),
@@ -152,7 +156,7 @@ _NEEDLES = (
     "bother|forgo|relax|loosen|weaken|ignor|deactivat",
     "not |unnecessary|optional|overkill|pointless|redundant|waste|noise|for show|to skip|"
     "to disable|to ignore|to turn|to remove|to bypass",
-    "n't|not |never|no longer|no ",
+    "n't|not |never|no longer|no |nobody|no one|none of",
     "can|may|should|safe to",
     "fine|ok|safe|acceptable|allowed",
     "ask|prompt|wait|check|confirm|approve|yolo|dangerously",
@@ -195,6 +199,11 @@ _PUBLIC = re.compile(
     r"\b(?:health\w*|status|public|static|docs|documentation|login page|sign-?up|signin|ping|"
     r"readiness|liveness|metrics|landing|assets|robots\.txt|favicon|open data|the login)\b|"
     r"/(?:health|healthz|ready|live|ping|status)\b",
+    re.IGNORECASE,
+)
+_AUTHISH = re.compile(
+    r"\b(?:auth\w*|log-?ins?|tokens?|api[- ]?keys?|credentials|passwords?|sso|mfa|2fa|rbac|"
+    r"acls?|access control|permission)\b",
     re.IGNORECASE,
 )
 _RATIONALE = re.compile(
@@ -248,8 +257,8 @@ def _grade(idx: int, base: float, text: str, m: re.Match[str]) -> float:
         sev += 0.15
     if _RATIONALE.search(clause):
         sev += 0.15
-    if _PUBLIC.search(clause):
-        sev *= 0.4
+    if _PUBLIC.search(clause) and _AUTHISH.search(m.group(0)):
+        sev *= 0.4  # a public page needs no login; it still needs TLS, CSRF and rate limits
     if _LOCAL.search(clause):
         sev *= 0.6
     if idx == _CONFIRM_ROW and _DESTRUCTIVE.search(clause):

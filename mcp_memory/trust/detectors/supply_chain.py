@@ -67,7 +67,8 @@ _STEER = re.compile(
     rf"replace\s+\S+\s+with|migrate to|pull\s+(?:\S+\s+)?from|point\s+(?:\S+\s+){{0,2}}(?:at|to)|"
     rf"set\s+(?:the\s+)?(?:registry|index(?:-url)?|mirror)\s+to|fetch\s+(?:\S+\s+)?from|"
     rf"always\s+(?:go|install|fetch)\s+(?:through|from)|go\s+through)\b[^.\n]{{0,80}}?\b{_ALT}\b|"
-    r"\binstall\w*\s+(?:[\w.@-]+\s+){0,3}from\s+(?:git\+)?https?://|"
+    r"\b(?:install\w*|use|get|pull|download|fetch|take|grab)\s+(?:[\w.@-]+\s+){0,5}?from\s+"
+    r"(?:git\+)?https?://|"
     rf"\b(?:the|our|this|a)\s+(?:[\w-]+\s+){{0,2}}{_ALT}\s+(?:of|for)\s+[\w.@/-]+",
     re.IGNORECASE,
 )
@@ -94,7 +95,8 @@ _URL = re.compile(r"https?://[^\s\"'`)<>|,;]+|git\+https?://[^\s\"'`)<>|,;]+", r
 
 
 _STEER_NEEDLES = ("fork", "mirror", "registr", "index", "proxy", "cdn", "patched", "rebuild",
-                  "repackag", "upload", "replacement", "alternative", "install")  # fmt: skip
+                  "repackag", "upload", "replacement", "alternative", "install", "from http",
+                  "from git+")  # fmt: skip
 _CI_NEEDLES = ("workflow", "gitlab", "jenkins", "circleci", "pipeline", "buildkite", "ci ", "ci.")
 
 
@@ -129,7 +131,7 @@ _WORKFLOW = (
 )
 _EDIT = (
     r"(?:edit|modify|change|update|patch|add|append|insert|rewrite|replace|remove|delete|"
-    r"comment out|tweak)"
+    r"comment out|tweak|mark|set|configure|flip|make)"
 )
 _CI_EDIT = re.compile(
     rf"\b{_EDIT}\b[^.\n]{{0,80}}?{_WORKFLOW}|{_WORKFLOW}[^.\n]{{0,60}}?\b(?:should|must|needs? to)?"
@@ -138,7 +140,8 @@ _CI_EDIT = re.compile(
 )
 _CI_PAYLOAD = re.compile(
     r"\b(?:curl|wget|printenv|base64)\b|\$\{\{\s*secrets|\bsecrets\.\w+|\btoJSON\(|"
-    r"continue-on-error\s*:\s*true|\bif\s*:\s*false|allow_failure\s*:\s*true|write-all|"
+    r"continue[-_]?on[-_]?error\s*[:=]?\s*true|\bif\s*:\s*false|allow_failure\s*:\s*true|"
+    r"write-all|"
     r"pull_request_target|--no-verify|"
     r"\b(?:skip|disable|remove|drop|delete|comment out)\s+(?:the\s+)?"
     r"(?:\w+\s+)?(?:tests?|security|scan\w*|lint\w*|audit|signing|checks?|codeql|verification)\b|"
@@ -148,9 +151,10 @@ _CI_PAYLOAD = re.compile(
 # Payloads that by themselves leak the CI's secrets or remove a gate from it.
 _CI_LEAK = re.compile(
     r"\$\{\{\s*secrets|\bsecrets\.\w+|\btoJSON\(|\bprintenv\b|\benv\s*\||\ball env(?:ironment)? "
-    r"var\w*|write-all|pull_request_target|id-token\s*:\s*write|continue-on-error\s*:\s*true"
-    r"[^\n]{0,60}\b(?:security|scan\w*|audit|tests?|codeql|sast)|\b(?:security|scan\w*|audit|"
-    r"codeql|sast)\b[^\n]{0,60}continue-on-error\s*:\s*true",
+    r"var\w*|write-all|pull_request_target|id-token\s*:\s*write|"
+    r"continue[-_]?on[-_]?error\s*[:=]?\s*true[^\n]{0,60}\b(?:security|scan\w*|audit|tests?|"
+    r"codeql|sast)|\b(?:security|scan\w*|audit|codeql|sast)\b[^\n]{0,60}"
+    r"continue[-_]?on[-_]?error\s*[:=]?\s*true",
     re.IGNORECASE,
 )
 _OFFICIAL_ACTION_OWNERS = frozenset(
@@ -192,14 +196,19 @@ _LOCK = (
     r"pipfile\.lock|cargo\.lock|go\.sum|composer\.lock|gemfile\.lock|bun\.lockb?|flake\.lock|"
     r"requirements[\w.-]*\.(?:txt|lock))"
 )
+# Within one sentence: a dot only ends it when a space follows (URLs and file names keep theirs).
+_SPAN = r"(?:[^.\n]|\.(?=\S))"
 _LOCK_FIELD = (
     r"(?:resolved|integrity|sha\d*|hash(?:es)?|checksums?|urls?|sources?|registry|tarball)"
 )
 _LOCK_ROWS = [
     (
-        rf"\b(?:edit|change|replace|update|set|point|rewrite|hand-edit|patch|modify|swap)\b[^.\n]"
-        rf"{{0,50}}?\b{_LOCK_FIELD}\b[^.\n]{{0,50}}?{_LOCK}|{_LOCK}[^.\n]{{0,50}}?\b(?:edit|change|"
-        rf"replace|rewrite|hand-edit|patch|modify|swap|point)\w*\b[^.\n]{{0,40}}?\b{_LOCK_FIELD}\b",
+        rf"\b(?:edit|change|replace|update|set|point|rewrite|hand-edit|patch|modify|swap)\b{_SPAN}"
+        rf"{{0,50}}?\b{_LOCK_FIELD}\b{_SPAN}{{0,50}}?{_LOCK}|{_LOCK}{_SPAN}{{0,50}}?\b(?:edit|change|"
+        rf"replace|rewrite|hand-edit|patch|modify|swap|point)\w*\b{_SPAN}{{0,60}}?\b{_LOCK_FIELD}\b|"
+        rf"{_LOCK}(?:'s)?\s+(?:\w+\s+)?{_LOCK_FIELD}\b{_SPAN}{{0,40}}?"
+        r"\b(?:should|must|need to|to)\s+"
+        r"(?:now\s+|all\s+)?(?:point|be|use|come from|resolve)\b",
         0.55,
         "Rewrites what a lockfile pins (its hashes or sources).",
     ),
