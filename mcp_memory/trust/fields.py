@@ -29,17 +29,22 @@ def _spaced(value: str) -> str:
 
 def screened(new: NewMemory) -> str:
     """The content, then every other field the writer set (see the module docstring)."""
+    return compose(new.content, new.kind, new.tags, new.files)
+
+
+def compose(content: str, kind: str, tags: list[str], paths: list[str]) -> str:
+    """screened() for callers that hold the fields without a NewMemory (import)."""
     lines: list[str] = []
-    if new.kind != DEFAULT_KIND:
-        lines.append(f"kind: {new.kind}")
-    if new.tags:
-        lines.append("tags: " + ", ".join(new.tags))
-    lines += [f"file: {path}" for path in new.files]
-    spaced = [_spaced(v) for v in [new.kind, *new.tags] if v != DEFAULT_KIND]
-    spaced += [_spaced(path) for path in new.files]
+    if kind != DEFAULT_KIND:
+        lines.append(f"kind: {kind}")
+    if tags:
+        lines.append("tags: " + ", ".join(tags))
+    lines += [f"file: {path}" for path in paths]
+    spaced = [_spaced(v) for v in [kind, *tags] if v != DEFAULT_KIND]
+    spaced += [_spaced(path) for path in paths]
     if any(spaced):
         lines.append(" ".join(s for s in spaced if s))
-    return new.content + MARK + "\n".join(lines) if lines else new.content
+    return content + MARK + "\n".join(lines) if lines else content
 
 
 def content_of(text: str) -> str:
