@@ -50,9 +50,12 @@ _PIPE_TO_SHELL = re.compile(
 )
 
 
+_FETCH_NEEDLES = ("curl", "wget", "fetch", "iwr", "irm", "invoke-", "aria2c", "webclient")
+
+
 def _pipe_to_shell(text: str) -> list[Signal]:
     low = text.lower()
-    if not any(k in low for k in ("|", "$(", "<(", "`", "iex", "&&", ";")):
+    if not any(k in low for k in _FETCH_NEEDLES):
         return []
     m = _PIPE_TO_SHELL.search(text)
     if not m:

@@ -54,13 +54,17 @@ _ROWS: list[tuple[str, float, str]] = [
         "Tells the reader to disregard the project's instruction files.",
     ),
     (
-        rf"{_FILES}\s+(?:is|are|has been|have been|file is|files are|contains?|has|holds|lists)\s+"
-        rf"(?:now\s+|completely\s+|all\s+|\w+\s+)?{_STALE}",
+        rf"{_FILES}\s+(?:(?:is|are|has been|have been|file is|files are|contains?|has|holds|lists|"
+        rf"were|was)\s+(?:now\s+|completely\s+|all\s+|\w+\s+)?)?{_STALE}|"
+        rf"{_FILES}(?:[^.\n]|\.(?=\S)){{0,50}}?\b(?:was|were|is|are)\s+written\s+(?:for|by)\s+"
+        r"(?:an?\s+)?(?:old|older|previous|former|different|another|outdated)\b",
         0.45,
         "Declares the project's instruction files invalid.",
     ),
     (
         rf"\b{_MEMORIES}\s+(?:take|takes|have|has|get|gets)\s+(?:precedence|priority)\s+(?:over|above)"
+        rf"|{_FILES}(?:[^.\n]|\.(?=\S)){{0,60}}?\b{_MEMORIES}\s+(?:always\s+)?(?:wins?|prevails?|"
+        r"comes? first|is right|takes? (?:precedence|priority))"
         rf"|\b{_MEMORIES}\s+(?:override|overrides|supersede|supersedes|outrank|outranks|replace|"
         rf"replaces|trump|trumps)\s+(?:the\s+|any\s+|all\s+)?(?:{_FILES}|instructions|rules|"
         r"guidelines|conventions)",
@@ -81,10 +85,13 @@ _ROWS: list[tuple[str, float, str]] = [
         "Asks to delete the project's instruction files.",
     ),
     (
-        r"\bbefore\s+(?:you\s+)?(?:can\s+)?(?:solve|complete|finish|do|start|continue(?: with)?|"
-        r"answer|work on|proceed with|tackle)\s+(?:the|your|this|my|any)\s+(?:\w+\s+)?"
-        r"(?:task|request|"
-        r"question|assignment|job|work)\b",
+        r"\bbefore\s+(?:you\s+)?(?:can\s+)?(?:solv\w*|complet\w*|finish\w*|do|doing|start\w*|"
+        r"continu\w*(?: with)?|answer\w*|work\w* on|proceed\w* with|tackl\w*|respond\w* to|"
+        r"repl\w* to)\s+(?:(?:your|my|the user'?s|the human'?s)\s+(?:\w+\s+)?|"
+        r"the\s+(?:current|original|assigned|given|actual|real|main)\s+|"
+        r"the\s+(?=(?:task|request|question)\s+(?:that\s+|which\s+)?(?:i|the user|your user|"
+        r"the human|they|we|you were)\s+(?:gave|assigned|asked|given)))"
+        r"(?:task|request|question|assignment|job|work)\b",
         0.6,
         "Addresses the reader's current task (hijack).",
     ),

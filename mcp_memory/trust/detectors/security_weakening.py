@@ -32,7 +32,9 @@ _CONTROL = (
     r"csrf(?: protection| tokens?)?|rate[- ]limit(?:ing|s)?|sandbox(?:ing)?|encryption|"
     r"input validation|sanitization|output escaping|content security policy|csp|"
     r"(?:hash|checksum|integrity) (?:checks?|verification|pinning)|confirmation(?: prompts?)?|"
-    r"approval prompts?|permission prompts?)(?:\s+(?:checks?|verification|validation|"
+    r"approval prompts?|permission prompts?|interactive prompts?|confirmation steps?|"
+    r"confirm(?:ation)? dialogs?|are-you-sure prompts?|safety prompts?)"
+    r"(?:\s+(?:checks?|verification|validation|"
     r"enforcement|protection|middleware|requirements?))?"
 )
 _OFF = (
@@ -69,7 +71,10 @@ _PII = (
 )
 
 # What a caller must present: needing none of these is the same claim as needing no auth.
-_GUARD = rf"(?:{_CONTROL}|(?:bearer\s+)?tokens?|api[- ]?keys?|credentials|passwords?|client certs?)"
+_GUARD = (
+    rf"(?:{_CONTROL}|(?:bearer\s+|session\s+|access\s+)?tokens?|jwts?|api[- ]?keys?|credentials|"
+    r"passwords?|client certs?|signatures?|sessions?)"
+)
 
 _OPEN = (
     r"(?:unauthenticated|without (?:any )?(?:auth\w*|a login|login|a token|tokens|credentials)|"
@@ -88,8 +93,10 @@ _ROWS: list[tuple[str, float, str]] = [
         "Declares a security control unnecessary.",
     ),
     (
-        rf"\b(?:don'?t|doesn'?t|do not|does not|never|no longer)\s+(?:need|require|use|check|"
-        rf"enforce|want)\s+(?:any\s+|an?\s+|the\s+)?{_GUARD}\b|\b(?:need|needs|require|requires)"
+        r"\b(?:don'?t|doesn'?t|do not|does not|never|no longer|aren'?t|isn'?t|are not|is not|"
+        r"were never|was never)\s+(?:(?:meant|supposed|going|required) to\s+|have to\s+)?"
+        rf"(?:need|require|use|check|verify|validate|enforce|want)\s+(?:any\s+|an?\s+|the\s+)?"
+        rf"{_GUARD}\b|\b(?:need|needs|require|requires)"
         rf"\s+no\s+{_GUARD}\b|\bno\s+{_GUARD}\s+(?:is\s+)?(?:needed|required|necessary)\b|"
         r"\b(?:nobody|no one|none of (?:us|them|the \w+))\s+(?:really\s+)?"
         r"(?:needs?|requires?|uses?)\s+"
@@ -107,15 +114,20 @@ _ROWS: list[tuple[str, float, str]] = [
     ),
     (
         rf"\b(?:it'?s|it is|is)\s+(?:fine|ok|okay|safe|acceptable|allowed)\s+to\s+(?:{_OFF}|commit|"
-        rf"log|print|share|push|paste)\s+(?:the\s+|our\s+|any\s+)?(?:{_CONTROL}|{_SECRET}|\.env)\b",
+        rf"log|print|share|push|paste)\s+(?:the\s+|our\s+|any\s+)?(?:{_CONTROL}|{_SECRET}|\.env)\b|"
+        rf"\b(?:{_CONTROL}|{_SECRET}|\.env)\s+(?:is|are)\s+(?:totally\s+|perfectly\s+)?(?:fine|ok|okay|"
+        r"safe|acceptable|allowed)\s+to\s+(?:print|log|commit|share|push|paste|expose|skip|disable|"
+        r"ignore|turn off|remove|leave out)\b",
         0.55,
         "Says weakening a control is acceptable.",
     ),
     (
-        r"\b(?:don'?t|do not|never|no need to|stop|without)\s+(?:ever\s+)?(?:ask(?:ing)?|"
+        r"\b(?:don'?t|do not|never|no need to|stop)\s+(?:ever\s+)?(?:bother\s+)?"
+        r"(?:ask(?:ing)?|"
         r"prompt(?:ing)?|wait(?:ing)? for|check(?:ing)? with|confirm(?:ing)? with)\s+(?:the\s+)?"
-        r"(?:user|human|developer|operator|anyone|me|them)?\s*(?:for\s+)?(?:confirmation|approval|"
-        r"permission|sign-?off|a go-ahead)\b|\bauto-?approve\s+(?:all|every|any)\s+(?:tool "
+        r"(?:user|human|developer|operator|anyone|me|them)?\s*(?:(?:for\s+)?(?:confirmation|approval|"
+        r"permission|sign-?off|a go-ahead)\b|first\b|before\b)|"
+        r"\bauto-?approve\s+(?:all|every|any)\s+(?:tool "
         r"calls?|commands?|actions?|changes?|prs?|pull requests?|merges?)\b|"
         r"--dangerously-skip-permissions\b|--yolo\b",
         0.45,
@@ -131,7 +143,8 @@ _ROWS: list[tuple[str, float, str]] = [
         "Puts secrets where they leak (code, git, logs).",
     ),
     (
-        rf"\b(?:log|logging|record|print|store|persist|dump|send|write|keep|capture|track|retain)"
+        r"\b(?:log|logging|record|print|store|persist|dump|send|write|keep|capture|track|retain|"
+        r"include|put|paste|add|copy|attach|share|post|forward|expose)"
         r"\s+(?:the\s+|all\s+|every\s+|full\s+|raw\s+|users?'?s?\s+|customers?'?s?\s+|plain-?text\s+|"
         rf"unmasked\s+|unredacted\s+|complete\s+|their\s+){{0,3}}{_PII}\b",
         0.3,
@@ -150,6 +163,20 @@ _ROWS: list[tuple[str, float, str]] = [
         0.45,
         "States that a service is open without authentication.",
     ),
+    (
+        rf"\b{_CONTROL}\b(?:[^.;\n]|\.(?=\S)){{0,50}}?\b(?:stays?|remains?|is|are|kept|left|should "
+        r"(?:be|stay)|must (?:be|stay)|can (?:be|stay)|goes)\s+(?:turned\s+|switched\s+)?(?:off|"
+        r"disabled|deactivated|bypassed|skipped)\b",
+        0.5,
+        "States that a security control stays off.",
+    ),
+    (
+        r"\b(?:security|auth\w*|permission|access|csrf|injection|xss|crypto\w*)\s+tests?\b"
+        r"(?:[^.;\n]|\.(?=\S)){0,40}?\b(?:xfail|skip(?:ped)?|disabled?|quarantin\w*|"
+        r"commented out|deleted?|removed?)\b",
+        0.55,
+        "Silences the tests that guard security.",
+    ),
 ]
 _NEEDLES = (
     "disabl|turn|skip|bypass|remov|drop|omit|leave out|rid of|switch|comment|rip out|no need|"
@@ -157,19 +184,23 @@ _NEEDLES = (
     "not |unnecessary|optional|overkill|pointless|redundant|waste|noise|for show|to skip|"
     "to disable|to ignore|to turn|to remove|to bypass",
     "n't|not |never|no longer|no |nobody|no one|none of",
-    "can|may|should|safe to",
-    "fine|ok|safe|acceptable|allowed",
-    "ask|prompt|wait|check|confirm|approve|yolo|dangerously",
+    "ignor|skip|suppress|disabl",
+    "fine to|ok to|okay to|safe to|acceptable to|allowed to",
+    "ask|prompt|wait for|check with|confirm with|approve|yolo|dangerously",
     "code|commit|check in|paste|put|store|keep|embed|print|log|echo|write|inline",
-    "log|record|print|store|persist|dump|send|write|keep|capture|track|retain",
+    "log|record|print|store|persist|dump|send|write|keep|capture|track|retain|include|put|paste|"
+    "add|copy|attach|share|post|forward|expose",
     "without|directly|straight",
     "unauthenticated|without|with no|open to",
+    "s off|y off|n off|e off|t off|disabled|deactivated|bypassed|skipped",
+    "test",
 )
 _TABLE = [
     (re.compile(rx, re.IGNORECASE), sev, detail, tuple(n.split("|")))
     for (rx, sev, detail), n in zip(_ROWS, _NEEDLES, strict=True)
 ]
 _PII_ROW = 7
+_CLAIM_ROWS = (1, 2, 9, 10)  # "X is not needed", "X needs no Y", open without auth, stays off
 _CONFIRM_ROW = 5
 _SECRET_ROW = 6
 _OPEN_ROW = 9
@@ -234,8 +265,24 @@ _VERBATIM = re.compile(
     re.IGNORECASE,
 )
 _LOCAL = re.compile(
-    r"\b(?:localhost|127\.0\.0\.1|in (?:unit )?tests?|test (?:fixture|suite|env\w*)|mock|stub|"
-    r"local (?:dev\w*|mock|stub|only)|on your (?:own )?machine|dev ?container|sandboxed)\b",
+    r"\b(?:localhost|127\.0\.0\.1|in (?:unit )?tests?|test (?:fixtures?|suite|env\w*|settings|"
+    r"config\w*|mode|modules?|databases?|db|servers?)|testing|for (?:the )?tests|mock|stub|"
+    r"local (?:dev\w*|mock|stub|only)|locally|dev(?:elopment)? (?:settings|mode|server|env\w*)|"
+    r"debug builds?|on your (?:own )?machine|dev ?container|sandboxed)\b",
+    re.IGNORECASE,
+)
+# Where the control lives elsewhere by design, or the claim is scoped to harmless changes.
+_DELEGATED = re.compile(
+    r"\b(?:itself|gateway|reverse proxy|proxy|upstream|sidecar|ingress|load balancer|service mesh|"
+    r"(?:handled|done|validated|checked|enforced|verified|terminated) (?:by|at|upstream)|"
+    r"validates|verifies|trusted publishing|oidc)\b",
+    re.IGNORECASE,
+)
+_SCOPED = re.compile(
+    r"\bfor (?:docs?|documentation|typo|readme|comment|draft|example|sample|generated|vendored|"
+    r"dependabot|renovate)[\w-]*(?:[- ]only)?\s+(?:changes?|prs?|pull requests?|commits?|"
+    r"fix(?:es)?|"
+    r"files?|builds?|updates?)\b",
     re.IGNORECASE,
 )
 
@@ -244,31 +291,29 @@ def _grade(idx: int, base: float, text: str, m: re.Match[str]) -> float:
     if idx == _OPEN_ROW and not _STATE_VERB.search(text[max(0, m.start() - 40) : m.start()]):
         return 0.0  # "requests without a token get a 401" describes enforcement
     frame = framing(text, m.start(), m.end())
-    after = text[m.end() : m.end() + 80]
-    if (
-        frame == "negated"
-        or _WARNED.search(after)
-        or _WARNED.search(text[max(0, m.start() - 60) : m.start()])
-    ):
+    before, after = text[max(0, m.start() - 60) : m.start()], text[m.end() : m.end() + 80]
+    if frame == "negated" or _WARNED.search(after) or _WARNED.search(before):
         return base * 0.25
     clause = text[max(0, m.start() - 100) : m.end() + 100]
     sev = base + (0.15 if frame == "instructive" else 0.0)
-    if _PRIVILEGED.search(clause):
-        sev += 0.15
-    if _RATIONALE.search(clause):
-        sev += 0.15
+    sev += 0.15 if _PRIVILEGED.search(clause) else 0.0
+    sev += 0.15 if _RATIONALE.search(clause) else 0.0
     if _PUBLIC.search(clause) and _AUTHISH.search(m.group(0)):
         sev *= 0.4  # a public page needs no login; it still needs TLS, CSRF and rate limits
     if _LOCAL.search(clause):
         sev *= 0.6
+    if idx in _CLAIM_ROWS and (_DELEGATED.search(clause) or _SCOPED.search(clause)):
+        sev *= (
+            0.6  # "checked by the gateway", "optional for docs-only changes": a design, not a hole
+        )
     if idx == _CONFIRM_ROW and _DESTRUCTIVE.search(clause):
         sev += 0.15  # the prompt being removed is the one that guards an irreversible step
     if idx == _PII_ROW:
         sev += 0.1 if re.search(_PII_HIGH, m.group(0), re.IGNORECASE) else 0.0
         sev += 0.25 if _VERBATIM.search(clause) else 0.0
+        sev *= 0.3 if _PROTECTED.search(clause) else 1.0
     if idx == _SECRET_ROW and _SHARED_PLACE.search(m.group(0)):
         sev += 0.15  # where others read it: the repository, its docs, logs, the client
-        sev *= 0.3 if _PROTECTED.search(clause) else 1.0
     return sev
 
 

@@ -14,7 +14,14 @@ from __future__ import annotations
 import re
 
 from mcp_memory.trust.detectors.base import Signal, excerpt, framing
-from mcp_memory.trust.detectors.hosts import HOST_IN_TEXT, host_risk, lookalike
+from mcp_memory.trust.detectors.hosts import (
+    HOST_IN_TEXT,
+    WELL_KNOWN,
+    host_of,
+    host_risk,
+    lookalike,
+    registrable,
+)
 
 FAMILY = "dangerous_command"
 
@@ -56,7 +63,7 @@ def _lookalike_signals(text: str) -> list[Signal]:
 
 
 _ALT = (
-    r"(?:forks?|forked|mirrors?|re-?uploads?|rebuilds?|repackag\w*|"
+    r"(?:forks?|forked|mirrors?|re-?uploads?|rebuilds?|repackag\w*|cop(?:y|ies)|"
     r"(?:\w+-)?patched (?:builds?|versions?|"
     r"copy|copies|releases?|wheels?|packages?|distributions?)|drop-in replacements?|"
     r"alternative (?:packages?|builds?|registr(?:y|ies)|index(?:es)?|sources?)|"
@@ -69,13 +76,13 @@ _STEER = re.compile(
     rf"always\s+(?:go|install|fetch)\s+(?:through|from)|go\s+through)\b[^.\n]{{0,80}}?\b{_ALT}\b|"
     r"\b(?:install\w*|use|get|pull|download|fetch|take|grab)\s+(?:[\w.@-]+\s+){0,5}?from\s+"
     r"(?:git\+)?https?://|"
-    rf"\b(?:the|our|this|a)\s+(?:[\w-]+\s+){{0,2}}{_ALT}\s+(?:of|for)\s+[\w.@/-]+",
+    rf"\b(?:the|our|this|a)\s+(?:[\w'-]+\s+){{0,2}}{_ALT}\s+(?:of|for)\s+[\w.@/-]+",
     re.IGNORECASE,
 )
 _TRUST_CLAIM = re.compile(
     r"\b(?:vetted|verified|trusted|approved|blessed|sanctioned|audited|hardened|"
-    r"security-?patched|secured?|safe|official|certified|whitelisted|allow-?listed|"
-    r"signed-off|known-good|clean)\b",
+    r"security-?patched|certified|whitelisted|allow-?listed|signed-off|known-good|"
+    r"community-verified|pre-approved)\b",
     re.IGNORECASE,
 )
 _INSTEAD = re.compile(
@@ -96,8 +103,21 @@ _URL = re.compile(r"https?://[^\s\"'`)<>|,;]+|git\+https?://[^\s\"'`)<>|,;]+", r
 
 _STEER_NEEDLES = ("fork", "mirror", "registr", "index", "proxy", "cdn", "patched", "rebuild",
                   "repackag", "upload", "replacement", "alternative", "install", "from http",
-                  "from git+")  # fmt: skip
+                  "from git+", "copy of", "copies of")  # fmt: skip
 _CI_NEEDLES = ("workflow", "gitlab", "jenkins", "circleci", "pipeline", "buildkite", "ci ", "ci.")
+
+
+# Well-known hosts where anyone can publish: naming one says nothing about who published.
+_USER_CONTENT = frozenset(
+    {"github.com", "githubusercontent.com", "github.io", "gitlab.com", "gitlab.io",
+     "bitbucket.org", "huggingface.co", "docker.io", "docker.com", "ghcr.io", "quay.io",
+     "sourceforge.net", "jsdelivr.net", "unpkg.com", "amazonaws.com", "googleapis.com"}
+)  # fmt: skip
+
+
+def _vendor_site(url: str) -> bool:
+    reg = registrable(host_of(url))
+    return reg in WELL_KNOWN and reg not in _USER_CONTENT
 
 
 def _steering_signals(text: str) -> list[Signal]:
@@ -113,8 +133,8 @@ def _steering_signals(text: str) -> list[Signal]:
         return []
     url = _URL.search(near)
     risk = host_risk(url.group(0).removeprefix("git+"))[0] if url else 0.3
-    if risk <= 0.15 and url:
-        return []  # an official registry, localhost or a private host: that is the fix, not a lure
+    if url and (risk <= 0.15 or _vendor_site(url.group(0).removeprefix("git+"))):
+        return []  # an official registry or vendor, localhost or a private host: not a lure
     sev = 0.2 + risk * 0.3
     sev += 0.25 if _TRUST_CLAIM.search(near) else 0.0
     sev += 0.15 if _INSTEAD.search(near) else 0.0
@@ -127,17 +147,16 @@ _WORKFLOW = (
     r"(?:\.github/workflows/[\w./-]*|(?:github )?actions? workflows?|workflow (?:files?|ya?ml)|"
     r"\.gitlab-ci\.ya?ml|gitlab ci|jenkinsfile|\.circleci/config\.ya?ml|azure-pipelines\.ya?ml|"
     r"buildkite|ci (?:config|configuration|pipeline|workflow|ya?ml|jobs?|steps?)|the pipeline|"
-    r"release (?:workflow|pipeline|job))"
+    r"release (?:workflow|pipeline|job)|the (?:ci |release |build |deploy )?workflows?)"
 )
 _EDIT = (
     r"(?:edit|modify|change|update|patch|add|append|insert|rewrite|replace|remove|delete|"
     r"comment out|tweak|mark|set|configure|flip|make)"
 )
-_CI_EDIT = re.compile(
-    rf"\b{_EDIT}\b[^.\n]{{0,80}}?{_WORKFLOW}|{_WORKFLOW}[^.\n]{{0,60}}?\b(?:should|must|needs? to)?"
-    rf"\s*{_EDIT}\b",
-    re.IGNORECASE,
-)
+# A workflow named, then an edit verb near it (two small searches: one regex leading with both
+# alternations costs a scan of every note).
+_WORKFLOW_RX = re.compile(_WORKFLOW, re.IGNORECASE)
+_EDIT_RX = re.compile(rf"\b{_EDIT}\b", re.IGNORECASE)
 _CI_PAYLOAD = re.compile(
     r"\b(?:curl|wget|printenv|base64)\b|\$\{\{\s*secrets|\bsecrets\.\w+|\btoJSON\(|"
     r"continue[-_]?on[-_]?error\s*[:=]?\s*true|\bif\s*:\s*false|allow_failure\s*:\s*true|"
@@ -163,7 +182,7 @@ _OFFICIAL_ACTION_OWNERS = frozenset(
      "golangci", "gradle", "ruby", "pnpm", "oven-sh", "denoland"}
 )  # fmt: skip
 _ACTION_USE = re.compile(
-    r"\buses\s*:\s*[\"']?([\w.-]+)/(checkout|setup-python|setup-node|setup-go|setup-java|cache|"
+    r"(?<![\w./-])([\w.-]+)/(checkout|setup-python|setup-node|setup-go|setup-java|cache|"
     r"upload-artifact|download-artifact|github-script|login-action|setup-buildx-action|"
     r"build-push-action|configure-aws-credentials|setup-uv|gh-action-pypi-publish)@",
     re.IGNORECASE,
@@ -173,13 +192,13 @@ _ACTION_USE = re.compile(
 def _ci_signals(text: str) -> list[Signal]:
     out: list[Signal] = []
     low = text.lower()
-    for m in _ACTION_USE.finditer(text) if "uses" in low else ():
+    for m in _ACTION_USE.finditer(text) if "@" in low else ():
         if m.group(1).lower() not in _OFFICIAL_ACTION_OWNERS:
             detail = f"A well-known action ({m.group(2)}) taken from another owner ({m.group(1)})."
             out.append(_sig(0.7, text, m, detail))
             break
-    m = _CI_EDIT.search(text) if any(n in low for n in _CI_NEEDLES) else None
-    if m:
+    m = _WORKFLOW_RX.search(text) if any(n in low for n in _CI_NEEDLES) else None
+    if m and _EDIT_RX.search(text[max(0, m.start() - 90) : m.end() + 70]):
         near = text[max(0, m.start() - 100) : m.end() + 160]
         frame = framing(text, m.start(), m.end())
         if _CI_PAYLOAD.search(near) and frame != "negated":
@@ -203,7 +222,8 @@ _LOCK_FIELD = (
 )
 _LOCK_ROWS = [
     (
-        rf"\b(?:edit|change|replace|update|set|point|rewrite|hand-edit|patch|modify|swap)\b{_SPAN}"
+        rf"\b(?:edit|change|replace|update|set|point|rewrite|hand-edit|patch|modify|swap|overwrite|"
+        rf"substitute|copy)\b{_SPAN}"
         rf"{{0,50}}?\b{_LOCK_FIELD}\b{_SPAN}{{0,50}}?{_LOCK}|{_LOCK}{_SPAN}{{0,50}}?\b(?:edit|change|"
         rf"replace|rewrite|hand-edit|patch|modify|swap|point)\w*\b{_SPAN}{{0,60}}?\b{_LOCK_FIELD}\b|"
         rf"{_LOCK}(?:'s)?\s+(?:\w+\s+)?{_LOCK_FIELD}\b{_SPAN}{{0,40}}?"
