@@ -88,7 +88,7 @@ _ROWS: list[tuple[str, float, str]] = [
         "Switches a security control off.",
     ),
     (
-        rf"\b{_CONTROL}\s+(?:is|are|was|were|has been|have been)\s+(?:\w+\s+)?{_NOT_NEEDED}",
+        rf"\b(?:is|are|was|were|has been|have been)\s+(?:\w+\s+)?{_NOT_NEEDED}",  # control before
         0.55,
         "Declares a security control unnecessary.",
     ),
@@ -105,7 +105,7 @@ _ROWS: list[tuple[str, float, str]] = [
         "States that something needs no security control.",
     ),
     (
-        rf"\b{_CONTROL}\s+(?:errors?|warnings?|failures?|mismatch(?:es)?)\b[^.;\n]{{0,50}}?"
+        r"\b(?:errors?|warnings?|failures?|mismatch(?:es)?)\b[^.;\n]{0,50}?"  # control before
         r"\b(?:can|may|should|are "
         r"safe to)\s+(?:safely\s+|just\s+|always\s+)?(?:be\s+)?(?:ignored|ignore|skipped|skip|"
         r"suppressed|disabled)\b",
@@ -164,7 +164,7 @@ _ROWS: list[tuple[str, float, str]] = [
         "States that a service is open without authentication.",
     ),
     (
-        rf"\b{_CONTROL}\b(?:[^.;\n]|\.(?=\S)){{0,50}}?\b(?:stays?|remains?|is|are|kept|left|should "
+        r"\b(?:stays?|remains?|is|are|kept|left|should "  # control before
         r"(?:be|stay)|must (?:be|stay)|can (?:be|stay)|goes)\s+(?:turned\s+|switched\s+)?(?:off|"
         r"disabled|deactivated|bypassed|skipped)\b",
         0.5,
@@ -187,13 +187,13 @@ _NEEDLES = (
     "ignor|skip|suppress|disabl",
     "fine to|ok to|okay to|safe to|acceptable to|allowed to",
     "ask|prompt|wait for|check with|confirm with|approve|yolo|dangerously",
-    "code|commit|check in|paste|put|store|keep|embed|print|log|echo|write|inline",
-    "log|record|print|store|persist|dump|send|write|keep|capture|track|retain|include|put|paste|"
-    "add|copy|attach|share|post|forward|expose",
+    "key|secret|token|jwt|password|credential|connection string|cookie",
+    "password|card|cvv|ssn|social security|passport|tax id|bank|header|cookie|token|birth|"
+    "medical|health|personal|pii|address|phone",
     "without|directly|straight",
     "unauthenticated|without|with no|open to",
     "s off|y off|n off|e off|t off|disabled|deactivated|bypassed|skipped",
-    "test",
+    "security test|auth|permission test|access test|csrf|injection|xss|crypto",
 )
 _TABLE = [
     (re.compile(rx, re.IGNORECASE), sev, detail, tuple(n.split("|")))
@@ -287,18 +287,18 @@ _SCOPED = re.compile(
 )
 
 
-def _grade(idx: int, base: float, text: str, m: re.Match[str]) -> float:
-    if idx == _OPEN_ROW and not _STATE_VERB.search(text[max(0, m.start() - 40) : m.start()]):
+def _grade(idx: int, base: float, text: str, m: re.Match[str], start: int) -> float:
+    if idx == _OPEN_ROW and not _STATE_VERB.search(text[max(0, start - 40) : start]):
         return 0.0  # "requests without a token get a 401" describes enforcement
-    frame = framing(text, m.start(), m.end())
-    before, after = text[max(0, m.start() - 60) : m.start()], text[m.end() : m.end() + 80]
+    frame = framing(text, start, m.end())
+    before, after = text[max(0, start - 60) : start], text[m.end() : m.end() + 80]
     if frame == "negated" or _WARNED.search(after) or _WARNED.search(before):
         return base * 0.25
-    clause = text[max(0, m.start() - 100) : m.end() + 100]
+    clause = text[max(0, start - 100) : m.end() + 100]
     sev = base + (0.15 if frame == "instructive" else 0.0)
     sev += 0.15 if _PRIVILEGED.search(clause) else 0.0
     sev += 0.15 if _RATIONALE.search(clause) else 0.0
-    if _PUBLIC.search(clause) and _AUTHISH.search(m.group(0)):
+    if _PUBLIC.search(clause) and _AUTHISH.search(text[start : m.end()]):
         sev *= 0.4  # a public page needs no login; it still needs TLS, CSRF and rate limits
     if _LOCAL.search(clause):
         sev *= 0.6
@@ -309,12 +309,32 @@ def _grade(idx: int, base: float, text: str, m: re.Match[str]) -> float:
     if idx == _CONFIRM_ROW and _DESTRUCTIVE.search(clause):
         sev += 0.15  # the prompt being removed is the one that guards an irreversible step
     if idx == _PII_ROW:
-        sev += 0.1 if re.search(_PII_HIGH, m.group(0), re.IGNORECASE) else 0.0
+        sev += 0.1 if re.search(_PII_HIGH, text[start : m.end()], re.IGNORECASE) else 0.0
         sev += 0.25 if _VERBATIM.search(clause) else 0.0
         sev *= 0.3 if _PROTECTED.search(clause) else 1.0
-    if idx == _SECRET_ROW and _SHARED_PLACE.search(m.group(0)):
+    if idx == _SECRET_ROW and _SHARED_PLACE.search(text[start : m.end()]):
         sev += 0.15  # where others read it: the repository, its docs, logs, the client
     return sev
+
+
+# Rows whose control comes before the predicate: the regex finds the (rarer) predicate and the
+# control is then looked for just before it, because a regex leading with the long control
+# alternation costs a scan of every note.
+_CONTROL_BEFORE = {
+    1: re.compile(rf"\b{_CONTROL}\s+$", re.IGNORECASE),
+    3: re.compile(rf"\b{_CONTROL}\s+$", re.IGNORECASE),
+    10: re.compile(rf"\b{_CONTROL}\b(?:[^.;\n]|\.(?=\S)){{0,50}}$", re.IGNORECASE),
+}
+
+
+def _subject_start(idx: int, text: str, m: re.Match[str]) -> int | None:
+    """Where the match really starts (its control included), or None when it has no control."""
+    rx = _CONTROL_BEFORE.get(idx)
+    if rx is None:
+        return m.start()
+    lo = max(0, m.start() - 80)
+    found = rx.search(text, lo, m.start())
+    return found.start() if found else None
 
 
 def detect(text: str) -> list[Signal]:
@@ -324,14 +344,17 @@ def detect(text: str) -> list[Signal]:
     for idx, (rx, base, detail, needles) in enumerate(_TABLE):
         if not any(n in low for n in needles):
             continue
-        best: tuple[float, re.Match[str]] | None = None
+        best: tuple[float, re.Match[str], int] | None = None
         for m in rx.finditer(text):
-            sev = _grade(idx, base, text, m)
+            start = _subject_start(idx, text, m)
+            if start is None:
+                continue
+            sev = _grade(idx, base, text, m, start)
             if best is None or sev > best[0]:
-                best = (sev, m)
+                best = (sev, m, start)
         if best and best[0] > 0.05:
-            sev, m = best
+            sev, m, start = best
             out.append(
-                Signal(FAMILY, round(min(sev, 1.0), 3), excerpt(text, m.start(), m.end()), detail)
+                Signal(FAMILY, round(min(sev, 1.0), 3), excerpt(text, start, m.end()), detail)
             )
     return out
