@@ -83,7 +83,8 @@ _OPEN = (
 
 _ROWS: list[tuple[str, float, str]] = [
     (
-        rf"\b{_OFF}\s+(?:the\s+|all\s+|any\s+|every\s+)?(?:[\w-]+\s+){{0,2}}?{_CONTROL}\b",
+        rf"\b{_OFF}\s+(?:the\s+|all\s+|any\s+|every\s+)?(?:[\w-]+\s+){{0,2}}?{_CONTROL}\b|"
+        rf"\bleave\s+(?:the\s+)?(?:[\w-]+\s+)?{_CONTROL}\s+out\b",
         0.4,
         "Switches a security control off.",
     ),
@@ -179,7 +180,7 @@ _ROWS: list[tuple[str, float, str]] = [
     ),
 ]
 _NEEDLES = (
-    "disabl|turn|skip|bypass|remov|drop|omit|leave out|rid of|switch|comment|rip out|no need|"
+    "disabl|turn|skip|bypass|remov|drop|omit|leave |rid of|switch|comment|rip out|no need|"
     "bother|forgo|relax|loosen|weaken|ignor|deactivat",
     "not |unnecessary|optional|overkill|pointless|redundant|waste|noise|for show|to skip|"
     "to disable|to ignore|to turn|to remove|to bypass",
@@ -278,6 +279,11 @@ _DELEGATED = re.compile(
     r"validates|verifies|trusted publishing|oidc)\b",
     re.IGNORECASE,
 )
+_SOFTENED = re.compile(
+    r"\b(?:but|though|although|yet)\s+(?:still\s+|strongly\s+|highly\s+)?(?:recommended|encouraged|"
+    r"preferred|advised|expected|appreciated)\b",
+    re.IGNORECASE,
+)
 _SCOPED = re.compile(
     r"\bfor (?:docs?|documentation|typo|readme|comment|draft|example|sample|generated|vendored|"
     r"dependabot|renovate)[\w-]*(?:[- ]only)?\s+(?:changes?|prs?|pull requests?|commits?|"
@@ -302,6 +308,10 @@ def _grade(idx: int, base: float, text: str, m: re.Match[str], start: int) -> fl
         sev *= 0.4  # a public page needs no login; it still needs TLS, CSRF and rate limits
     if _LOCAL.search(clause):
         sev *= 0.6
+    if idx in _CLAIM_ROWS and re.search(r"\boptional\b", text[start : m.end()], re.IGNORECASE):
+        sev -= 0.1  # "optional" describes many honest project policies; "not needed" fewer
+    if _SOFTENED.search(clause):
+        sev *= 0.5  # "optional but recommended": the note still asks for the control
     if idx in _CLAIM_ROWS and (_DELEGATED.search(clause) or _SCOPED.search(clause)):
         sev *= (
             0.6  # "checked by the gateway", "optional for docs-only changes": a design, not a hole
@@ -357,4 +367,14 @@ def detect(text: str) -> list[Signal]:
             out.append(
                 Signal(FAMILY, round(min(sev, 1.0), 3), excerpt(text, start, m.end()), detail)
             )
-    return out
+    return _corroborated(out)
+
+
+def _corroborated(out: list[Signal]) -> list[Signal]:
+    """Two different weakening claims in one note ("signing is optional, leave cosign out") are
+    more than either alone: the strongest gains 0.1."""
+    if len([s for s in out if s.severity >= 0.3]) < 2:
+        return out
+    top = max(out, key=lambda s: s.severity)
+    bumped = Signal(top.family, round(min(1.0, top.severity + 0.1), 3), top.evidence, top.detail)
+    return [bumped if s is top else s for s in out]
