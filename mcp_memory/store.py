@@ -39,7 +39,7 @@ from mcp_memory.recall import anchors, elsewhere
 from mcp_memory.recall import hybrid as search
 from mcp_memory.storage import Backend, backend_of, open_backend
 from mcp_memory.storage import driver as db
-from mcp_memory.trust import agents
+from mcp_memory.trust import agents, fields
 from mcp_memory.trust.gate import Screen, ScreenContext, screen_write
 from mcp_memory.vector_sync import VectorSync
 
@@ -160,7 +160,7 @@ class MemoryStore:
             files=files, supersedes=supersedes,
         )  # fmt: skip
         vector, model = self.vectors.embed(new.content)
-        verdict = self.screen(self, new.content, vector, actor, new.source, new.project)
+        verdict = self.screen(self, fields.screened(new), vector, actor, new.source, new.project)
         now = time.time()
         with self.transaction() as conn:
             return self._commit(conn, new, verdict, (vector, model), now, in_transaction)

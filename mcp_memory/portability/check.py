@@ -30,6 +30,7 @@ from mcp_memory.models import Actor, Verdict
 from mcp_memory.portability.report import MAX_MESSAGE_CHARS, ImportReport, LineError, shorten
 from mcp_memory.records import content_hash
 from mcp_memory.store import MemoryStore
+from mcp_memory.trust import fields
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"  # also ./schemas at the repo root
 MAX_LINE_BYTES = 512 * 1024  # 16 KiB of content fully \u-escaped plus 50 long paths still fits
@@ -278,7 +279,8 @@ def screen_all(
     kept: list[Screened] = []
     for item, vec in zip(items, vecs, strict=True):
         try:
-            verdict = store.screen(store, item.text, vec, SCREEN_AS, SCREEN_SOURCE, item.project)
+            text = fields.compose(item.text, item.kind, item.tags, [f["path"] for f in item.files])
+            verdict = store.screen(store, text, vec, SCREEN_AS, SCREEN_SOURCE, item.project)
         except SecretRejected as exc:
             report.errors.append(LineError(item.line, shorten(f"rejected: {exc}")))
             continue

@@ -20,6 +20,7 @@ from mcp_memory.errors import SecretRejected
 from mcp_memory.models import Actor, Verdict
 from mcp_memory.trust import agents, beta, detectors
 from mcp_memory.trust.contradiction import reason as contradiction_reason
+from mcp_memory.trust.fields import content_of
 
 if TYPE_CHECKING:
     from mcp_memory.config import Settings
@@ -91,7 +92,7 @@ def near_duplicates(store: ScreenContext, text: str, actor: Actor, project: str)
 
     Compares word sets with the agent's latest writes (not a vector scan), so its
     cost does not grow with the size of the store."""
-    words = _shingles(text)
+    words = _shingles(content_of(text))
     if not words:
         return 0
     since = time.time() - BURST_WINDOW_S
@@ -128,7 +129,7 @@ def contradiction(
         row = rows[mid]
         if row["agent"] == actor.agent or float(row["agent_trust"]) < writer + TRUST_MARGIN:
             continue
-        why = contradiction_reason(text, str(row["content"]))
+        why = contradiction_reason(content_of(text), str(row["content"]))
         if why:
             return detectors.Signal(
                 family="contradiction",
