@@ -103,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--float", action="store_true", help="train on the float model's vectors")
     ap.add_argument("--no-write", action="store_true", help="do not write the weights file")
     ap.add_argument("--skip-loo", action="store_true", help="skip leave-one-out figures")
+    ap.add_argument(
+        "--loo",
+        default="source,family,benign",
+        help="which leave-one-out figures: attack source, attack family, benign source",
+    )
+    ap.add_argument("--figures-only", action="store_true", help="only the leave-one-out figures")
     ap.add_argument("--out", type=Path, default=learned.WEIGHTS)
     ap.add_argument("--extra", type=Path, nargs="*", default=[], help="more jsonl sets to score")
     args = ap.parse_args(argv)
@@ -111,15 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     rows, x, y = corpus_matrix(emb)
     print_counts(rows)
     sample = detector_corpus.sample_weights(rows)
-    w, thr = fitting.fit_with_threshold(x, y, sample)
-    if not args.no_write:
-        write(args.out, w, thr)
-    dev_sets(emb, w, thr, args.extra)
-    detector_eval.in_distribution(x, y, rows, sample)
+    if not args.figures_only:
+        w, thr = fitting.fit_with_threshold(x, y, sample)
+        if not args.no_write:
+            write(args.out, w, thr)
+        dev_sets(emb, w, thr, args.extra)
+        detector_eval.in_distribution(x, y, rows, sample)
     if not args.skip_loo:
-        attack_sources = {r["source"] for r in rows if r["label"] == 1}
-        print(f"(attack sources: {', '.join(sorted(attack_sources))})")
-        for key, label in (("source", 1), ("family", 1), ("source", 0)):
+        wanted = {"source": ("source", 1), "family": ("family", 1), "benign": ("source", 0)}
+        for name in args.loo.split(","):
+            key, label = wanted[name.strip()]
             detector_eval.leave_one_out(x, y, rows, key, label, sample)
     return 0
 
