@@ -66,10 +66,32 @@ def leave_one_out(
         w, thr = fitting.fit_with_threshold(
             x[keep], y[keep], None if sample is None else sample[keep]
         )
-        hits = fitting.prob(w, x[held]) >= thr
+        p = fitting.prob(w, x[held])
+        hits = p >= thr
         out[g] = float(hits.mean())
-        print(f"  {g:30} {what} {_rate(hits)}  (threshold {thr:.3f})")
+        gate = with_rules([rows[i]["text"] for i in held], p, thr)
+        print(f"  {g:30} {what} {_rate(hits)}  (threshold {thr:.3f}); with the rules {_rate(gate)}")
     return out
+
+
+def with_rules(texts: list[str], p: np.ndarray, thr: float) -> np.ndarray:
+    """Not stored by the gate for a fresh known client: the rules' signals plus the learned
+    signal at probability `p` (the held-out model's, with its own threshold). The exemplar
+    check is left out: its exemplars were not held out."""
+    from mcp_memory.trust import beta
+    from mcp_memory.trust.detectors import Signal, learned, scan
+
+    floor = thr - 0.5 * (thr - 0.5)
+    none = np.zeros(1, dtype=np.float32)
+    m = learned.Model(none, none, none, 0.0, thr, floor, "")
+    fresh = beta.new_agent("bench", 0.0, known_client=True).score
+    out = []
+    for text, prob in zip(texts, p, strict=True):
+        signals = scan(text)
+        sev = learned.severity(m, float(prob))
+        signals += [Signal("learned", sev, "", "")] if sev > 0 else []
+        out.append(beta.decide(signals, agent_trust=fresh, source="agent").status != "stored")
+    return np.array(out)
 
 
 def on_set(name: str, p: np.ndarray, thr: float, attack: bool, rows: list[dict]) -> float:
