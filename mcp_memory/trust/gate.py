@@ -20,6 +20,7 @@ from mcp_memory.errors import SecretRejected
 from mcp_memory.models import Actor, Verdict
 from mcp_memory.trust import agents, beta, detectors
 from mcp_memory.trust.contradiction import reason as contradiction_reason
+from mcp_memory.trust.detectors.semantic import meaning_signals
 from mcp_memory.trust.fields import content_of
 
 if TYPE_CHECKING:
@@ -76,10 +77,8 @@ def content_signals(
 ) -> list[detectors.Signal]:
     signals = detectors.scan(text)
     emb = store.loader.current()
-    if vector is not None and emb is not None:
-        semantic = _semantic_for(emb).check(vector)
-        if semantic is not None:
-            signals.append(semantic)
+    if vector is not None and emb is not None:  # learned classifier + corroborated exemplars
+        signals += meaning_signals(_semantic_for(emb), text, vector, emb.name)
     return signals
 
 

@@ -1,0 +1,164 @@
+"""A learned detector: a small classifier over the MiniLM vector the store already computes.
+
+The rules catch the loud phrasings and the exemplar check catches close paraphrases of a few
+dozen lines; neither generalizes to a kind of poison nobody here wrote. This classifier was
+trained on a broad corpus (public prompt-injection and jailbreak collections, generated
+coding-agent poisons across ten families, instruction files, commit messages and docs as the
+benign side: docs/data-card.md) by benchmarks/train_detector.py, with the int8 model the product
+ships, and is measured leave-one-source-out and leave-one-family-out (docs/security.md).
+
+Inference is one 1409x16 matrix product plus hashing the note's words (tens of microseconds).
+The weights are package data, loaded once on first use; a missing or damaged file turns the
+detector off with one log line and never blocks a write.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mcp_memory.trust.detectors.base import Signal, make_safe
+
+log = logging.getLogger("mcp_memory")
+
+FAMILY = "learned"
+WEIGHTS = Path(__file__).with_name("learned.npz")
+FEATURE_VERSION = 2
+BUCKETS = 1024  # hashed word unigrams and bigrams: the words MiniLM blurs (never, instead, off)
+_WORD = re.compile(r"[a-z0-9_.$|<>/-]+")
+# At the threshold a note is just held from a fresh known client (its bar is 0.53); a little
+# over it, from any agent short of a trusted one (the bar never exceeds 0.65).
+SEVERITY_AT_THRESHOLD = 0.56
+SEVERITY_FLOOR = 0.2  # a borderline score is a weak signal: it counts only with other evidence
+SEVERITY_MAX = 0.95
+
+
+@dataclass(frozen=True)
+class Model:
+    w1: np.ndarray  # (n_features, hidden)
+    b1: np.ndarray  # (hidden,)
+    w2: np.ndarray  # (hidden,)
+    b2: float
+    threshold: float  # probability at which a note is held for a known client
+    floor: float  # probability below which no signal is raised
+    model_name: str  # embedding model the weights were trained on (without the :int8 suffix)
+
+
+_model: Model | None = None
+_loaded = False
+_lock = threading.Lock()
+
+
+def features(text: str, vector: np.ndarray) -> np.ndarray:
+    """The classifier's input: the unit-length sentence vector, the note's log length and a
+    hashed bag of its words and word pairs (unit length). Shared with the training script so
+    both sides compute exactly the same thing."""
+    v = np.asarray(vector, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(v))
+    v = v / norm if norm > 0 and math.isfinite(norm) else np.zeros_like(v)
+    size = math.log1p(len(text)) / 8.0
+    return np.concatenate([v, np.array([size], dtype=np.float32), lexical(text)])
+
+
+def lexical(text: str) -> np.ndarray:
+    bag = np.zeros(BUCKETS, dtype=np.float32)
+    words = _WORD.findall(text[:4000].lower())
+    for gram in words + [a + " " + b for a, b in zip(words, words[1:], strict=False)]:
+        bag[zlib.crc32(gram.encode()) % BUCKETS] = 1.0
+    n = float(np.linalg.norm(bag))
+    return bag / n if n else bag
+
+
+def load(path: Path = WEIGHTS) -> Model | None:
+    """The model in `path`, or None (logged once by the caller) when it cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["feature_version"]) != FEATURE_VERSION:
+                raise ValueError(f"feature version {int(data['feature_version'])}")
+            return Model(
+                w1=np.asarray(data["w1"], dtype=np.float32),
+                b1=np.asarray(data["b1"], dtype=np.float32),
+                w2=np.asarray(data["w2"], dtype=np.float32),
+                b2=float(np.asarray(data["b2"]).reshape(-1)[0]),
+                threshold=float(data["threshold"]),
+                floor=float(data["floor"]),
+                model_name=str(data["model_name"]),
+            )
+    except Exception as exc:  # noqa: BLE001 - a bad file turns the detector off, never the store
+        log.warning(
+            "mcp-memory: learned detector disabled, its weights in %s do not load (%s: %s)",
+            path,
+            type(exc).__name__,
+            str(exc)[:200],
+        )
+        return None
+
+
+def model() -> Model | None:
+    global _model, _loaded
+    if not _loaded:
+        with _lock:
+            if not _loaded:
+                _model = load()
+                _loaded = True
+    return _model
+
+
+def probability(m: Model, text: str, vector: np.ndarray) -> float:
+    x = features(text, vector)
+    if x.shape[0] != m.w1.shape[0] or not np.all(np.isfinite(x)):
+        return 0.0
+    z = float(np.maximum(x @ m.w1 + m.b1, 0.0) @ m.w2) + m.b2
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def severity(m: Model, p: float) -> float:
+    """0 below the floor, rising to SEVERITY_AT_THRESHOLD at the threshold, then to the max."""
+    if p < m.floor:
+        return 0.0
+    if p < m.threshold:
+        span = max(m.threshold - m.floor, 1e-6)
+        return SEVERITY_FLOOR + (SEVERITY_AT_THRESHOLD - SEVERITY_FLOOR) * (p - m.floor) / span
+    span = max(1.0 - m.threshold, 1e-6)
+    return SEVERITY_AT_THRESHOLD + (SEVERITY_MAX - SEVERITY_AT_THRESHOLD) * (p - m.threshold) / span
+
+
+def score(text: str, vector: np.ndarray | None, model_name: str | None = None) -> float | None:
+    """The classifier's probability that the note is a poison, or None when it cannot judge:
+    no weights, no vector, or a vector from another model than the one it was trained on."""
+    m = model()
+    if m is None or vector is None:
+        return None
+    if model_name is not None and model_name.split(":")[0] != m.model_name:
+        return None
+    try:
+        return probability(m, str(text), np.asarray(vector, dtype=np.float32))
+    except (ValueError, TypeError):
+        return None
+
+
+def signal_for(text: str, p: float | None) -> Signal | None:
+    """The signal for a probability from `score`; None below the floor."""
+    m = model()
+    if m is None or p is None:
+        return None
+    sev = severity(m, p)
+    if sev <= 0.0:
+        return None
+    detail = (
+        f"A classifier trained on poisoned notes scores this {p:.2f} (holds at {m.threshold:.2f})."
+    )
+    return Signal(FAMILY, round(min(sev, SEVERITY_MAX), 3), make_safe(str(text))[:120], detail)
+
+
+def check(text: str, vector: np.ndarray | None, model_name: str | None = None) -> Signal | None:
+    """A signal when the note reads like a poison to the classifier; None when it does not or
+    when it cannot judge (see `score`)."""
+    return signal_for(text, score(text, vector, model_name))
