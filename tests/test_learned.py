@@ -64,12 +64,14 @@ def test_a_clear_attack_scores_over_the_threshold_and_a_plain_note_under_the_flo
 def test_severity_grows_with_the_probability_and_is_weak_near_the_floor() -> None:
     m = learned.model()
     assert m is not None
+    hold = max(m.threshold, learned.HOLD_ALONE)
     low = learned.severity(m, m.floor + 0.01)
-    at = learned.severity(m, m.threshold)
+    below = learned.severity(m, hold - 0.01)
+    at = learned.severity(m, hold)
     high = learned.severity(m, 0.999)
     assert learned.severity(m, m.floor - 0.01) == 0.0
     assert 0.2 <= low < 0.3 and at == pytest.approx(learned.SEVERITY_AT_THRESHOLD)
-    assert at < high <= learned.SEVERITY_MAX
+    assert low < below < at < high <= learned.SEVERITY_MAX
 
 
 @pytest.mark.parametrize(

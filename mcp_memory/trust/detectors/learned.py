@@ -38,6 +38,13 @@ _WORD = re.compile(r"[a-z0-9_.$|<>/-]+")
 SEVERITY_AT_THRESHOLD = 0.56
 SEVERITY_FLOOR = 0.2  # a borderline score is a weak signal: it counts only with other evidence
 SEVERITY_MAX = 0.95
+# The probability at which the classifier alone holds a note. Its trained threshold (0.2% of
+# benign training rows) held 1.2% of ordinary notes from another generator
+# (benchmarks/coding_notes.py: "The webhooks migration locked writes in billing ..." at 0.99),
+# so out of its training distribution it must be surer: at 0.95 it held 0.45% of those notes
+# and 0 of 996 cursor rules, and kept 75 of the 94 CyberSecEval attacks it held alone. Below
+# it a score is a weaker signal that adds to other evidence.
+HOLD_ALONE = 0.95
 
 
 @dataclass(frozen=True)
@@ -120,14 +127,16 @@ def probability(m: Model, text: str, vector: np.ndarray) -> float:
 
 
 def severity(m: Model, p: float) -> float:
-    """0 below the floor, rising to SEVERITY_AT_THRESHOLD at the threshold, then to the max."""
+    """0 below the floor, rising to SEVERITY_AT_THRESHOLD where the classifier holds alone (its
+    threshold, or HOLD_ALONE if that is higher), then to the max."""
+    hold = max(m.threshold, HOLD_ALONE)
     if p < m.floor:
         return 0.0
-    if p < m.threshold:
-        span = max(m.threshold - m.floor, 1e-6)
+    if p < hold:
+        span = max(hold - m.floor, 1e-6)
         return SEVERITY_FLOOR + (SEVERITY_AT_THRESHOLD - SEVERITY_FLOOR) * (p - m.floor) / span
-    span = max(1.0 - m.threshold, 1e-6)
-    return SEVERITY_AT_THRESHOLD + (SEVERITY_MAX - SEVERITY_AT_THRESHOLD) * (p - m.threshold) / span
+    span = max(1.0 - hold, 1e-6)
+    return SEVERITY_AT_THRESHOLD + (SEVERITY_MAX - SEVERITY_AT_THRESHOLD) * (p - hold) / span
 
 
 def score(text: str, vector: np.ndarray | None, model_name: str | None = None) -> float | None:
