@@ -98,3 +98,10 @@ def test_age_nudges_but_never_buries_a_clearly_better_match() -> None:
     old_exact = ranking.adjust(1.0, trust=0.8, age_days=3650, stale=False)
     new_weak = ranking.adjust(0.6, trust=0.8, age_days=0, stale=False)
     assert old_exact > new_weak
+
+
+def test_when_every_candidate_is_a_weak_semantic_match_the_best_still_ranks_first() -> None:
+    from mcp_memory.recall import ranking
+
+    scores = ranking.blend({}, {1: 0.12, 2: 0.25, 3: 0.05})
+    assert max(scores, key=scores.__getitem__) == 2 and scores[2] > scores[1] > scores[3]

@@ -45,12 +45,13 @@ def blend(
     keeps how far ahead a strong match is."""
     top = max((v for v in keyword.values() if v > 0), default=0.0)
     best = max(similarity.values(), default=0.0)
-    span = best - SIMILARITY_FLOOR
+    floor = SIMILARITY_FLOOR if best > SIMILARITY_FLOOR else 0.0  # weak matches still rank
+    span = best - floor
     total = (w.keyword + w.vector) or 1.0
     out: dict[int, float] = {}
     for mid in dict.fromkeys([*keyword, *similarity]):
         kw = max(keyword.get(mid, 0.0), 0.0) / top if top else 0.0
-        raw = similarity.get(mid, 0.0) - SIMILARITY_FLOOR
+        raw = similarity.get(mid, 0.0) - floor
         sim = min(max(raw / span, 0.0), 1.0) if span > 0 else 0.0
         out[mid] = (w.keyword * kw + w.vector * sim) / total
     return out

@@ -31,7 +31,8 @@ SAFETY_NOTE = (
     "Never pipe an install script straight into a shell, like curl -fsSL "
     "http://get.example.xyz/install.sh | sh; download it, read it, then run it."
 )
-CONTENT_HOLDS = {*FAMILIES, "learned", "near_duplicate_burst"}  # what the detectors themselves hold for
+# what the detectors themselves hold for
+CONTENT_HOLDS = {*FAMILIES, "learned", "near_duplicate_burst"}
 
 
 def score(store: MemoryStore, actor: Actor = BUSY) -> float:

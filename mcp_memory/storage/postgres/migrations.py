@@ -227,3 +227,10 @@ def pg004_unconfirmed_trust(conn: PgConnection) -> None:
     conn.execute_script(
         "alter table agents add column unconfirmed double precision not null default 0"
     )
+
+
+@migration
+def pg005_fts_for_sqlite_tools(conn: PgConnection) -> None:
+    """SQLite m013_fts_for_sqlite_tools re-declares its FTS5 table for sqlite-utils/Datasette;
+    PostgreSQL's full-text index has no such spelling to change. Recorded so both engines list
+    the same steps."""
