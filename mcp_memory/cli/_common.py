@@ -2,7 +2,10 @@
 
 The exit-code contract lives here once: 0 success, 1 failed operation, 2 bad usage. Commands
 map library errors through `handled()` rather than catching them one by one, so the same
-error means the same code and the same one-line message everywhere.
+error means the same code and the same one-line message everywhere. That includes the
+storage failures (errors.py: DatabaseUnusable, DatabaseReadOnly, DatabaseBusy, NoDatabase)
+and whatever the driver raises on its own mid-command (a corrupt page met by a recall),
+which `storage.storage_error` names.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import typer
 from mcp_memory.config import Settings, db_target
 from mcp_memory.errors import InvalidInput, MemoryStoreError
 from mcp_memory.models import HUMAN, Actor
+from mcp_memory.storage import require_database, storage_error
 from mcp_memory.store import MemoryStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -41,9 +45,22 @@ def settings_for(db: str | Path | None) -> Settings:
     return replace(settings, db_path=db_target(db)) if db else settings
 
 
-def open_store(db: str | Path | None = None, *, embed: bool = False) -> MemoryStore:
-    """CLI stores never download a model (that could stall a command for ~40 s offline)."""
-    store = MemoryStore.open(settings=settings_for(db), embedder=True, allow_download=False)
+def existing_settings(db: str | Path | None) -> Settings:
+    """settings_for, for a command that must not create the database: NoDatabase if absent."""
+    settings = settings_for(db)
+    require_database(settings.db_path)
+    return settings
+
+
+def open_store(
+    db: str | Path | None = None, *, embed: bool = False, create: bool = False
+) -> MemoryStore:
+    """CLI stores never download a model (that could stall a command for ~40 s offline).
+
+    Only commands that add memories pass `create=True`: any other command pointed at a
+    path with no database says so (NoDatabase) instead of leaving an empty one there."""
+    settings = settings_for(db) if create else existing_settings(db)
+    store = MemoryStore.open(settings=settings, embedder=True, allow_download=False)
     if embed:
         store.loader.wait(MODEL_WAIT_S)
     return store
@@ -73,6 +90,11 @@ def handled(failed: str = "", *, invalid: int = EXIT_USAGE) -> Iterator[None]:
         fail(str(exc), invalid)
     except MemoryStoreError as exc:
         fail(f"{failed}: {exc}" if failed else str(exc), EXIT_FAILED)
+    except Exception as exc:  # a driver's own error: named if it is a storage failure
+        named = storage_error(exc)
+        if named is None:
+            raise
+        fail(f"{failed}: {named}" if failed else str(named), EXIT_FAILED)
 
 
 def print_json(value: Any) -> None:

@@ -15,7 +15,7 @@ import typer
 from mcp_memory.cli._common import EXIT_USAGE, DbOption, fail, handled, open_store, settings_for
 from mcp_memory.cli.watch import start_watcher
 from mcp_memory.config import Settings
-from mcp_memory.errors import InvalidToken
+from mcp_memory.errors import InvalidToken, StorageError
 from mcp_memory.storage import open_backend
 from mcp_memory.tokens import TokenStore
 
@@ -75,7 +75,10 @@ def serve(
         raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
     settings = _server_settings(db, transport, agent=agent, require_token=require_token)
     configure_logging()  # before the watcher starts, so its first quarantine reports reach stderr
-    watcher = start_watcher(open_store(db), Path.cwd(), polling=polling) if watch else None
+    watcher = None
+    if watch:
+        with handled("serve --watch"):
+            watcher = start_watcher(open_store(db, create=True), Path.cwd(), polling=polling)
     try:
         run(transport, settings=settings, host=host, port=port)  # type: ignore[arg-type]
     finally:
@@ -109,7 +112,10 @@ def _server_settings(
 def _check_token(settings: Settings) -> None:
     """A wrong, mistyped or revoked MCP_MEMORY_TOKEN stops the server with one line: falling
     back to an unverified identity would quietly write under another name."""
-    tokens = TokenStore.open(settings.db_path)
+    try:
+        tokens = TokenStore.open(settings.db_path)
+    except StorageError:  # an unusable database: the server starts and checks it on first use
+        return
     try:
         tokens.authenticate(settings.token or "")
     except InvalidToken as exc:

@@ -17,6 +17,7 @@ from mcp_memory.cli._common import (
     EXIT_USAGE,
     DbOption,
     JsonOption,
+    existing_settings,
     fail,
     handled,
     print_json,
@@ -191,7 +192,7 @@ def context_command(
 ) -> None:
     """Print the project's recent, trusted memories for a new session, fenced as data."""
     with handled():
-        store = MemoryStore.open(settings=settings_for(db), embedder=None)
+        store = MemoryStore.open(settings=existing_settings(db), embedder=None)
         try:
             result = recent_memories(store, project=project, limit=limit)
             scope = store.settings.project if project is None else project

@@ -27,7 +27,6 @@ INSTRUCTIONS = """Persistent memory shared by the coding agents on this machine.
   for human review."""
 
 BACKFILL_EVERY_S = 60.0
-SHUTDOWN_WAIT_S = 15.0
 
 
 def _start_embeddings(store: MemoryStore, stop: threading.Event) -> threading.Thread:
@@ -72,20 +71,19 @@ def create_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[ServerState]:
-        own = store is None
-        st = store or MemoryStore.open(settings=settings)
-        stop = threading.Event()
-        worker = _start_embeddings(st, stop)
+        # Opened in ServerState, which starts even on an unusable database (see there).
+        state = ServerState(
+            store,
+            settings.agent,
+            token_required=token_required,
+            token=settings.token,
+            opener=None if store else lambda: MemoryStore.open(settings=settings),
+            worker=_start_embeddings,
+        )
         try:
-            yield ServerState(
-                st, settings.agent, token_required=token_required, token=settings.token
-            )
+            yield state
         finally:
-            stop.set()
-            # Let an embedding batch (native ONNX threads) finish: exiting under it aborts.
-            worker.join(timeout=SHUTDOWN_WAIT_S)
-            if own:
-                st.close()
+            state.close(own=store is None)
 
     server = MCPServer(
         "mcp-memory", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan

@@ -7,15 +7,23 @@ can depend on it without depending on each other.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import threading
 import uuid
+from collections.abc import Callable
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 
 from mcp_memory.config import ANONYMOUS_AGENT, USER_AGENT
-from mcp_memory.errors import StorageError
+from mcp_memory.errors import (
+    DatabaseReadOnly,
+    DatabaseUnusable,
+    InvalidToken,
+    StorageError,
+)
 from mcp_memory.models import Actor
 from mcp_memory.server.auth import request_token
 from mcp_memory.store import MemoryStore
@@ -23,35 +31,122 @@ from mcp_memory.tokens import TokenInfo, TokenStore
 from mcp_memory.trust.agents import unverified_name
 from mcp_memory.validation import identity_text
 
+log = logging.getLogger("mcp_memory")
+
+
+Opener = Callable[[], MemoryStore]
+Worker = Callable[[MemoryStore, threading.Event], threading.Thread]
+SHUTDOWN_WAIT_S = 15.0
+
 
 class ServerState:
     """What the tools share: the store, the claimed agent name (if any), the process's own
     token (stdio: MCP_MEMORY_TOKEN), session ids.
 
     One ServerState per lifespan: over stdio (and in-process clients) that is one client
-    connection, over HTTP it is every session the server will serve."""
+    connection, over HTTP it is every session the server will serve.
+
+    The store is opened at start, and if the database cannot be used then (corrupt, a
+    folder where the file should be, an old read-only file) the server still starts: every
+    call tries again and, until it can, fails with a ToolError that names the cause. A
+    store whose database turns unusable or read-only under it is dropped the same way
+    (`failed`), so fixing the file is enough: no client restart."""
 
     def __init__(
         self,
-        store: MemoryStore,
+        store: MemoryStore | None,
         agent: str | None,
         *,
         token_required: bool = False,
         token: str | None = None,
+        opener: Opener | None = None,
+        worker: Worker | None = None,
     ) -> None:
-        self.store = store
         self.agent = agent
         self.token_required = token_required
         self._connection_session = uuid.uuid4().hex[:16]
         self._salt = secrets.token_bytes(16)
-        self.tokens = TokenStore(store.conn, store.lock, backend=store.backend)
-        # Checked now, so a wrong token stops the server before any client talks to it.
-        self.token: TokenInfo | None = self.tokens.authenticate(token) if token else None
+        self._secret = token
+        self._opener = opener
+        self._worker = worker
+        self._guard = threading.Lock()
+        self._store: MemoryStore | None = None
+        self._running: list[tuple[threading.Event, threading.Thread]] = []
+        self.tokens: TokenStore | None = None
+        self.token: TokenInfo | None = None
+        if store is None and opener is not None:
+            try:
+                store = opener()
+            except StorageError as exc:
+                log.warning("mcp-memory: %s; every tool answers with this until it is fixed", exc)
+        if store is not None:
+            # Checked now, so a wrong token stops the server before any client talks to it.
+            self._adopt(store)
+
+    @property
+    def store(self) -> MemoryStore:
+        return self.open_store()
+
+    def open_store(self) -> MemoryStore:
+        """The open store, opened now if it was not: ToolError (with the cause) if it cannot."""
+        store = self._store
+        if store is not None:
+            return store
+        with self._guard:
+            if self._store is None:
+                self._reopen()
+            assert self._store is not None
+            return self._store
+
+    def _reopen(self) -> None:
+        if self._opener is None:
+            raise ToolError("the memory database is closed")
+        try:
+            store = self._opener()
+        except StorageError as exc:
+            raise ToolError(str(exc)) from exc
+        try:
+            self._adopt(store)
+        except (InvalidToken, StorageError) as exc:
+            store.close()
+            raise ToolError(f"MCP_MEMORY_TOKEN: {exc}") from exc
+        log.info("mcp-memory: the database can be used again")
+
+    def _adopt(self, store: MemoryStore) -> None:
+        tokens = TokenStore(store.conn, store.lock, backend=store.backend)
+        self.token = tokens.authenticate(self._secret) if self._secret else None
+        self.tokens, self._store = tokens, store
+        if self._worker is not None:
+            stop = threading.Event()
+            self._running.append((stop, self._worker(store, stop)))
+
+    def failed(self, exc: StorageError) -> None:
+        """After a call met an unusable or read-only database: let the next call open it
+        afresh (a connection opened on a read-only file stays read-only after a chmod). A
+        store handed in by the caller is theirs: it is never dropped."""
+        if self._opener is None or not isinstance(exc, (DatabaseUnusable, DatabaseReadOnly)):
+            return
+        with self._guard:
+            self._store = None
+            for stop, _ in self._running:
+                stop.set()  # the old store closes when its last user lets go of it
+
+    def close(self, own: bool) -> None:
+        """Stop the background work (an embedding batch runs native ONNX threads: exiting
+        under it aborts), then close the store if this server opened it."""
+        for stop, thread in self._running:
+            stop.set()
+            thread.join(timeout=SHUTDOWN_WAIT_S)
+        if own and self._store is not None:
+            self._store.close()
 
     def process_token(self) -> TokenInfo | None:
         """The token this server process was started with, re-read on every call as HTTP
         requests are: a revoke by any process takes effect at the next tool call."""
-        if self.token is None:
+        if self._secret is None:
+            return None
+        self.open_store()  # which checks the token, if it was not open yet
+        if self.token is None or self.tokens is None:
             return None
         try:
             active = self.tokens.is_active(self.token.id)

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 import psycopg
 
 from mcp_memory.config import REDACTED, is_postgres_url, redact_db_target
-from mcp_memory.errors import InvalidInput, StorageError
+from mcp_memory.errors import DatabaseBusy, InvalidInput, StorageError
 from mcp_memory.recall.query import Scope
 from mcp_memory.storage.postgres import erasure as pg_erasure
 from mcp_memory.storage.postgres import migrations as migrations_pg
@@ -138,7 +138,7 @@ class PostgresBackend:
         timeout = getattr(self._local, "lock_timeout_ms", None)
         wait_s = -1 if timeout is None else timeout / 1000
         if not self._writers.acquire(timeout=wait_s):
-            raise StorageError("database busy: another thread of this process is writing")
+            raise DatabaseBusy("database busy: another thread of this process is writing")
         try:
             with self.conn.hold() as raw, raw.transaction():
                 if timeout is not None:
@@ -146,8 +146,9 @@ class PostgresBackend:
                 try:
                     raw.execute("select pg_advisory_xact_lock(%s, %s)", WRITE_LOCK)
                 except psycopg.errors.LockNotAvailable as exc:
-                    raise StorageError(
-                        f"database busy: another writer holds the write lock ({exc})"
+                    raise DatabaseBusy(
+                        f"database busy: another writer held the write lock longer than "
+                        f"MCP_MEMORY_BUSY_TIMEOUT allows ({exc})"
                     ) from exc
                 yield self.conn
         finally:

@@ -1,0 +1,410 @@
+"""Bad conditions (issue 18): a corrupt, read-only, locked, missing or misplaced database
+gives one clear line and the documented exit code at the terminal, and a ToolError naming
+the cause over MCP, where the server keeps running and recovers once the file is fixed.
+
+Real files throughout: truncated, overwritten and random-byte databases, a `mode=ro` URI
+(root ignores file modes), a second process holding BEGIN IMMEDIATE.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from typer.testing import CliRunner
+
+from mcp_memory import HUMAN, FakeEmbedder, MemoryStore, Settings
+from mcp_memory.cli import app
+from mcp_memory.server.app import create_server
+
+from .conftest import HAVE_MODEL
+
+pytestmark = pytest.mark.anyio
+
+runner = CliRunner()
+NOTE = "The release build runs make dist from the repository root"
+
+
+def run(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+def one_error_line(result: Any, code: int = 1) -> str:
+    """The contract: the exit code, and on stderr a single `Error: ...` line, no traceback."""
+    assert result.exit_code == code, result.output
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+_EMBEDDER: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _embedder(request: pytest.FixtureRequest) -> None:
+    """The model the commands under test load, so that a recall finds the vector index it
+    expects and has nothing to rebuild; the fake one when no model is here (the commands
+    are keyword-only then, and leave the index alone)."""
+    _EMBEDDER[:] = [request.getfixturevalue("real_embedder") if HAVE_MODEL else FakeEmbedder()]
+
+
+def make_database(path: Path) -> Path:
+    """A real database holding one memory (#1), closed and checkpointed."""
+    store = MemoryStore.open(path, embedder=_EMBEDDER[0])
+    store.remember(NOTE, actor=HUMAN)
+    store.close()
+    return path
+
+
+def truncate(path: Path) -> None:
+    with path.open("r+b") as fh:
+        fh.truncate(path.stat().st_size // 3)
+
+
+def garbage_header(path: Path) -> None:
+    with path.open("r+b") as fh:
+        fh.write(b"this is no SQLite header, no")
+
+
+def random_bytes(path: Path) -> None:
+    path.write_bytes(os.urandom(16 * 1024))
+
+
+CORRUPTIONS: dict[str, Callable[[Path], None]] = {
+    "truncated": truncate,
+    "garbage header": garbage_header,
+    "random bytes": random_bytes,
+}
+
+
+@pytest.fixture(params=list(CORRUPTIONS))
+def corrupt_db(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    db = make_database(tmp_path / "memory.db")
+    CORRUPTIONS[request.param](db)
+    return db
+
+
+def read_only(db: Path) -> str:
+    """The database opened read-only: a `mode=ro` URI, which holds for root too."""
+    return f"file:{db}?mode=ro"
+
+
+def server_settings(db: str | Path) -> Settings:
+    return replace(Settings.from_env(), db_path=Path(db))
+
+
+def text_of(result: Any) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+# ---- corrupted database ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("remember", NOTE),
+        ("recall", "release build"),
+        ("audit", "verify"),
+        ("quarantine", "list"),
+        ("backup", "{tmp}/copy.db"),
+    ],
+)
+def test_a_corrupt_database_is_one_line_naming_the_file_and_exit_1(
+    corrupt_db: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    argv = [a.format(tmp=tmp_path) for a in args]
+    line = one_error_line(run(*argv, "--db", str(corrupt_db)))
+    assert f"the database {corrupt_db} is unusable" in line
+    assert "mcp-memory doctor" in line
+
+
+def test_doctor_diagnoses_a_corrupt_database_and_says_how_to_recover(corrupt_db: Path) -> None:
+    r = run("doctor", "--db", str(corrupt_db))
+    assert r.exit_code == 1, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert f"database: cannot be used: the database {corrupt_db} is unusable" in r.stdout
+    assert "mcp-memory backup NEW.db" in r.stdout and f"sqlite3 {corrupt_db} .recover" in r.stdout
+    assert "sqlean" in r.stdout  # the engine is still described: from an in-memory database
+
+
+def test_doctor_finds_damage_an_open_does_not_see(tmp_path: Path) -> None:
+    """Pages past the schema can rot while every table still opens: quick_check reads them."""
+    db = tmp_path / "memory.db"
+    store = MemoryStore.open(db, embedder=FakeEmbedder())  # no recall here: any model will do
+    for i in range(300):
+        store.remember(f"{NOTE} number {i} with padding " + "x" * 200, actor=HUMAN)
+    store.close()
+    size = db.stat().st_size
+    with db.open("r+b") as fh:  # leave page 1 (the schema) alone, smash the last pages
+        fh.seek(size - 8 * 4096)
+        fh.write(os.urandom(8 * 4096))
+    r = run("doctor", "--json", "--db", str(db))
+    assert r.exit_code == 1, r.output
+    assert '"ok": false' in r.stdout and ".recover" in r.stdout
+
+
+async def test_the_server_starts_on_a_corrupt_database_names_the_cause_on_every_tool_and_recovers(
+    tmp_path: Path,
+) -> None:
+    good = make_database(tmp_path / "good.db")
+    db = tmp_path / "memory.db"
+    random_bytes(db)
+    calls = [
+        ("remember", {"content": NOTE}),
+        ("recall", {"query": "release build"}),
+        ("forget", {"id": 1}),
+        ("link", {"source_id": 1, "target_id": 2, "relation": "related"}),
+    ]
+    async with Client(create_server(server_settings(db))) as client:
+        for name, args in calls:
+            result = await client.call_tool(name, args)
+            assert result.is_error, name
+            assert f"the database {db} is unusable (file is not a database)" in text_of(result)
+        shutil.copyfile(good, db)  # the human restores a backup; no restart
+        found = await client.call_tool("recall", {"query": "release build"})
+        assert not found.is_error, text_of(found)
+        assert found.structured_content["results"][0]["content"] == NOTE
+
+
+# ---- read-only database ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("remember", "Deploys need a green CI run first"), ("forget", "1"), ("erase", "--id", "1")],
+)
+def test_a_write_to_a_read_only_database_is_one_line_and_exit_1(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    db = make_database(tmp_path / "memory.db")
+    line = one_error_line(
+        run(*args, "--yes" if args[0] == "erase" else "--json", "--db", read_only(db))
+    )
+    assert "is read-only" in line and "reads still work" in line
+
+
+def test_reads_and_a_backup_still_work_on_a_read_only_database(tmp_path: Path) -> None:
+    db = make_database(tmp_path / "memory.db")
+    found = run("recall", "release build", "--json", "--db", read_only(db))
+    assert found.exit_code == 0 and NOTE in found.stdout, found.output
+    copy = tmp_path / "copy.db"
+    backed = run("backup", str(copy), "--db", read_only(db))
+    assert backed.exit_code == 0, backed.output
+    assert copy.is_file() and "not recorded in the audit log" in backed.stderr
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores file modes")
+def test_a_write_to_a_file_without_write_permission_is_one_line(tmp_path: Path) -> None:
+    db = make_database(tmp_path / "memory.db")
+    db.chmod(0o444)
+    line = one_error_line(run("forget", "1", "--db", str(db)))
+    assert "is read-only" in line
+
+
+def test_doctor_says_a_read_only_database_cannot_take_writes(tmp_path: Path) -> None:
+    db = make_database(tmp_path / "memory.db")
+    r = run("doctor", "--db", read_only(db))
+    assert r.exit_code == 1, r.output
+    assert "writable: no: " in r.stdout and "is read-only" in r.stdout
+
+
+async def test_the_server_on_a_read_only_database_answers_recall_and_names_the_cause_of_a_write(
+    tmp_path: Path,
+) -> None:
+    db = make_database(tmp_path / "memory.db")
+    async with Client(create_server(server_settings(read_only(db)))) as client:
+        wrote = await client.call_tool("remember", {"content": "Tabs are banned in the Makefile"})
+        assert wrote.is_error and "is read-only" in text_of(wrote), text_of(wrote)
+        found = await client.call_tool("recall", {"query": "release build"})
+        assert not found.is_error and found.structured_content["results"], text_of(found)
+
+
+# ---- a database path under a file --------------------------------------------------------
+
+
+def test_a_database_path_under_a_file_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a folder")
+    line = one_error_line(run("remember", NOTE, "--db", str(blocker / "sub" / "memory.db")))
+    assert f"{blocker} is a file, not a folder" in line
+
+
+async def test_the_server_names_a_database_path_under_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a folder")
+    async with Client(create_server(server_settings(blocker / "memory.db"))) as client:
+        result = await client.call_tool("recall", {"query": "anything"})
+        assert result.is_error and f"{blocker} is a file, not a folder" in text_of(result)
+
+
+# ---- migrate-to without the postgres extra -----------------------------------------------
+
+
+def test_migrate_to_without_the_postgres_extra_is_a_usage_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = make_database(tmp_path / "memory.db")
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import fails, as without the extra
+    monkeypatch.setitem(sys.modules, "mcp_memory.storage.postgres.backend", None)
+    line = one_error_line(
+        run("migrate-to", "postgresql://team:s3cret@db.example/memory", "--db", str(db)), code=2
+    )
+    assert "pip install 'mcp-memory[postgres]'" in line and "s3cret" not in line
+
+
+# ---- another process holds the write lock ------------------------------------------------
+
+HOLD_LOCK = """
+import sys
+from mcp_memory.storage.driver import sqlite3
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("begin immediate")
+print("held", flush=True)
+sys.stdin.readline()
+conn.execute("rollback")
+"""
+
+
+class LockHolder:
+    """A second process inside BEGIN IMMEDIATE until `release()`: no sleeps, no races."""
+
+    def __init__(self, db: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOCK, str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "held"
+        self.pid = self.proc.pid
+
+    def release(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=30)
+
+
+@contextmanager
+def write_lock_held(db: Path) -> Iterator[LockHolder]:
+    holder = LockHolder(db)
+    try:
+        yield holder
+    finally:
+        holder.release()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("recall", "release build", "--json"),
+        ("quarantine", "list"),
+        ("agents", "list"),
+        ("audit", "verify"),
+        ("context",),
+    ],
+)
+def test_reads_never_wait_for_another_process_holding_the_write_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    db = make_database(tmp_path / "memory.db")
+    monkeypatch.setenv("MCP_MEMORY_BUSY_TIMEOUT", "0.2")  # a read that took the lock would fail
+    with write_lock_held(db):
+        r = run(*args, "--db", str(db))
+    assert r.exit_code == 0, r.output
+
+
+def test_a_write_gives_up_after_the_busy_timeout_and_names_the_process_holding_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = make_database(tmp_path / "memory.db")
+    monkeypatch.setenv("MCP_MEMORY_BUSY_TIMEOUT", "0.5")
+    with write_lock_held(db) as holder:
+        started = time.monotonic()
+        r = run("forget", "1", "--db", str(db))
+        waited = time.monotonic() - started
+        line = one_error_line(r)
+    assert "database busy" in line and "MCP_MEMORY_BUSY_TIMEOUT" in line
+    assert f"pid {holder.pid} (" in line
+    assert waited < 5  # the configured half second, not the old 5 x 10 s of retries
+    assert run("forget", "1", "--db", str(db)).exit_code == 0  # released: it goes through
+
+
+async def test_a_server_started_under_a_held_write_lock_serves_reads_and_writes_once_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = make_database(tmp_path / "memory.db")
+    monkeypatch.setenv("MCP_MEMORY_BUSY_TIMEOUT", "0.5")
+    holder = LockHolder(db)
+    try:
+        async with Client(create_server(server_settings(db))) as client:
+            found = await client.call_tool("recall", {"query": "release build"})
+            assert not found.is_error and found.structured_content["results"], text_of(found)
+            blocked = await client.call_tool("forget", {"id": 1})
+            assert blocked.is_error and "database busy" in text_of(blocked)
+            assert f"pid {holder.pid}" in text_of(blocked)
+            holder.release()
+            done = await client.call_tool("remember", {"content": "Tabs are required in Makefiles"})
+            assert not done.is_error and done.structured_content["status"] == "stored"
+    finally:
+        holder.release()
+
+
+# ---- read commands on a missing path -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("recall", "anything"),
+        ("forget", "1"),
+        ("quarantine", "list"),
+        ("agents", "list"),
+        ("agents", "token", "list"),
+        ("audit", "log"),
+        ("audit", "verify"),
+        ("export",),
+        ("context",),
+        ("backup", "{tmp}/copy.db"),
+    ],
+)
+def test_a_read_command_on_a_missing_database_says_so_and_creates_nothing(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    db = tmp_path / "nowhere" / "memory.db"
+    line = one_error_line(run(*[a.format(tmp=tmp_path) for a in args], "--db", str(db)))
+    assert line.startswith(f"Error: no database at {db}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_doctor_on_a_missing_database_reports_it_and_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "nowhere" / "memory.db"
+    r = run("doctor", "--db", str(db))
+    assert r.exit_code == 0, r.output
+    assert "database: none yet" in r.stdout and not (tmp_path / "nowhere").exists()
+
+
+# ---- backup to a missing folder ----------------------------------------------------------
+
+
+def test_backup_into_a_missing_folder_is_one_line_and_makes_no_folders(tmp_path: Path) -> None:
+    db = make_database(tmp_path / "memory.db")
+    dest = tmp_path / "no" / "such" / "dir" / "b.db"
+    line = one_error_line(run("backup", str(dest), "--db", str(db)))
+    assert f"no folder {dest.parent}" in line
+    assert not (tmp_path / "no").exists()
