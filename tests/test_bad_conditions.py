@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from mcp import Client
@@ -28,6 +29,7 @@ from mcp_memory.cli import app
 from mcp_memory.server.app import create_server
 
 from .conftest import HAVE_MODEL
+from .pg_support import needs_pg
 
 pytestmark = pytest.mark.anyio
 
@@ -408,3 +410,50 @@ def test_backup_into_a_missing_folder_is_one_line_and_makes_no_folders(tmp_path:
     line = one_error_line(run("backup", str(dest), "--db", str(db)))
     assert f"no folder {dest.parent}" in line
     assert not (tmp_path / "no").exists()
+
+
+# ---- the same rows on PostgreSQL ---------------------------------------------------------
+
+
+def _pg_database_with_a_memory(pg_url: str) -> str:
+    store = MemoryStore.open(pg_url, embedder=_EMBEDDER[0])
+    store.remember(NOTE, actor=HUMAN)
+    store.close()
+    return pg_url
+
+
+@pytest.mark.postgres
+@needs_pg
+def test_a_read_only_postgres_database_serves_reads_and_refuses_writes_in_one_line(
+    pg_url: str, pg_cluster: Any
+) -> None:
+    url = _pg_database_with_a_memory(pg_url)
+    name = urlsplit(url).path.lstrip("/")
+    pg_cluster.admin.execute(f'alter database "{name}" set default_transaction_read_only = on')
+    found = run("recall", "release build", "--json", "--db", url)
+    assert found.exit_code == 0 and NOTE in found.stdout, found.output
+    line = one_error_line(run("forget", "1", "--db", url))
+    assert "is read-only" in line and "read-only transaction" in line
+
+
+@pytest.mark.postgres
+@needs_pg
+def test_postgres_reads_never_wait_for_the_write_lock_and_writes_give_up_after_the_timeout(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from mcp_memory.storage.postgres.backend import WRITE_LOCK
+
+    url = _pg_database_with_a_memory(pg_url)
+    monkeypatch.setenv("MCP_MEMORY_BUSY_TIMEOUT", "0.5")
+    with psycopg.connect(url) as holder:  # another process's writer, inside its transaction
+        holder.execute("select pg_advisory_xact_lock(%s, %s)", WRITE_LOCK)
+        started = time.monotonic()
+        found = run("recall", "release build", "--json", "--db", url)
+        assert found.exit_code == 0 and NOTE in found.stdout, found.output
+        line = one_error_line(run("forget", "1", "--db", url))
+        assert "database busy" in line and "MCP_MEMORY_BUSY_TIMEOUT" in line
+        assert time.monotonic() - started < 20  # not the old 10 s per write
+        holder.rollback()
+    assert run("forget", "1", "--db", url).exit_code == 0

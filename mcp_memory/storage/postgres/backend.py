@@ -169,7 +169,11 @@ class PostgresBackend:
     # ---- schema ---------------------------------------------------------------------------
 
     def migrate(self) -> list[str]:
-        """Apply every pending PostgreSQL step; returns the names applied by this call."""
+        """Apply every pending PostgreSQL step; returns the names applied by this call.
+        Looked at first without the write lock: an up-to-date database opens by reads
+        alone, so a reader never waits behind a writer, and a read-only role can read."""
+        if not self._pending():
+            return []
         with self.write_transaction() as conn:
             conn.execute(
                 "create table if not exists schema_migrations "
@@ -189,6 +193,12 @@ class PostgresBackend:
                 )
             ran.append(name)
         return ran
+
+    def _pending(self) -> bool:
+        if self.conn.execute("select to_regclass('schema_migrations')").fetchone()[0] is None:
+            return True
+        done = set(self.applied())
+        return any(name not in done for name, _ in migrations_pg.MIGRATIONS)
 
     def applied(self) -> list[str]:
         rows = self.conn.execute("select name from schema_migrations order by name")
