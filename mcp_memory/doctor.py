@@ -7,6 +7,7 @@ missing database is a finding (with what to do about it), and the rest of the re
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import Any
 
@@ -15,23 +16,39 @@ from mcp_memory.embeddings import ModelLoader
 from mcp_memory.errors import DatabaseBusy, DatabaseReadOnly, NoDatabase, StorageError
 from mcp_memory.storage import open_backend, require_database, storage_error
 from mcp_memory.storage.sqlite.failures import holders
+from mcp_memory.storage.sqlite.repair import rebuild_derived
 from mcp_memory.store import MemoryStore
 from mcp_memory.tokens import TokenStore
 
 MODEL_WAIT_S = 30.0
 
 
-def recovery_steps(path: str) -> str:
-    """What to do with a damaged SQLite file, in the order that loses the least."""
+def recovery_command(path: str) -> str:
+    """A shell pipeline that rebuilds a damaged SQLite file into PATH.recovered from every
+    row SQLite can still read, with nothing but the stock `sqlite3` shell. `.dump` writes
+    what it can and ends in ROLLBACK when it met damage; the sed turns that into COMMIT so
+    the rows are kept. (`backup` is no help: it copies the damaged pages as they are.)"""
+    source, target = shlex.quote(path), shlex.quote(f"{path}.recovered")
     return (
-        f"keep a copy of the damaged file first (cp {path} {path}.broken); if it still opens, "
-        "`mcp-memory backup NEW.db` copies what is readable; otherwise "
-        f"`sqlite3 {path} .recover | sqlite3 NEW.db` rebuilds what it can; then point "
-        "MCP_MEMORY_DB at NEW.db (or move it into place while no server runs)"
+        f"sqlite3 {source} .dump | sed 's/^ROLLBACK; -- due to errors$/COMMIT;/' | sqlite3 {target}"
     )
 
 
-def diagnose(settings: Settings) -> dict[str, object]:
+def recovery_steps(path: str) -> str:
+    """What to do with a damaged SQLite file, in the order that loses the least."""
+    return (
+        f"`{recovery_command(path)}` copies every row that can still be read into a new "
+        "file (a sqlite3 whose `.recover` works digs deeper); `mcp-memory doctor "
+        f"--rebuild-indexes --db {shlex.quote(path + '.recovered')}` rebuilds its indexes "
+        "from those rows and checks it (`audit verify` names any audit entries lost); then "
+        "point MCP_MEMORY_DB at it, or, with every server stopped, move it into place and "
+        "delete the old file's -wal and -shm"
+    )
+
+
+def diagnose(settings: Settings, *, rebuild: bool = False) -> dict[str, object]:
+    """`rebuild`: first rebuild the indexes derived from the memory rows (repair.py), the
+    step after a salvage. The only way doctor writes; never without being asked."""
     report: dict[str, object] = {
         "python": sys.version.split()[0],
         "driver": None,  # the backend's describe() fills it in; keeps the printed order
@@ -51,7 +68,7 @@ def diagnose(settings: Settings) -> dict[str, object]:
         quantize=settings.quantize,
         cache_dir=settings.cache_dir,
     ).start()
-    database_ok = _database(settings, report)
+    database_ok = _database(settings, report, rebuild)
     loader.wait(MODEL_WAIT_S)
     report["model"] = loader.status
     report["mode"] = "hybrid" if loader.current() else "keyword-only"
@@ -59,7 +76,7 @@ def diagnose(settings: Settings) -> dict[str, object]:
     return report
 
 
-def _database(settings: Settings, report: dict[str, object]) -> bool:
+def _database(settings: Settings, report: dict[str, object], rebuild: bool) -> bool:
     """Fill in what the database says about itself; False when it cannot serve."""
     target = settings.db_path
     try:
@@ -73,6 +90,8 @@ def _database(settings: Settings, report: dict[str, object]) -> bool:
         return _unusable(settings, report, exc)
     try:
         report.update(store.backend.describe())
+        if rebuild:
+            report["rebuilt"] = _rebuild(store)
         report["database"] = "ok"
         report.update(_checks(store))
         report.update(_counts(store))
@@ -84,6 +103,16 @@ def _database(settings: Settings, report: dict[str, object]) -> bool:
     finally:
         store.close()
     return report.get("integrity", "ok") == "ok" and report.get("writable") == "yes"
+
+
+def _rebuild(store: MemoryStore) -> str:
+    if store.backend.kind != "sqlite":
+        return "nothing to rebuild: PostgreSQL keeps its indexes itself"
+    n = rebuild_derived(store.conn)
+    return (
+        f"keyword index and term counts over {n} memories; their vectors are embedded "
+        "again by the next `mcp-memory serve`"
+    )
 
 
 def _unusable(settings: Settings, report: dict[str, object], exc: StorageError) -> bool:

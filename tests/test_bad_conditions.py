@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from mcp_memory import HUMAN, FakeEmbedder, MemoryStore, Settings
 from mcp_memory.cli import app
+from mcp_memory.doctor import recovery_command
 from mcp_memory.server.app import create_server
 
 from .conftest import HAVE_MODEL
@@ -139,7 +140,7 @@ def test_doctor_diagnoses_a_corrupt_database_and_says_how_to_recover(corrupt_db:
     assert r.exit_code == 1, r.output
     assert r.exception is None or isinstance(r.exception, SystemExit)
     assert f"database: cannot be used: the database {corrupt_db} is unusable" in r.stdout
-    assert "mcp-memory backup NEW.db" in r.stdout and f"sqlite3 {corrupt_db} .recover" in r.stdout
+    assert recovery_command(str(corrupt_db)) in r.stdout
     assert "sqlean" in r.stdout  # the engine is still described: from an in-memory database
 
 
@@ -457,3 +458,28 @@ def test_postgres_reads_never_wait_for_the_write_lock_and_writes_give_up_after_t
         assert time.monotonic() - started < 20  # not the old 10 s per write
         holder.rollback()
     assert run("forget", "1", "--db", url).exit_code == 0
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="needs the sqlite3 shell")
+def test_the_recovery_doctor_prints_rebuilds_a_damaged_database_that_then_serves(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "memory.db"
+    store = MemoryStore.open(db, embedder=_EMBEDDER[0])
+    for i in range(200):
+        store.remember(f"Build note {i}: the release uses make dist " + "x" * 300, actor=HUMAN)
+    store.close()
+    size = db.stat().st_size
+    with db.open("r+b") as fh:  # damage a stretch in the middle, past the schema
+        fh.seek(size // 2)
+        fh.write(os.urandom(size // 8))
+    report = run("doctor", "--json", "--db", str(db))
+    assert report.exit_code == 1, report.output
+    command = recovery_command(str(db))
+    assert command in report.stdout
+    subprocess.run(command, shell=True, check=True, capture_output=True)  # noqa: S602
+    recovered = Path(f"{db}.recovered")
+    checked = run("doctor", "--rebuild-indexes", "--db", str(recovered))
+    assert checked.exit_code == 0, checked.output
+    found = run("recall", "release make dist", "--json", "--db", str(recovered))
+    assert found.exit_code == 0 and "Build note" in found.stdout, found.output

@@ -160,10 +160,21 @@ def _token_summary(issuer: TokenIssuer, plan: install.Plan) -> str:
     return text
 
 
-def doctor(db: DbOption = None, json_out: JsonOption = False) -> None:
+def doctor(
+    db: DbOption = None,
+    json_out: JsonOption = False,
+    rebuild_indexes: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild-indexes",
+            help="First rebuild the keyword index, term counts and vectors from the memory "
+            "rows (after salvaging a damaged file, as doctor's recovery advice says)",
+        ),
+    ] = False,
+) -> None:
     """Check driver, sqlite-vec, FTS5, embedding model, paths and counts."""
     with handled():
-        report = diagnose(settings_for(db))
+        report = diagnose(settings_for(db), rebuild=rebuild_indexes)
     if json_out:
         print_json(report)
     else:
