@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from typer.testing import CliRunner
 
 from mcp_memory import HUMAN, FakeEmbedder, MemoryStore, Settings
@@ -181,6 +181,23 @@ async def test_the_server_starts_on_a_corrupt_database_names_the_cause_on_every_
         found = await client.call_tool("recall", {"query": "release build"})
         assert not found.is_error, text_of(found)
         assert found.structured_content["results"][0]["content"] == NOTE
+
+
+async def test_serve_over_real_stdio_on_a_corrupt_database_stays_up_and_names_the_cause(
+    tmp_path: Path,
+) -> None:
+    """What an MCP client spawns: the process must not exit (the client would see only a
+    closed connection), and the agent must be told why nothing works."""
+    db = tmp_path / "memory.db"
+    garbage_header(make_database(db))
+    env = {**os.environ, "MCP_MEMORY_DB": str(db)}
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "mcp_memory", "serve"], env=env, cwd=str(tmp_path)
+    )
+    async with Client(params) as client:
+        for _ in range(2):  # and it is still there for the next call
+            result = await client.call_tool("recall", {"query": "release build"})
+            assert result.is_error and f"the database {db} is unusable" in text_of(result)
 
 
 # ---- read-only database ------------------------------------------------------------------

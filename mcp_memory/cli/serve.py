@@ -6,6 +6,7 @@ command starts without loading it.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,13 @@ import typer
 from mcp_memory.cli._common import EXIT_USAGE, DbOption, fail, handled, open_store, settings_for
 from mcp_memory.cli.watch import start_watcher
 from mcp_memory.config import Settings
-from mcp_memory.errors import InvalidToken, StorageError
+from mcp_memory.errors import (
+    DatabaseBusy,
+    DatabaseReadOnly,
+    DatabaseUnusable,
+    InvalidToken,
+    StorageError,
+)
 from mcp_memory.storage import open_backend
 from mcp_memory.tokens import TokenStore
 
@@ -91,10 +98,14 @@ def _server_settings(
     db: str | None, transport: str, *, agent: str | None, require_token: bool
 ) -> Settings:
     """Checked before the server starts: a database that is not there fails with one clear
-    line and exit code, not a traceback from inside the server."""
+    line and exit code, not a traceback from inside the server. A file that is there but
+    cannot be used (corrupt, read-only, locked, a file in the way of its folder) does not
+    stop it: the server starts and every tool names the cause to the agent, which would
+    otherwise see only a closed connection (server/state.py)."""
     with handled():
         settings = settings_for(db)
-        open_backend(settings.db_path).close()
+        with suppress(DatabaseUnusable, DatabaseReadOnly, DatabaseBusy):  # logged at start
+            open_backend(settings.db_path).close()
         if settings.token and transport == "stdio":
             _check_token(settings)
     if agent:

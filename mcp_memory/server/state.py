@@ -26,6 +26,7 @@ from mcp_memory.errors import (
 )
 from mcp_memory.models import Actor
 from mcp_memory.server.auth import request_token
+from mcp_memory.storage import storage_error
 from mcp_memory.store import MemoryStore
 from mcp_memory.tokens import TokenInfo, TokenStore
 from mcp_memory.trust.agents import unverified_name
@@ -74,14 +75,24 @@ class ServerState:
         self._running: list[tuple[threading.Event, threading.Thread]] = []
         self.tokens: TokenStore | None = None
         self.token: TokenInfo | None = None
-        if store is None and opener is not None:
-            try:
-                store = opener()
-            except StorageError as exc:
-                log.warning("mcp-memory: %s; every tool answers with this until it is fixed", exc)
         if store is not None:
-            # Checked now, so a wrong token stops the server before any client talks to it.
+            self._adopt(store)  # a wrong token stops the server before any client talks to it
+        elif opener is not None:
+            self._start()
+
+    def _start(self) -> None:
+        """Open at start, so the model loads and a wrong token stops the server at once; a
+        database that cannot be used yet is logged once and left to the first call."""
+        try:
+            store = self._open()
+        except StorageError as exc:
+            log.warning("mcp-memory: %s; every tool answers with this until it is fixed", exc)
+            return
+        try:
             self._adopt(store)
+        except StorageError as exc:
+            store.close()
+            log.warning("mcp-memory: %s; every tool answers with this until it is fixed", exc)
 
     @property
     def store(self) -> MemoryStore:
@@ -98,23 +109,42 @@ class ServerState:
             assert self._store is not None
             return self._store
 
-    def _reopen(self) -> None:
+    def _open(self) -> MemoryStore:
+        """The opener's store; a failure of the driver's own comes out named (errors.py)."""
         if self._opener is None:
-            raise ToolError("the memory database is closed")
+            raise StorageError("the memory database is closed")
         try:
-            store = self._opener()
+            return self._opener()
+        except Exception as exc:
+            named = storage_error(exc)
+            if named is None:
+                raise
+            raise named from exc
+
+    def _reopen(self) -> None:
+        try:
+            store = self._open()
         except StorageError as exc:
             raise ToolError(str(exc)) from exc
         try:
             self._adopt(store)
-        except (InvalidToken, StorageError) as exc:
+        except InvalidToken as exc:
             store.close()
             raise ToolError(f"MCP_MEMORY_TOKEN: {exc}") from exc
+        except StorageError as exc:
+            store.close()
+            raise ToolError(str(exc)) from exc
         log.info("mcp-memory: the database can be used again")
 
     def _adopt(self, store: MemoryStore) -> None:
         tokens = TokenStore(store.conn, store.lock, backend=store.backend)
-        self.token = tokens.authenticate(self._secret) if self._secret else None
+        try:
+            self.token = tokens.authenticate(self._secret) if self._secret else None
+        except Exception as exc:
+            named = storage_error(exc)
+            if named is None:
+                raise
+            raise named from exc
         self.tokens, self._store = tokens, store
         if self._worker is not None:
             stop = threading.Event()
