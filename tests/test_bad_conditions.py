@@ -144,20 +144,51 @@ def test_doctor_diagnoses_a_corrupt_database_and_says_how_to_recover(corrupt_db:
     assert "sqlean" in r.stdout  # the engine is still described: from an in-memory database
 
 
-def test_doctor_finds_damage_an_open_does_not_see(tmp_path: Path) -> None:
-    """Pages past the schema can rot while every table still opens: quick_check reads them."""
+def _damage_memory_rows(db: Path) -> None:
+    """Overwrite leaf pages of the memories table (found with dbstat) and nothing else: the
+    file still opens and migrates, the damage is met only by what reads those rows."""
+    from mcp_memory.storage.driver import sqlite3
+
+    conn = sqlite3.connect(str(db))
+    page_size = conn.execute("pragma page_size").fetchone()[0]
+    leaves = [
+        r[0]
+        for r in conn.execute(
+            "select pageno from dbstat where name = 'memories' and pagetype = 'leaf'"
+        )
+    ]
+    conn.close()
+    assert len(leaves) > 4
+    with db.open("r+b") as fh:
+        for page in leaves[1:4]:
+            fh.seek((page - 1) * page_size)
+            fh.write(os.urandom(page_size))
+
+
+@pytest.fixture
+def rotten_db(tmp_path: Path) -> Path:
     db = tmp_path / "memory.db"
     store = MemoryStore.open(db, embedder=FakeEmbedder())  # no recall here: any model will do
     for i in range(300):
         store.remember(f"{NOTE} number {i} with padding " + "x" * 200, actor=HUMAN)
     store.close()
-    size = db.stat().st_size
-    with db.open("r+b") as fh:  # leave page 1 (the schema) alone, smash the last pages
-        fh.seek(size - 8 * 4096)
-        fh.write(os.urandom(8 * 4096))
-    r = run("doctor", "--json", "--db", str(db))
+    _damage_memory_rows(db)
+    return db
+
+
+def test_doctor_finds_damage_an_open_does_not_see(rotten_db: Path) -> None:
+    """Pages past the schema can rot while every table still opens: quick_check reads them."""
+    r = run("doctor", "--json", "--db", str(rotten_db))
     assert r.exit_code == 1, r.output
-    assert '"ok": false' in r.stdout and ".recover" in r.stdout
+    assert '"ok": false' in r.stdout and ".dump" in r.stdout
+
+
+@pytest.mark.parametrize("args", [("export",), ("context",), ("recall", "release build")])
+def test_damage_met_in_the_middle_of_a_command_is_one_line_naming_the_file(
+    rotten_db: Path, args: tuple[str, ...]
+) -> None:
+    line = one_error_line(run(*args, "--db", str(rotten_db)))
+    assert f"the database {rotten_db} is unusable" in line
 
 
 async def test_the_server_starts_on_a_corrupt_database_names_the_cause_on_every_tool_and_recovers(

@@ -20,7 +20,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from mcp_memory.config import Settings, db_target
+from mcp_memory.config import DbTarget, Settings, db_target
 from mcp_memory.errors import InvalidInput, MemoryStoreError
 from mcp_memory.models import HUMAN, Actor
 from mcp_memory.storage import require_database, storage_error
@@ -39,10 +39,17 @@ YesOption = Annotated[
 ]
 
 
+# The database this command works on: a driver error met mid-command (a corrupt page in a
+# recall) carries no file name, and the one-line message should name it. One per process.
+_CURRENT: list[DbTarget] = []
+
+
 def settings_for(db: str | Path | None) -> Settings:
     """The environment's settings, with --db (a file path, or a URL kept as str) on top."""
     settings = Settings.from_env()
-    return replace(settings, db_path=db_target(db)) if db else settings
+    settings = replace(settings, db_path=db_target(db)) if db else settings
+    _CURRENT[:] = [settings.db_path]
+    return settings
 
 
 def existing_settings(db: str | Path | None) -> Settings:
@@ -91,7 +98,7 @@ def handled(failed: str = "", *, invalid: int = EXIT_USAGE) -> Iterator[None]:
     except MemoryStoreError as exc:
         fail(f"{failed}: {exc}" if failed else str(exc), EXIT_FAILED)
     except Exception as exc:  # a driver's own error: named if it is a storage failure
-        named = storage_error(exc)
+        named = storage_error(exc, _CURRENT[0] if _CURRENT else None)
         if named is None:
             raise
         fail(f"{failed}: {named}" if failed else str(named), EXIT_FAILED)
