@@ -284,6 +284,26 @@ async def test_the_server_on_a_read_only_database_answers_recall_and_names_the_c
         assert not found.is_error and found.structured_content["results"], text_of(found)
 
 
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores file modes")
+async def test_the_server_writes_again_once_a_read_only_file_is_made_writable(
+    tmp_path: Path,
+) -> None:
+    db = make_database(tmp_path / "memory.db")
+    for path in (db, tmp_path):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        async with Client(create_server(server_settings(db))) as client:
+            refused = await client.call_tool("remember", {"content": "Tabs go in Makefiles"})
+            assert refused.is_error and "is read-only" in text_of(refused), text_of(refused)
+            tmp_path.chmod(0o755)
+            db.chmod(0o644)  # the human fixes it; no restart
+            stored = await client.call_tool("remember", {"content": "Tabs go in Makefiles"})
+            assert not stored.is_error, text_of(stored)
+    finally:
+        tmp_path.chmod(0o755)
+        db.chmod(0o644)
+
+
 # ---- a database path under a file --------------------------------------------------------
 
 

@@ -57,6 +57,13 @@ def _start_embeddings(store: MemoryStore, stop: threading.Event) -> threading.Th
     return thread
 
 
+def _open_store(settings: Settings, replaced: MemoryStore | None) -> MemoryStore:
+    """A reopened store (the database was fixed under a running server) keeps the model the
+    one it replaces already loaded, rather than loading it again."""
+    loaded = replaced.loader.current() if replaced is not None else None
+    return MemoryStore.open(settings=settings, embedder=loaded or True)
+
+
 def create_server(
     settings: Settings | None = None,
     store: MemoryStore | None = None,
@@ -77,7 +84,7 @@ def create_server(
             settings.agent,
             token_required=token_required,
             token=settings.token,
-            opener=None if store else lambda: MemoryStore.open(settings=settings),
+            opener=None if store else lambda old: _open_store(settings, old),
             worker=_start_embeddings,
         )
         try:

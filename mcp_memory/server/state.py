@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import secrets
 import threading
 import uuid
@@ -35,7 +36,8 @@ from mcp_memory.validation import identity_text
 log = logging.getLogger("mcp_memory")
 
 
-Opener = Callable[[], MemoryStore]
+# Opens the store; handed the store it replaces (None at first), whose loaded model it reuses.
+Opener = Callable[[MemoryStore | None], MemoryStore]
 Worker = Callable[[MemoryStore, threading.Event], threading.Thread]
 SHUTDOWN_WAIT_S = 15.0
 
@@ -72,6 +74,7 @@ class ServerState:
         self._worker = worker
         self._guard = threading.Lock()
         self._store: MemoryStore | None = None
+        self._dropped: MemoryStore | None = None
         self._running: list[tuple[threading.Event, threading.Thread]] = []
         self.tokens: TokenStore | None = None
         self.token: TokenInfo | None = None
@@ -114,7 +117,7 @@ class ServerState:
         if self._opener is None:
             raise StorageError("the memory database is closed")
         try:
-            return self._opener()
+            return self._opener(self._dropped)
         except Exception as exc:
             named = storage_error(exc)
             if named is None:
@@ -134,6 +137,7 @@ class ServerState:
         except StorageError as exc:
             store.close()
             raise ToolError(str(exc)) from exc
+        self._dropped = None
         log.info("mcp-memory: the database can be used again")
 
     def _adopt(self, store: MemoryStore) -> None:
@@ -151,15 +155,21 @@ class ServerState:
             self._running.append((stop, self._worker(store, stop)))
 
     def failed(self, exc: StorageError) -> None:
-        """After a call met an unusable or read-only database: let the next call open it
-        afresh (a connection opened on a read-only file stays read-only after a chmod). A
-        store handed in by the caller is theirs: it is never dropped."""
-        if self._opener is None or not isinstance(exc, (DatabaseUnusable, DatabaseReadOnly)):
+        """After a call met an unusable database, or a read-only one that can now be written
+        (a connection opened on a read-only file stays read-only after a chmod): let the
+        next call open it afresh. A store handed in by the caller is theirs: never dropped."""
+        store = self._store
+        if self._opener is None or store is None:
+            return
+        if not isinstance(exc, DatabaseUnusable) and not (
+            isinstance(exc, DatabaseReadOnly) and _writable_now(store)
+        ):
             return
         with self._guard:
-            self._store = None
-            for stop, _ in self._running:
-                stop.set()  # the old store closes when its last user lets go of it
+            if self._store is store:
+                self._store, self._dropped = None, store
+                for stop, _ in self._running:
+                    stop.set()  # the old store closes when its last user lets go of it
 
     def close(self, own: bool) -> None:
         """Stop the background work (an embedding batch runs native ONNX threads: exiting
@@ -234,3 +244,12 @@ class ServerState:
         if request is None:
             return self._connection_session
         return uuid.uuid4().hex[:16]
+
+
+def _writable_now(store: MemoryStore) -> bool:
+    """Whether reopening could help: the file is writable now (a `mode=ro` URI never is; a
+    read-only mount says no even to root). PostgreSQL roles are not re-checked here."""
+    if store.backend.kind != "sqlite" or str(store.settings.db_path).startswith("file:"):
+        return False
+    path = store.backend.database_file()
+    return bool(path) and os.access(path, os.W_OK)
