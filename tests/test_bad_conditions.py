@@ -124,6 +124,7 @@ def text_of(result: Any) -> str:
         ("audit", "verify"),
         ("quarantine", "list"),
         ("backup", "{tmp}/copy.db"),
+        ("serve", "--transport", "http", "--port", "0"),  # its tokens come from the database
     ],
 )
 def test_a_corrupt_database_is_one_line_naming_the_file_and_exit_1(

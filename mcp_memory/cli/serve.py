@@ -86,8 +86,9 @@ def serve(
     if watch:
         with handled("serve --watch"):
             watcher = start_watcher(open_store(db, create=True), Path.cwd(), polling=polling)
-    try:
-        run(transport, settings=settings, host=host, port=port)  # type: ignore[arg-type]
+    try:  # HTTP reads its tokens from the database before serving: one line if it cannot
+        with handled():
+            run(transport, settings=settings, host=host, port=port)  # type: ignore[arg-type]
     finally:
         if watcher is not None:
             watcher.stop()
