@@ -552,3 +552,28 @@ def test_the_recovery_doctor_prints_rebuilds_a_damaged_database_that_then_serves
     assert checked.exit_code == 0, checked.output
     found = run("recall", "release make dist", "--json", "--db", str(recovered))
     assert found.exit_code == 0 and "Build note" in found.stdout, found.output
+
+
+def test_opening_without_create_is_no_database_and_leaves_no_file(tmp_path: Path) -> None:
+    from mcp_memory.errors import NoDatabase
+    from mcp_memory.storage import open_backend
+
+    with pytest.raises(NoDatabase, match="no database at"):
+        open_backend(tmp_path / "sub" / "memory.db", create=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "ms"), [("2.5", 2500), ("0", 0), ("soon", 10_000), ("-1", 10_000)]
+)
+def test_the_busy_timeout_comes_from_the_environment_in_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, ms: int
+) -> None:
+    from mcp_memory.storage import open_backend
+
+    monkeypatch.setenv("MCP_MEMORY_BUSY_TIMEOUT", value)
+    backend = open_backend(tmp_path / "memory.db")
+    try:
+        assert backend.conn.execute("pragma busy_timeout").fetchone()[0] == ms
+    finally:
+        backend.close()
