@@ -41,10 +41,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp_memory.errors import InvalidInput
-from mcp_memory.storage.driver import Connection
+
+if TYPE_CHECKING:  # `audit.ACTIONS` names CLI options: no storage stack for `--help`
+    from mcp_memory.storage.driver import Connection
 
 ACTIONS = (
     "remember",

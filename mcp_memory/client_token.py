@@ -21,10 +21,12 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp_memory.errors import MemoryStoreError
-from mcp_memory.tokens import MAX_NOTE_CHARS, NewToken, TokenInfo, TokenStore
+
+if TYPE_CHECKING:  # install's help needs the client list, not the storage stack
+    from mcp_memory.tokens import NewToken, TokenInfo, TokenStore
 
 TOKEN_ENV = "MCP_MEMORY_TOKEN"
 PENDING_TOKEN = "mcpm_<a new token is created when you run install without --dry-run>"
@@ -48,6 +50,8 @@ def entry_token(entry: object) -> str | None:
 
 def install_note(client: str, name: str, path: Path) -> str:
     """Marks the tokens one config entry received, so a re-install finds and replaces them."""
+    from mcp_memory.tokens import MAX_NOTE_CHARS
+
     text = f"mcp-memory install {client}: entry {name!r} in {path}"
     clean = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
     return clean[:MAX_NOTE_CHARS]
@@ -58,6 +62,8 @@ def open_tokens(db: str | Path, *, create: bool) -> TokenStore | None:
     SQLite file that does not exist yet stays that way: there is no token in it to keep."""
     if isinstance(db, Path) and not create and not db.exists():
         return None
+    from mcp_memory.tokens import TokenStore
+
     return TokenStore.open(db)
 
 

@@ -78,7 +78,7 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar(
         "MCP_MEMORY_PROJECT",
         'default project scope (`""` = global)',
-        "name of the working directory's git root",
+        "name of the working directory's git root; global outside a repository",
     ),
     EnvVar(
         "MCP_MEMORY_TRUSTED_AGENTS",

@@ -111,7 +111,7 @@ def _rebuild(store: MemoryStore) -> str:
     n = rebuild_derived(store.conn)
     return (
         f"keyword index and term counts over {n} memories; their vectors are embedded "
-        "again by the next `mcp-memory serve`"
+        "again by `mcp-memory embed` or the next `mcp-memory serve`"
     )
 
 

@@ -369,7 +369,7 @@ def _move_lines(store: MemoryStore, rel: str, moved: list[tuple[int, str]]) -> N
 
 _GONE = "delete from file_sources where project = ? and path = ? and piece_hash = ?"
 _ORPHANS = """select id from memories where id in {ids}
-              and agent = ? and status = 'active'
+              and agent = ? and status in ('active', 'quarantined')
               and not exists (select 1 from file_sources f where f.memory_id = memories.id)"""
 
 
@@ -378,7 +378,10 @@ def _retire_gone(store: MemoryStore, rel: str, gone: dict[str, int], actor: Acto
     in ONE transaction: a crash between the two would leave active memories that no
     file_sources row leads back to, which no later sync would ever find again.
 
-    Quarantined ones stay for the human: an attacker editing the file must not erase the evidence.
+    A quarantined piece the file no longer holds leaves review too (approving it would store
+    a line nobody wrote any more), but it is forgotten, not erased: the text stays, and the
+    audit entry records that it was quarantined, so an attacker who edits the line back out
+    does not erase the evidence.
     """
     project = store.settings.project
     reason = f"no longer in {rel}"

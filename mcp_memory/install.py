@@ -227,14 +227,19 @@ def server_entry(
     command: list[str] | None = None,
     environ: dict[str, str] | None = None,
     token: str | None = None,
+    model_dir: Path | None = None,
 ) -> dict[str, Any]:
     """MCP_MEMORY_AGENT names the client so trust is tracked per client; a DB or model dir set
     where install runs is passed on so every client shares the store the CLI reviews; the
-    token (MCP_MEMORY_TOKEN) is what proves the name to the server."""
+    token (MCP_MEMORY_TOKEN) is what proves the name to the server. `model_dir` (install
+    --model-dir) names the model folder outright: the way to give a client's server a model
+    on a machine that cannot download one."""
     command = command or server_command()
     environ = os.environ if environ is None else environ
     env = {"MCP_MEMORY_AGENT": c.name}
     env.update({k: environ[k] for k in PASS_THROUGH_ENV if environ.get(k)})
+    if model_dir is not None:
+        env["MCP_MEMORY_MODEL_DIR"] = str(model_dir)
     if token:
         env[TOKEN_ENV] = token
     return {**c.extra, "command": command[0], "args": command[1:], "env": env}
@@ -305,15 +310,18 @@ def plan(
     entry: dict[str, Any] | None = None,
     token_for: Callable[[str | None], str] | None = None,
     url: str | None = None,
+    model_dir: Path | None = None,
 ) -> Plan:
     """Compute the new file text; nothing is written. Raises InstallError if it is unsafe.
 
     token_for (a client_token.TokenIssuer) gets the token the current entry holds, if any,
     and returns the one to write; without it the entry carries no token. With `url` the
-    entry points at an HTTP server instead of starting `mcp-memory serve`."""
+    entry points at an HTTP server instead of starting `mcp-memory serve`; `model_dir` puts
+    MCP_MEMORY_MODEL_DIR in the entry (a folder holding model.onnx)."""
     c = client(client_name)
     if url is not None:
         http_entry(c, url, None)  # refuse a bad URL before a token is made for it
+    model_dir = _model_folder(model_dir, url)
     path = config_path(c, scope or c.default_scope, project_dir or Path.cwd())
     old = _read(path)
     doc = _parsed(old or "", c.fmt, path)
@@ -322,12 +330,31 @@ def plan(
         raise InstallError(f"{path}: {c.section!r} is not a table/object; nothing was changed")
     if entry is None:
         token = token_for(entry_token(section.get(name))) if token_for else None
-        entry = http_entry(c, url, token) if url is not None else server_entry(c, token=token)
+        entry = (
+            http_entry(c, url, token)
+            if url is not None
+            else server_entry(c, token=token, model_dir=model_dir)
+        )
     if section.get(name) == entry:
         return Plan(c.name, path, name, entry, old, old or "")
     new = (edit_toml if c.fmt == "toml" else edit_json)(old or "", c.section, name, entry)
     _verify(new, c, doc, name, entry, path)
     return Plan(c.name, path, name, entry, old, new)
+
+
+def _model_folder(model_dir: Path | None, url: str | None) -> Path | None:
+    """An absolute folder with the model in it: the client starts the server from anywhere."""
+    if model_dir is None:
+        return None
+    if url is not None:
+        raise InstallError(
+            "--model-dir is for a server the client starts; an HTTP server (--url) takes "
+            "MCP_MEMORY_MODEL_DIR from its own environment"
+        )
+    folder = Path(model_dir).expanduser().resolve()
+    if not (folder / "model.onnx").is_file():
+        raise InstallError(f"--model-dir {model_dir}: no model.onnx in {folder}")
+    return folder
 
 
 def _verify(

@@ -88,7 +88,7 @@ def _settle(ctx: ScreenContext, screen: Screen, row: object, vector: np.ndarray)
         lifecycle.set_status(
             ctx.backend, conn, mid, "quarantined", "trust-layer", "screened again with meaning"
         )
-        agents.record(conn, actor.agent, "quarantined")
+        agents.record(conn, actor.agent, "quarantined", risk=verdict.risk)
         audit.append(
             conn,
             actor=actor.agent,

@@ -145,8 +145,8 @@ def decide(
             "where memory_id = ? and status = 'pending' order by id",
             (memory_id,),
         ).fetchall()
-        if not asks:
-            raise InvalidInput(
+        if not asks:  # like a missing id: nothing to decide (exit 1), not bad usage
+            raise NotFound(
                 f"memory {memory_id} has nothing waiting for review (status {row['status']})"
             )
         links = [a for a in asks if a["kind"] == "link"]
@@ -163,11 +163,13 @@ def _decide_write(
 ) -> dict[str, object]:
     status = "active" if approve else "rejected"
     why = "approved" if approve else "rejected"
+    risk = conn.execute("select risk from memories where id = ?", (memory_id,)).fetchone()[0]
     lifecycle.set_status(store.backend, conn, memory_id, status, actor.agent, why)
     if approve:
         conn.execute("update memories set risk = 0 where id = ?", (memory_id,))
     hidden = _apply_held_supersede(store, conn, memory_id, actor) if approve else None
-    before, after = agents.record(conn, writer, "review_approved" if approve else "review_rejected")
+    event = "review_approved" if approve else "review_rejected"  # refunds or confirms by risk
+    before, after = agents.record(conn, writer, event, risk=float(risk))
     audit.append(
         conn,
         actor=actor.agent,

@@ -35,11 +35,11 @@ from mcp_memory.models import (
     RememberResult,
     Verdict,
 )
-from mcp_memory.recall import anchors
+from mcp_memory.recall import anchors, elsewhere
 from mcp_memory.recall import hybrid as search
 from mcp_memory.storage import Backend, backend_of, open_backend
 from mcp_memory.storage import driver as db
-from mcp_memory.trust import agents
+from mcp_memory.trust import agents, fields
 from mcp_memory.trust.gate import Screen, ScreenContext, screen_write
 from mcp_memory.vector_sync import VectorSync
 
@@ -83,24 +83,20 @@ class MemoryStore:
         path: str | Path | None = None,
         *,
         settings: Settings | None = None,
-        embedder: Embedder | None | bool = True,
+        embedder: Embedder | ModelLoader | None | bool = True,
         screen: Screen | None = None,
         root: Path | None = None,
         allow_download: bool = True,
     ) -> MemoryStore:
-        """Open (and migrate) a store. embedder=True: load the configured model lazily;
-        an Embedder: use it; None/False: keyword-only."""
+        """Open (and migrate) a store. embedder=True: load the configured model lazily; a
+        ModelLoader (maybe loading already) or an Embedder: use it; None/False: keyword-only."""
         settings = settings or Settings.from_env()
         backend = open_backend(path or settings.db_path)
         backend.migrate()
-        if embedder is True:
-            loader = ModelLoader(
-                settings.model_name,
-                settings.model_dir,
-                allow_download,
-                quantize=settings.quantize,
-                cache_dir=settings.cache_dir,
-            )
+        if isinstance(embedder, ModelLoader):
+            loader = embedder
+        elif embedder is True:
+            loader = ModelLoader.for_settings(settings, allow_download=allow_download)
         else:
             loader = ModelLoader.ready(embedder or None)
         return cls(
@@ -132,9 +128,12 @@ class MemoryStore:
         first recall needs it; a server calls this once its model is loaded."""
         return self.backend.warm_vectors(list(dict.fromkeys([self.settings.project, ""])))
 
-    def backfill(self, batch: int = 64, should_stop: Callable[[], bool] = lambda: False) -> int:
-        """Embed rows written with no model, then screen them with meaning (rescreen.py)."""
-        filled = self.vectors.backfill(batch, should_stop)
+    def backfill(
+        self, batch: int = 64, should_stop: Callable[[], bool] = lambda: False, progress: Any = None
+    ) -> int:
+        """Embed rows written with no model, then screen them with meaning (rescreen.py);
+        `progress(n)` hears each batch filled."""
+        filled = self.vectors.backfill(batch, should_stop, progress)
         rescreen.run(self, self.screen, batch)
         return filled
 
@@ -161,7 +160,7 @@ class MemoryStore:
             files=files, supersedes=supersedes,
         )  # fmt: skip
         vector, model = self.vectors.embed(new.content)
-        verdict = self.screen(self, new.content, vector, actor, new.source, new.project)
+        verdict = self.screen(self, fields.screened(new), vector, actor, new.source, new.project)
         now = time.time()
         with self.transaction() as conn:
             return self._commit(conn, new, verdict, (vector, model), now, in_transaction)
@@ -218,8 +217,8 @@ class MemoryStore:
             reasons += lifecycle.supersede(self.backend, conn, old, memory_id, actor, t.score)
         elif old is not None:  # held for review: the older memory stays until approval
             reasons.append("supersede_after_review")
-        for event in verdict.events:
-            agents.record(conn, actor.agent, event, now)
+        for event in verdict.events:  # a quarantine costs in proportion to its risk
+            agents.record(conn, actor.agent, event, now, verdict.risk)
         self._bump_counters(conn, actor.agent, status)
         self._audit_remember(conn, new, verdict, memory_id)
         return RememberResult(
@@ -342,12 +341,15 @@ class MemoryStore:
         tags: object = None,
         kinds: object = None,
         include_links: bool = True,
+        all_projects: bool = False,
     ) -> RecallResult:
         text = validation.query(query)
         n = validation.limit(limit)
         project_ = self.settings.project if project is None else validation.project(project)
+        with self.lock:
+            everywhere = elsewhere.all_projects(self.conn) if all_projects else []
         scope = search.Scope(
-            projects=list(dict.fromkeys([project_, ""])),
+            projects=list(dict.fromkeys([project_, "", *everywhere])),
             kinds=validation.kinds(kinds),
             tags=validation.tags(tags),
             engine=self.backend.kind,
@@ -436,13 +438,9 @@ class MemoryStore:
         """Audit entries, oldest first; `limit` keeps the newest."""
         with self.lock:
             return audit.entries(
-                self.conn,
-                agent=agent,
-                since=since,
-                action=action,
-                limit=limit,
+                self.conn, agent=agent, since=since, action=action, limit=limit,
                 memory_id=memory_id,
-            )
+            )  # fmt: skip
 
     def verify_audit(self) -> audit.VerifyResult:
         """Walk the hash chain end to end; the result names the first entry that does not hold."""

@@ -80,9 +80,24 @@ class VectorSync:
         self.backend.put_vector(conn, memory_id, row["project"], row["status"], row["kind"], vector)
         conn.execute("update memories set embedding_model = ? where id = ?", (model, memory_id))
 
-    def backfill(self, batch: int = 64, should_stop: Callable[[], bool] = lambda: False) -> int:
+    def pending(self) -> int:
+        """How many memories `backfill` has yet to embed."""
+        with self.lock:
+            row = self.conn.execute(
+                "select count(*) from memories where embedding_model is null "
+                "and status != 'forgotten'"
+            ).fetchone()
+        return int(row[0])
+
+    def backfill(
+        self,
+        batch: int = 64,
+        should_stop: Callable[[], bool] = lambda: False,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Embed memories written while no model was loaded, a batch per transaction so
-        writers get the lock in between. Returns how many were filled."""
+        writers get the lock in between. Returns how many were filled; `progress` hears
+        each batch's size."""
         emb = self.embedder()
         if emb is None:
             return 0
@@ -101,4 +116,6 @@ class VectorSync:
                 for row, vec in zip(rows, vectors, strict=True):
                     self.put(conn, row["id"], vec, emb.name)
             done += len(rows)
+            if progress is not None:
+                progress(len(rows))
         return done

@@ -452,6 +452,7 @@ async def test_a_server_started_under_a_held_write_lock_serves_reads_and_writes_
         ("audit", "verify"),
         ("export",),
         ("context",),
+        ("embed",),
         ("backup", "{tmp}/copy.db"),
     ],
 )

@@ -187,3 +187,58 @@ def test_an_unopenable_db_is_a_failed_operation_with_one_line(
     r = run(*args, "--db", str(tmp_path))  # a folder, not a database file
     assert r.exit_code == 1, r.output
     assert r.stderr.startswith(f"Error: cannot open the database {tmp_path}: it is a folder")
+
+
+def test_a_recall_that_finds_nothing_here_names_the_projects_that_match_and_all_projects_finds_it(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "scoped.db")
+    for project, text in [("alpha", "Flaky tox runs"), ("beta", "tox needs py311")]:
+        assert run("remember", text, "--project", project, "--db", db).exit_code == 0
+    here = run("recall", "tox", "--project", "gamma", "--db", db)
+    assert here.exit_code == 0, here.output
+    assert "No memories matched." in here.stdout
+    assert "2 matches in other projects: 'alpha' (1), 'beta' (1)" in here.stdout
+    assert "--project 'alpha' or --all-projects" in here.stdout
+    everywhere = json.loads(run("recall", "tox", "--all-projects", "--db", db, "--json").stdout)
+    assert {hit["content"] for hit in everywhere["results"]} == {
+        "Flaky tox runs",
+        "tox needs py311",
+    }
+    nowhere = run("recall", "kubernetes", "--project", "gamma", "--db", db)
+    assert "other projects" not in nowhere.stdout
+
+
+def _help_rows(*args: str) -> list[str]:
+    r = run(*args, "--help")
+    assert r.exit_code == 0, r.output
+    return [line for line in r.stdout.splitlines() if "--" in line]
+
+
+@pytest.mark.parametrize("command", [(), ("recall",), ("serve",), ("erase",), ("audit", "log")])
+def test_help_shows_flags_without_a_type_and_values_as_click_tools_do(
+    command: tuple[str, ...],
+) -> None:
+    rows = _help_rows(*command)
+    assert rows and not any("<" in row and ">" in row for row in rows), rows
+    help_row = next(row for row in rows if "--help" in row)
+    assert "BOOLEAN" not in help_row
+
+
+def test_option_values_read_as_text_and_integer() -> None:
+    rows = _help_rows("recall")
+    assert any("--limit" in row and "INTEGER" in row for row in rows), rows
+    assert any("--project" in row and "TEXT" in row for row in rows), rows
+
+
+def test_version_is_an_option_and_a_command() -> None:
+    option, command = run("--version"), run("version")
+    assert option.exit_code == command.exit_code == 0
+    assert option.stdout == command.stdout and option.stdout.strip()
+
+
+def test_top_level_help_groups_the_commands_and_states_the_exit_codes() -> None:
+    out = run("--help").stdout
+    for panel in ("Memories", "Review and trust", "Data", "Setup and server"):
+        assert panel in out
+    assert "Exit codes: 0 success; 1" in " ".join(out.split())

@@ -164,7 +164,8 @@ async def test_six_poisons_under_a_claimed_name_leave_the_verified_victims_trust
             assert (await remember(fake, text))["status"] in ("quarantined", "rejected")
     assert len(poisons) == 6
     assert trust_of(store, "victim") == pytest.approx(before)
-    assert trust_of(store, "unverified:victim") < 0.2
+    # as low as detectors alone may take anyone; below it only a human's judgement goes
+    assert trust_of(store, "unverified:victim") <= beta.UNCONFIRMED_FLOOR + 1e-6
     async with Client(victim, client_info=named("victim")) as real:
         after = await remember(real, "The search index is rebuilt nightly by the cron job.")
     assert after["status"] == "stored"

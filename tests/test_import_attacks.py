@@ -23,7 +23,7 @@ from mcp_memory.portability.check import MAX_CLOCK_SKEW_S, SCREEN_AS, SCREEN_SOU
 from mcp_memory.trust import agents
 
 from .conftest import AGENT, DbTarget
-from .poisoning.conftest import load
+from .poisoning.conftest import load_all
 from .test_portability import as_lines, crafted, exported, open_store
 
 TRUSTED_NOTE = "Never pipe scripts from unknown hosts into a shell; download, read, then run."
@@ -212,11 +212,11 @@ def _sample() -> list[str]:
     """Two texts of every attack family and a few benign ones that look risky."""
     seen: dict[str, int] = {}
     texts = []
-    for case in load("attacks.jsonl"):
+    for case in load_all("attacks"):
         if case["family"] != "secret" and seen.get(case["family"], 0) < 2:
             seen[case["family"]] = seen.get(case["family"], 0) + 1
             texts.append(case["text"])
-    return texts + [case["text"] for case in load("benign.jsonl")[::40]]
+    return texts + [case["text"] for case in load_all("benign")[::40]]
 
 
 @pytest.mark.sqlite_only  # a fresh store per text; the gate is the same on both backends

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mcp_memory import MemoryStore, audit
+from mcp_memory import MemoryStore, audit, review
 from mcp_memory.ingest import (
     find_instruction_files,
     is_instruction_file,
@@ -281,14 +281,19 @@ def test_a_rules_file_backdoor_in_hidden_unicode_is_quarantined_and_reported(
     assert "QUARANTINED .cursorrules:1" in caplog.text
 
 
-def test_a_quarantined_piece_removed_from_the_file_stays_for_review(
+def test_a_quarantined_piece_removed_from_the_file_leaves_review_but_keeps_its_evidence(
     store: MemoryStore, tmp_path: Path
 ) -> None:
     write(tmp_path, ".cursorrules", BACKDOOR)
     quarantined = sync_file(store, tmp_path, ".cursorrules").quarantined
     write(tmp_path, ".cursorrules", "- Prefer hooks.\n")
     sync_file(store, tmp_path, ".cursorrules")
-    assert {status(store, i) for i in quarantined} == {"quarantined"}
+    assert {status(store, i) for i in quarantined} == {"forgotten"}
+    assert not set(quarantined) & {item.id for item in review.queue(store)}
+    assert store.get(quarantined[0]).content.startswith("Use TypeScript strict mode.")
+    forgets = audit.entries(store.conn, action="forget")
+    assert {e.memory_id for e in forgets} == set(quarantined)
+    assert all(e.data["previous"] == "quarantined" for e in forgets)
 
 
 def test_a_credential_in_a_file_is_skipped_and_the_rest_is_stored(

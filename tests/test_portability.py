@@ -442,6 +442,22 @@ def test_content_already_present_is_a_duplicate_and_reimporting_changes_nothing(
     assert (count(target), len(audit.entries(target.conn))) == (rows, entries)
 
 
+def test_the_same_text_written_again_after_it_was_forgotten_survives_a_round_trip(
+    store: MemoryStore, target: MemoryStore
+) -> None:
+    text = "Use feature flags for risky changes."
+    first = store.remember(text, actor=AGENT).id
+    store.forget(first, actor=AGENT)
+    again = store.remember(text, actor=OTHER).id
+    lines = as_lines(exported(store))
+    report = import_lines(target, lines)
+    assert report.counts()["imported"] == len(lines) == 2
+    statuses = {row["imported_from"]["agent"]: row["status"] for row in exported(target)}
+    assert statuses == {AGENT.agent: "forgotten", OTHER.agent: "active"}
+    assert again in {h.id for h in target.recall("feature flags").results}
+    assert import_lines(target, lines).counts()["duplicate"] == 2
+
+
 def test_each_imported_memory_gets_an_import_audit_entry_with_hashes_not_text(
     store: MemoryStore, target: MemoryStore
 ) -> None:

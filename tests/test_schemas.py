@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,6 @@ from .conftest import AGENT
 pytestmark = pytest.mark.anyio
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
-BASE = "https://mcp-memory.dev/schemas/"
 TOOLS = ("remember", "recall", "forget", "link")
 runner = CliRunner()
 
@@ -36,7 +37,8 @@ def validator(name: str) -> Draft202012Validator:
     registry: Registry = Registry()
     for path in SCHEMAS.rglob("*.json"):
         schema = json.loads(path.read_text(encoding="utf-8"))
-        registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
+        uri = path.relative_to(SCHEMAS).as_posix()
+        registry = registry.with_resource(uri, Resource.from_contents(schema))
     return Draft202012Validator(load(name), registry=registry)
 
 
@@ -59,9 +61,10 @@ def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
 
 
 def shape(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    """What a client depends on: types (nullability included), enums, bounds, items, fields.
+    """What a client depends on: types (nullability included), enums, bounds, defaults,
+    items, fields and which are required.
 
-    Titles, descriptions, defaults and the anyOf-vs-type-list spelling are dropped.
+    Titles, descriptions and the anyOf-vs-type-list spelling are dropped.
     """
     node = _resolve(node, root)
     branches = [shape(b, root) for b in node.get("anyOf", [])]
@@ -71,7 +74,7 @@ def shape(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     if enum is not None:
         out["enum"] = {v for v in enum if v is not None}
         out["types"] |= {_JSON_TYPES[type(v)] for v in enum if not out["types"] or v is None}
-    for key in ("minimum", "maximum"):
+    for key in ("minimum", "maximum", "default"):
         if key in node:
             out[key] = node[key]
     if "items" in node:
@@ -85,10 +88,9 @@ def shape(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def differences(
-    file: dict[str, Any], live: dict[str, Any], path: str = "", *, output: bool = False
-) -> list[str]:
-    """Input schemas must match exactly; an output file may require what the live one defaults."""
+def differences(file: dict[str, Any], live: dict[str, Any], path: str = "") -> list[str]:
+    """Every key of the two shapes, recursively: a file that requires a field the server
+    only defaults (or the other way round) is a difference too."""
     found: list[str] = []
     for key in sorted(set(file) | set(live)):
         a, b = file.get(key), live.get(key)
@@ -97,12 +99,9 @@ def differences(
             if set(a) != set(b):
                 found.append(f"{here}: file has {sorted(a)}, server has {sorted(b)}")
             for name in sorted(set(a) & set(b)):
-                found += differences(a[name], b[name], f"{here}.{name}", output=output)
+                found += differences(a[name], b[name], f"{here}.{name}")
         elif key == "items" and a is not None and b is not None:
-            found += differences(a, b, f"{here}[]", output=output)
-        elif key == "required" and output and a is not None and b is not None:
-            if not b <= a <= set(file.get("properties", {})):
-                found.append(f"{here}: file requires {sorted(a)}, server {sorted(b)}")
+            found += differences(a, b, f"{here}[]")
         elif a != b:
             found.append(f"{here}: file {a!r} != server {b!r}")
     return found
@@ -126,13 +125,16 @@ def all_schema_files() -> list[Path]:
 
 
 @pytest.mark.parametrize("path", all_schema_files(), ids=lambda p: p.name)
-def test_every_schema_file_is_valid_draft_2020_12_with_an_id_matching_its_path(
+def test_every_schema_file_is_valid_draft_2020_12_and_known_by_its_path_alone(
     path: Path,
 ) -> None:
+    """No `$id`: an absolute one on a domain nobody serves sends standard tools to the
+    network for every `$ref` between the files; without one, a `$ref` resolves beside the
+    file it is in, whatever the tool."""
     schema = json.loads(path.read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == BASE + path.relative_to(SCHEMAS).as_posix()
+    assert "$id" not in json.dumps(schema)
 
 
 def test_the_published_set_covers_every_contract_document() -> None:
@@ -169,8 +171,7 @@ async def test_each_tool_output_schema_file_matches_the_live_server(
 ) -> None:
     live = (await live_tools(store))[tool].output_schema
     assert live is not None
-    found = differences(file_shape(f"tools/{tool}.output.json"), shape(live, live), output=True)
-    assert found == []
+    assert differences(file_shape(f"tools/{tool}.output.json"), shape(live, live)) == []
 
 
 async def test_the_comparison_catches_a_renamed_an_added_and_a_retyped_field(
@@ -271,6 +272,34 @@ def test_real_exports_validate_line_by_line_against_export_line_json(tmp_path: P
         record = {k: v for k, v in line.items() if k not in ("links", "export_version")}
         assert problems("memory-record.json", record) == []
     assert problems("memory-record.json", lines[0]) != []  # the record schema is closed
+
+
+def check_jsonschema(schema: Path, *instances: Path) -> subprocess.CompletedProcess[str]:
+    """The standard tool, given the schema file and nothing else (no registry, no network)."""
+    cmd = [sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema)]
+    return subprocess.run([*cmd, *map(str, instances)], capture_output=True, text=True)
+
+
+def test_check_jsonschema_validates_a_real_export_given_only_the_schema_file(
+    tmp_path: Path,
+) -> None:
+    first = remember("Deploys need a green CI run")
+    second = remember("Staging mirrors production data nightly")
+    cli("link", str(second), str(first), "--relation", "depends_on")
+    out = tmp_path / "export.jsonl"
+    cli("export", "--out", str(out))
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    files = []
+    for n, line in enumerate(lines):  # check-jsonschema reads one document per file
+        files.append(tmp_path / f"line{n}.json")
+        files[-1].write_text(line, encoding="utf-8")
+    checked = check_jsonschema(SCHEMAS / "export-line.json", *files)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps({**json.loads(lines[1]), "source": "oracle"}), encoding="utf-8")
+    refused = check_jsonschema(SCHEMAS / "export-line.json", tampered)
+    assert refused.returncode == 1 and "'oracle' is not one of" in refused.stdout
 
 
 def test_real_audit_log_entries_validate_against_audit_entry_json(tmp_path: Path) -> None:

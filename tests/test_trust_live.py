@@ -178,7 +178,8 @@ def test_the_cli_review_desk_lists_shows_approves_and_distrusts(
         runner.invoke(app, ["quarantine", "approve", str(held.id), "--yes", "--json"]).stdout
     )
     assert approved["status"] == "active"
-    assert runner.invoke(app, ["quarantine", "approve", str(held.id), "--yes"]).exit_code == 2
+    again = runner.invoke(app, ["quarantine", "approve", str(held.id), "--yes"])
+    assert again.exit_code == 1 and "nothing waiting for review" in again.output  # like not found
     agents = json.loads(runner.invoke(app, ["agents", "list", "--json"]).stdout)
     assert "claude-code" in [a["name"] for a in agents]
     shown_agent = json.loads(runner.invoke(app, ["agents", "show", "claude-code", "--json"]).stdout)

@@ -17,6 +17,8 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from mcp_memory import MemoryStore
+from mcp_memory.cli.watch import watched_project
+from mcp_memory.config import Settings
 from mcp_memory.watch import Watcher
 
 from .conftest import AGENT
@@ -255,3 +257,17 @@ def test_the_watch_command_reports_quarantine_and_exits_cleanly_on_a_signal(
             proc.wait()
         reader.join(TIMEOUT)  # EOF once the process is gone; then the pipe can be closed
         proc.stderr.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("repo", [False, True], ids=["plain folder", "git repository"])
+def test_watch_files_a_folder_under_the_project_serve_uses_in_that_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repo: bool
+) -> None:
+    folder = tmp_path / "webapp"
+    (folder / "src").mkdir(parents=True)
+    if repo:
+        subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    monkeypatch.delenv("MCP_MEMORY_PROJECT", raising=False)
+    monkeypatch.chdir(folder / "src")
+    served = Settings.from_env({}).project
+    assert watched_project(folder, None) == served == ("webapp" if repo else "")

@@ -6,35 +6,77 @@ import this package back; shared options and exit codes live in cli/_common.py.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from mcp_memory.cli import admin, memories, migrate, review, serve, setup, tokens, watch
+from mcp_memory.cli import (
+    _help,
+    admin,
+    embed,
+    memories,
+    migrate,
+    review,
+    serve,
+    setup,
+    tokens,
+    watch,
+)
 
+_help.install()
 app = typer.Typer(
-    help="Shared, poisoning-resistant memory for coding agents (MCP server + review CLI).",
     no_args_is_help=True,
     add_completion=False,
 )
 
-# Registration order is the order `mcp-memory --help` lists them in.
-app.command("serve")(serve.serve)
-app.command("remember")(memories.remember)
-app.command("recall")(memories.recall)
-app.command("forget")(memories.forget)
-app.command("link")(memories.link)
-app.command("export")(admin.export_command)
-app.command("doctor")(setup.doctor)
-app.command("version")(setup.version)
+
+def _print_version(value: bool) -> None:
+    if value:
+        setup.version()
+        raise typer.Exit()
+
+
+HELP = (
+    "Shared, poisoning-resistant memory for coding agents (MCP server + review CLI).\n\n"
+    "Exit codes: 0 success; 1 the operation failed (not found, nothing to review, refused, "
+    "database unusable); 2 bad usage (a wrong option or value, or a confirmation that needs "
+    "a terminal)."
+)
+
+
+@app.callback(help=HELP)
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """The exit codes are the contract of cli/_common.py, said where users look first."""
+
+
+MEMORIES, REVIEW, DATA, SETUP = "Memories", "Review and trust", "Data", "Setup and server"
+# Within a panel, registration order is the order `mcp-memory --help` lists them in.
+app.command("remember", rich_help_panel=MEMORIES)(memories.remember)
+app.command("recall", rich_help_panel=MEMORIES)(memories.recall)
+app.command("forget", rich_help_panel=MEMORIES)(memories.forget)
+app.command("link", rich_help_panel=MEMORIES)(memories.link)
 review.agents_app.add_typer(tokens.token_app, name="token")
-app.add_typer(review.quarantine_app, name="quarantine")
-app.add_typer(review.agents_app, name="agents")
-app.add_typer(admin.audit_app, name="audit")
-app.command("erase")(admin.erase_command)
-app.command("backup")(admin.backup_command)
-app.command("import")(admin.import_command)
-app.command("watch")(watch.watch_command)
-app.command("install")(setup.install_command)
-app.command("context")(setup.context_command)
-app.command("migrate-to")(migrate.migrate_to_command)
+app.add_typer(review.quarantine_app, name="quarantine", rich_help_panel=REVIEW)
+app.add_typer(review.agents_app, name="agents", rich_help_panel=REVIEW)
+app.add_typer(admin.audit_app, name="audit", rich_help_panel=REVIEW)
+app.command("export", rich_help_panel=DATA)(admin.export_command)
+app.command("import", rich_help_panel=DATA)(admin.import_command)
+app.command("backup", rich_help_panel=DATA)(admin.backup_command)
+app.command("erase", rich_help_panel=DATA)(admin.erase_command)
+app.command("embed", rich_help_panel=DATA)(embed.embed_command)
+app.command("migrate-to", rich_help_panel=DATA)(migrate.migrate_to_command)
+app.command("install", rich_help_panel=SETUP)(setup.install_command)
+app.command("serve", rich_help_panel=SETUP)(serve.serve)
+app.command("watch", rich_help_panel=SETUP)(watch.watch_command)
+app.command("context", rich_help_panel=SETUP)(setup.context_command)
+app.command("doctor", rich_help_panel=SETUP)(setup.doctor)
+app.command("version", rich_help_panel=SETUP)(setup.version)
 
 __all__ = ["app"]

@@ -16,15 +16,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from mcp_memory.config import DbTarget, Settings, db_target
 from mcp_memory.errors import InvalidInput, MemoryStoreError
-from mcp_memory.models import HUMAN, Actor
-from mcp_memory.storage import require_database, storage_error
-from mcp_memory.store import MemoryStore
+
+if TYPE_CHECKING:  # the store, models and numpy load only in the commands that use them
+    from mcp_memory.models import Actor
+    from mcp_memory.store import MemoryStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MODEL_WAIT_S = 30.0
@@ -54,6 +55,8 @@ def settings_for(db: str | Path | None) -> Settings:
 
 def existing_settings(db: str | Path | None) -> Settings:
     """settings_for, for a command that must not create the database: NoDatabase if absent."""
+    from mcp_memory.storage import require_database
+
     settings = settings_for(db)
     require_database(settings.db_path)
     return settings
@@ -63,11 +66,20 @@ def open_store(
     db: str | Path | None = None, *, embed: bool = False, create: bool = False
 ) -> MemoryStore:
     """CLI stores never download a model (that could stall a command for ~40 s offline).
+    With `embed`, the model starts loading before the store is imported and opened: the two
+    overlap (onnxruntime builds its session outside the GIL).
 
     Only commands that add memories pass `create=True`: any other command pointed at a
     path with no database says so (NoDatabase) instead of leaving an empty one there."""
+    from mcp_memory.embeddings import ModelLoader
+
     settings = settings_for(db) if create else existing_settings(db)
-    store = MemoryStore.open(settings=settings, embedder=True, allow_download=False)
+    loader = ModelLoader.for_settings(settings, allow_download=False)
+    if embed:
+        loader.start()
+    from mcp_memory.store import MemoryStore
+
+    store = MemoryStore.open(settings=settings, embedder=loader, allow_download=False)
     if embed:
         store.loader.wait(MODEL_WAIT_S)
     return store
@@ -98,6 +110,8 @@ def handled(failed: str = "", *, invalid: int = EXIT_USAGE) -> Iterator[None]:
     except MemoryStoreError as exc:
         fail(f"{failed}: {exc}" if failed else str(exc), EXIT_FAILED)
     except Exception as exc:  # a driver's own error: named if it is a storage failure
+        from mcp_memory.storage import storage_error
+
         named = storage_error(exc, _CURRENT[0] if _CURRENT else None)
         if named is None:
             raise
@@ -124,6 +138,8 @@ def stdin_is_tty() -> bool:
 def human() -> Actor:
     """The CLI's actor: the human, marked non-interactive when no terminal is attached, so
     the audit log and the trust gate can tell a person from a script speaking as 'user'."""
+    from mcp_memory.models import HUMAN
+
     return replace(HUMAN, interactive=stdin_is_tty())
 
 
@@ -135,6 +151,8 @@ def confirm_or_yes(action: str, yes: bool) -> Actor:
     `install claude-code`) make ask the human first, and the audit log records the action as
     non-interactive. Returns the actor to record. A "no" at the prompt aborts (exit 1).
     """
+    from mcp_memory.models import HUMAN
+
     if yes:
         return human()
     if not stdin_is_tty():

@@ -17,8 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mcp_memory import audit, erasure
-from mcp_memory import backup as backup_mod
+from mcp_memory import audit
 from mcp_memory.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -33,11 +32,12 @@ from mcp_memory.cli._common import (
     print_json,
     stdin_is_tty,
 )
-from mcp_memory.models import HUMAN
-from mcp_memory.store import MemoryStore
+from mcp_memory.config import USER_AGENT
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the store, erasure and numpy load only in the commands that use them
+    from mcp_memory import erasure
     from mcp_memory.portability import ImportReport
+    from mcp_memory.store import MemoryStore
 
 audit_app = typer.Typer(
     help="Read and verify the tamper-evident audit log (who did what, when).",
@@ -200,6 +200,8 @@ def erase_command(
     db: DbOption = None,
 ) -> None:
     """Erase memories for real (GDPR Art. 17): rows, index, vectors, links and their bytes."""
+    from mcp_memory import erasure
+
     selectors = {"id": id, "agent": agent, "project": project, "match": match, "since": since}
     chosen = [name for name, value in selectors.items() if value is not None]
     if len(chosen) != 1:
@@ -275,13 +277,15 @@ def _counts_text(counts: dict[str, int]) -> str:
 
 
 def _report_nothing(erase_plan: erasure.ErasePlan, json_out: bool) -> None:
+    from mcp_memory import erasure
+
     if json_out:
         empty = erasure.Receipt(
             erased_ids=[],
             content_hashes={},
             counts=erase_plan.counts,
             when=audit.utc_now_iso(),
-            by=HUMAN.agent,
+            by=USER_AGENT,
             selector=erase_plan.selector,
             audit_hash="",
             purged=True,
@@ -323,8 +327,10 @@ def backup_command(
     db: DbOption = None,
 ) -> None:
     """Write a consistent copy of the database while it keeps serving, and log it."""
+    from mcp_memory import backup as backup_mod
+
     with _store(db) as store, handled("backup failed", invalid=EXIT_FAILED):
-        info = backup_mod.backup(store.conn, file, lock=store.lock, actor=HUMAN.agent)
+        info = backup_mod.backup(store.conn, file, lock=store.lock, actor=USER_AGENT)
     if json_out:
         print_json(info)
     else:

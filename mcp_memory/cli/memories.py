@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from mcp_memory import render
 from mcp_memory.cli._common import DbOption, JsonOption, handled, human, open_store, print_json
 
 
@@ -30,6 +29,8 @@ def remember(
     if json_out:
         print_json(result.model_dump(mode="json"))
     else:
+        from mcp_memory import render
+
         typer.echo(render.remember_text(result))
 
 
@@ -39,18 +40,34 @@ def recall(
     project: Annotated[str | None, typer.Option(help="Project scope")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Filter by tag")] = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", help="Filter by kind")] = None,
+    all_projects: Annotated[
+        bool, typer.Option("--all-projects", help="Search every project, not one")
+    ] = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Search memories the way an agent would (quarantined ones never show)."""
+    """Search memories the way an agent would (quarantined ones never show).
+
+    Finding nothing in the project, it says which other projects match and how to see them."""
+    from mcp_memory.recall import elsewhere  # numpy: not imported for --help
+
+    elsewhere_note = None
     with handled():
         store = open_store(db, embed=True)
-        result = store.recall(query, limit=k, project=project, tags=tag, kinds=kind)
+        result = store.recall(
+            query, limit=k, project=project, tags=tag, kinds=kind, all_projects=all_projects
+        )
+        if not result.results and not all_projects:
+            scope = store.settings.project if project is None else project
+            with store.lock:
+                elsewhere_note = elsewhere.hint(store.conn, query, scope)
     if json_out:
         print_json(result.model_dump(mode="json"))
         return
     if not result.results:
         typer.echo("No memories matched.")
+        if elsewhere_note:
+            typer.echo(elsewhere_note)
     for hit in result.results:
         flags = " [stale]" if hit.stale else ""
         typer.echo(

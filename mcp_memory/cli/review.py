@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from mcp_memory import review
 from mcp_memory.cli._common import (
     DbOption,
     JsonOption,
@@ -28,6 +27,14 @@ agents_app = typer.Typer(
 )
 console = Console(highlight=False, soft_wrap=True)
 
+
+def _review() -> Any:
+    """The review library, loaded by the command that runs (it brings the whole store)."""
+    from mcp_memory import review
+
+    return review
+
+
 IdArg = Annotated[int, typer.Argument(help="Memory id")]
 NameArg = Annotated[str, typer.Argument(help="Agent name (as in `agents list`)")]
 
@@ -36,7 +43,7 @@ NameArg = Annotated[str, typer.Argument(help="Agent name (as in `agents list`)")
 def quarantine_list(db: DbOption = None, json_out: JsonOption = False) -> None:
     """List quarantined writes and forget requests waiting for review."""
     with handled():
-        items = review.queue(open_store(db))
+        items = _review().queue(open_store(db))
     if json_out:
         print_json([i.to_dict() for i in items])
         return
@@ -61,7 +68,7 @@ def quarantine_list(db: DbOption = None, json_out: JsonOption = False) -> None:
 def quarantine_show(memory_id: IdArg, db: DbOption = None, json_out: JsonOption = False) -> None:
     """Show one memory in full with provenance; hidden characters are made visible."""
     with handled():
-        record = review.show(open_store(db), memory_id)
+        record = _review().show(open_store(db), memory_id)
     if json_out:
         print_json(record)
         return
@@ -93,7 +100,7 @@ def _decide(memory_id: int, approve: bool, db: object, json_out: bool, yes: bool
     actor = confirm_or_yes(f"{'Approve' if approve else 'Reject'} memory #{memory_id}", yes)
     with handled():
         store = open_store(db)  # type: ignore[arg-type]
-        outcome = review.decide(store, memory_id, approve, actor=actor)
+        outcome = _review().decide(store, memory_id, approve, actor=actor)
     if json_out:
         print_json(outcome)
     else:
@@ -122,7 +129,7 @@ def quarantine_reject(
 def agents_list(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Every agent that has written, with its current trust."""
     with handled():
-        rows = review.agent_rows(open_store(db))
+        rows = _review().agent_rows(open_store(db))
     if json_out:
         print_json(rows)
         return
@@ -144,7 +151,7 @@ def agents_list(db: DbOption = None, json_out: JsonOption = False) -> None:
 def agents_show(name: NameArg, db: DbOption = None, json_out: JsonOption = False) -> None:
     """One agent's trust (Beta alpha/beta and prior) and what it wrote."""
     with handled():
-        info = review.agent(open_store(db), name)
+        info = _review().agent(open_store(db), name)
     if json_out:
         print_json(info)
     else:
@@ -159,7 +166,7 @@ def agents_trust(
     """Vouch for an agent: strong positive evidence, past negatives forgiven."""
     actor = confirm_or_yes(f"Trust agent {name!r}", yes)
     with handled():
-        out = review.set_trust(open_store(db), name, True, actor=actor)
+        out = _review().set_trust(open_store(db), name, True, actor=actor)
     print_json(out) if json_out else typer.echo(f"{name}: trust {out['trust']:.2f}")
 
 
@@ -180,7 +187,7 @@ def agents_distrust(
     past = " and hide what it wrote" if retro else ""
     actor = confirm_or_yes(f"Distrust agent {name!r}{past}", yes)
     with handled():
-        out = review.set_trust(open_store(db), name, False, retro=retro, actor=actor)
+        out = _review().set_trust(open_store(db), name, False, retro=retro, actor=actor)
     if json_out:
         print_json(out)
     else:

@@ -23,8 +23,6 @@ from mcp_memory.errors import (
     InvalidToken,
     StorageError,
 )
-from mcp_memory.storage import open_backend
-from mcp_memory.tokens import TokenStore
 
 TransportOption = Annotated[str, typer.Option(help="stdio (default) or http")]
 HostOption = Annotated[str, typer.Option(help="HTTP bind address")]
@@ -103,6 +101,8 @@ def _server_settings(
     cannot be used (corrupt, read-only, locked, a file in the way of its folder) does not
     stop it: the server starts and every tool names the cause to the agent, which would
     otherwise see only a closed connection (server/state.py)."""
+    from mcp_memory.storage import open_backend
+
     with handled():
         settings = settings_for(db)
         with suppress(DatabaseUnusable, DatabaseReadOnly, DatabaseBusy):  # logged at start
@@ -124,6 +124,8 @@ def _server_settings(
 def _check_token(settings: Settings) -> None:
     """A wrong, mistyped or revoked MCP_MEMORY_TOKEN stops the server with one line: falling
     back to an unverified identity would quietly write under another name."""
+    from mcp_memory.tokens import TokenStore
+
     try:
         tokens = TokenStore.open(settings.db_path)
     except StorageError:  # an unusable database: the server starts and checks it on first use

@@ -25,9 +25,6 @@ from mcp_memory.cli._common import (
     stdin_is_tty,
 )
 from mcp_memory.client_token import TokenIssuer, install_note, open_tokens
-from mcp_memory.context import context_text, recent_memories
-from mcp_memory.doctor import diagnose
-from mcp_memory.store import MemoryStore
 
 ScopeOption = Annotated[
     str | None,
@@ -35,6 +32,23 @@ ScopeOption = Annotated[
         "--scope",
         help="project (config in this repo) or user (all projects); "
         "default: project where the client supports it",
+    ),
+]
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="MCP URL of a `serve --transport http` server using this database: write an "
+        "HTTP entry, the token in its Authorization header",
+    ),
+]
+ModelDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model-dir",
+        help="Folder with the ONNX embedding model (model.onnx, tokenizer files): written "
+        "into the entry as MCP_MEMORY_MODEL_DIR, for machines that cannot download it",
     ),
 ]
 
@@ -51,14 +65,8 @@ def install_command(
     project_dir: Annotated[
         Path | None, typer.Option("--project-dir", help="Project root (default: cwd)")
     ] = None,
-    url: Annotated[
-        str | None,
-        typer.Option(
-            "--url",
-            help="MCP URL of a `serve --transport http` server using this database: write an "
-            "HTTP entry, the token in its Authorization header",
-        ),
-    ] = None,
+    url: UrlOption = None,
+    model_dir: ModelDirOption = None,
 ) -> None:
     """Add mcp-memory to a client's MCP config, with a token that proves the client's name.
 
@@ -79,7 +87,13 @@ def install_command(
     with _issuer(c.name, name, path, dry_run) as issuer:
         try:
             plan = install.plan(
-                client, where, project_dir=project_dir, name=name, token_for=issuer, url=url
+                client,
+                where,
+                project_dir=project_dir,
+                name=name,
+                token_for=issuer,
+                url=url,
+                model_dir=model_dir,
             )
         except install.InstallError as exc:
             issuer.rollback()
@@ -173,15 +187,26 @@ def doctor(
     ] = False,
 ) -> None:
     """Check driver, sqlite-vec, FTS5, embedding model, paths and counts."""
+    from mcp_memory.doctor import diagnose
+
     with handled():
         report = diagnose(settings_for(db), rebuild=rebuild_indexes)
     if json_out:
         print_json(report)
     else:
         for key, value in report.items():
-            typer.echo(f"{key:>14}: {value}")
+            typer.echo(f"{key:>14}: {value}{_doctor_hint(key, report)}")
     if not report.get("ok", False):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _doctor_hint(key: str, report: dict[str, Any]) -> str:
+    """Memories without a vector are found by keywords only: say how to fix it."""
+    if key != "unembedded" or not report.get(key):
+        return ""
+    if report.get("mode") == "keyword-only":
+        return " (found by keywords only; set MCP_MEMORY_MODEL_DIR, then `mcp-memory embed`)"
+    return " (found by keywords only until `mcp-memory embed` or a server fills them in)"
 
 
 def version() -> None:
@@ -202,6 +227,9 @@ def context_command(
     db: DbOption = None,
 ) -> None:
     """Print the project's recent, trusted memories for a new session, fenced as data."""
+    from mcp_memory.context import context_text, recent_memories
+    from mcp_memory.store import MemoryStore
+
     with handled():
         store = MemoryStore.open(settings=existing_settings(db), embedder=None)
         try:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,8 +24,10 @@ from mcp_memory.cli._common import (
     print_json,
     settings_for,
 )
-from mcp_memory.models import HUMAN
-from mcp_memory.tokens import TokenInfo, TokenStore
+from mcp_memory.config import USER_AGENT
+
+if TYPE_CHECKING:  # the token table (and the storage stack) loads only when a command runs
+    from mcp_memory.tokens import TokenInfo, TokenStore
 
 token_app = typer.Typer(
     help="Bearer tokens for `serve --transport http`: each token is one agent's identity.\n\n"
@@ -38,6 +40,8 @@ console = Console(highlight=False, soft_wrap=True)
 
 @contextmanager
 def _tokens(db: str | Path | None, *, create: bool = False) -> Iterator[TokenStore]:
+    from mcp_memory.tokens import TokenStore
+
     with handled():
         store = TokenStore.open((settings_for if create else existing_settings)(db).db_path)
         try:
@@ -76,7 +80,7 @@ def token_create(
         f"`mcp-memory agents token revoke {info.id}`.",
         err=True,
     )
-    if info.agent == HUMAN.agent:
+    if info.agent == USER_AGENT:
         typer.echo(
             "Note: 'user' is the human at the CLI; requests with this token are recorded "
             "as agent 'mcp:user', like any MCP client calling itself 'user'.",

@@ -9,14 +9,16 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mcp_memory.cli._common import MODEL_WAIT_S, DbOption, handled, settings_for
 from mcp_memory.config import git_root_name
-from mcp_memory.store import MemoryStore
-from mcp_memory.watch import Watcher
+
+if TYPE_CHECKING:  # the store and watchdog load only when something is watched
+    from mcp_memory.store import MemoryStore
+    from mcp_memory.watch import Watcher
 
 log = logging.getLogger("mcp_memory")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -25,6 +27,8 @@ _HERE = Path(".")
 
 def start_watcher(store: MemoryStore, root: Path, *, polling: bool = False) -> Watcher:
     """For `serve --watch`: returns at once (the initial sync runs on the watcher's thread)."""
+    from mcp_memory.watch import Watcher
+
     return Watcher(store, Path(root), polling=polling).start()
 
 
@@ -54,12 +58,18 @@ def _wait_for_signal() -> None:
             signal.signal(sig, old)
 
 
+def watched_project(root: Path, project: str | None) -> str:
+    """The watched tree, not the cwd, decides the project (unless --project/env says otherwise),
+    by the rule `serve` and the CLI apply to their working folder: the git root's name, or the
+    global scope outside a repository. A different rule here would file a folder's instruction
+    files where the agents working in that folder never recall them."""
+    return project if project is not None else git_root_name(root)
+
+
 def _open(root: Path, project: str | None, db: str | Path | None) -> MemoryStore:
-    """The watched tree, not the cwd, decides the project (unless --project/env says otherwise)."""
-    settings = replace(
-        settings_for(db),
-        project=project if project is not None else git_root_name(root) or root.name,
-    )
+    from mcp_memory.store import MemoryStore
+
+    settings = replace(settings_for(db), project=watched_project(root, project))
     store = MemoryStore.open(settings=settings, embedder=True, allow_download=False, root=root)
     store.loader.wait(MODEL_WAIT_S)
     return store
@@ -80,7 +90,8 @@ def watch_command(
     project: Annotated[
         str | None,
         typer.Option(
-            envvar="MCP_MEMORY_PROJECT", help="Project scope (default: the folder's git root name)"
+            envvar="MCP_MEMORY_PROJECT",
+            help="Project scope (default: the folder's git root name; global outside a repository)",
         ),
     ] = None,
     db: DbOption = None,
@@ -97,7 +108,7 @@ def watch_command(
     _log_to_stderr()
     with handled():
         store = _open(root, project, db)
-        watcher = Watcher(store, root, polling=polling).start()
+        watcher = start_watcher(store, root, polling=polling)
     try:
         _wait_for_signal()
     finally:

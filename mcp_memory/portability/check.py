@@ -30,6 +30,7 @@ from mcp_memory.models import Actor, Verdict
 from mcp_memory.portability.report import MAX_MESSAGE_CHARS, ImportReport, LineError, shorten
 from mcp_memory.records import content_hash
 from mcp_memory.store import MemoryStore
+from mcp_memory.trust import fields
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"  # also ./schemas at the repo root
 MAX_LINE_BYTES = 512 * 1024  # 16 KiB of content fully \u-escaped plus 50 long paths still fits
@@ -78,11 +79,15 @@ class Incoming:
 
 @lru_cache(maxsize=1)
 def line_validator() -> Draft202012Validator:
-    """Built once: schemas/ holds the contract, the importer checks lines against it."""
+    """Built once: schemas/ holds the contract, the importer checks lines against it.
+
+    The files carry no `$id`: each is known by its path, so the relative `$ref`s between
+    them resolve the same here as in any standard tool given the file."""
     registry: Registry = Registry()
     for path in sorted(SCHEMA_DIR.rglob("*.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))
-        registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
+        uri = path.relative_to(SCHEMA_DIR).as_posix()
+        registry = registry.with_resource(uri, Resource.from_contents(schema))
     root = json.loads((SCHEMA_DIR / "export-line.json").read_text(encoding="utf-8"))
     return Draft202012Validator(root, registry=registry)
 
@@ -274,7 +279,8 @@ def screen_all(
     kept: list[Screened] = []
     for item, vec in zip(items, vecs, strict=True):
         try:
-            verdict = store.screen(store, item.text, vec, SCREEN_AS, SCREEN_SOURCE, item.project)
+            text = fields.compose(item.text, item.kind, item.tags, [f["path"] for f in item.files])
+            verdict = store.screen(store, text, vec, SCREEN_AS, SCREEN_SOURCE, item.project)
         except SecretRejected as exc:
             report.errors.append(LineError(item.line, shorten(f"rejected: {exc}")))
             continue

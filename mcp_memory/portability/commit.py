@@ -177,13 +177,34 @@ def _wire_columns(
     return later
 
 
+_VISIBLE = ("active", "quarantined")
+
+
+def _same_memory(row: db.sqlite3.Row, item: Incoming) -> bool:
+    """The row is this line's memory: written by the agent the line names (as the row itself,
+    or as an earlier import's claim) at the same moment. Re-importing a file is then a no-op,
+    while the same text another agent wrote again after it was forgotten is a memory of its own."""
+    claim = json.loads(row["imported_from"]) if row["imported_from"] else {}
+    origin = claim.get("agent") or row["agent"]
+    same_time = abs(float(row["created_at"]) - item.created_at) < 1e-3
+    return origin == item.claimed.get("agent") and same_time
+
+
 def _duplicate_of(conn: db.Connection, item: Incoming) -> db.sqlite3.Row | None:
+    """The memory this line stands for, or the visible copy `remember` would also fold it into
+    (one project never shows the same text twice)."""
     project = backend_of(conn).unindexed("project")  # the content_hash index, not project's
-    return conn.execute(
-        f"select id, status from memories where content_hash = ? and {project} = ? "
-        "order by id limit 1",
+    rows = conn.execute(
+        f"select id, status, agent, imported_from, created_at from memories "
+        f"where content_hash = ? and {project} = ? order by id",
         (item.digest, item.project),
-    ).fetchone()
+    ).fetchall()
+    for row in rows:
+        if _same_memory(row, item):
+            return row
+    if item.status in _VISIBLE:
+        return next((row for row in rows if row["status"] in _VISIBLE), None)
+    return None
 
 
 def _write_new(conn: db.Connection, s: Screened, ctx: Commit) -> tuple[int, str]:

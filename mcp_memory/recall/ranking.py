@@ -9,11 +9,14 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-# Score blending (not RRF: a blend keeps how far ahead a strong keyword match is).
-# Tuned on LoCoMo turn retrieval (benchmarks/locomo.py): MiniLM alone is weaker than bm25
-# there, so it gets a little less say.
+# Score blending (not RRF: a blend keeps how far ahead a strong keyword match is). Each side is
+# scaled to its best candidate, so the top keyword match and the top semantic match both count
+# 1.0: scaled by bm25's wide range against cosine's narrow one, one common word matched exactly
+# used to outrank a clear semantic match. Chosen on LoCoMo conversations 0-4 (5-9 held out)
+# and checked on the synthetic coding notes of benchmarks/scale_quality.py.
 BLEND_KEYWORD = 1.0
-BLEND_VECTOR = 0.8
+BLEND_VECTOR = 0.7
+SIMILARITY_FLOOR = 0.3  # MiniLM cosine at which the semantic scale starts: unrelated text
 # A memory written next to a relevant one, by the same agent in the same session, shares its
 # context ("why" next to "what"): it inherits this share of its best neighbour's relevance.
 CONTEXT_WEIGHT = 0.5
@@ -37,14 +40,18 @@ class Blend:
 def blend(
     keyword: Mapping[int, float], similarity: Mapping[int, float], w: Blend = Blend()
 ) -> dict[int, float]:
-    """Weighted sum of max-normalised keyword scores (higher is better, e.g. -bm25) and cosine
-    similarities, in 0..1. Unlike RRF it keeps how far ahead a strong keyword match is."""
+    """Weighted sum of keyword scores (higher is better, e.g. -bm25) scaled to the best one and
+    cosine similarities scaled from SIMILARITY_FLOOR to the best one, in 0..1. Unlike RRF it
+    keeps how far ahead a strong match is."""
     top = max((v for v in keyword.values() if v > 0), default=0.0)
+    best = max(similarity.values(), default=0.0)
+    span = best - SIMILARITY_FLOOR
     total = (w.keyword + w.vector) or 1.0
     out: dict[int, float] = {}
     for mid in dict.fromkeys([*keyword, *similarity]):
         kw = max(keyword.get(mid, 0.0), 0.0) / top if top else 0.0
-        sim = min(max(similarity.get(mid, 0.0), 0.0), 1.0)
+        raw = similarity.get(mid, 0.0) - SIMILARITY_FLOOR
+        sim = min(max(raw / span, 0.0), 1.0) if span > 0 else 0.0
         out[mid] = (w.keyword * kw + w.vector * sim) / total
     return out
 

@@ -23,6 +23,8 @@ from mcp_memory.server.sessions import (
     SESSIONS_PER_IDENTITY,
     SessionLimiter,
 )
+from mcp_memory.server.stdio import serve_stdio
+from mcp_memory.server.wire import MessageGuard
 from mcp_memory.tokens import TokenStore
 
 log = logging.getLogger("mcp_memory")
@@ -48,7 +50,7 @@ def run(
     configure_logging()
     settings = settings or Settings.from_env()
     if transport == "stdio":
-        create_server(settings).run("stdio")
+        anyio.run(serve_stdio, create_server(settings))
         return
     if settings.token:  # one process-wide identity would vouch for every tokenless request
         log.warning(
@@ -77,15 +79,16 @@ def asgi_app(
     idle_s: float = SESSION_IDLE_S,
     clock: Callable[[], float] = time.monotonic,
 ) -> BearerTokenMiddleware:
-    """The HTTP stack, outermost first: bearer tokens (who is calling), the per-identity
-    session cap (it needs to know who), the SDK's streamable-HTTP app, whose own idle
-    timeout is ours so that a session we expire is also ended there. Tests pass a smaller
-    cap and their own clock."""
+    """The HTTP stack, outermost first: bearer tokens (who is calling), the message guard
+    (answers what the SDK would misread, wire.MessageGuard), the per-identity session cap
+    (it needs to know who), the SDK's streamable-HTTP app, whose own idle timeout is ours so
+    that a session we expire is also ended there. Tests pass a smaller cap and their own
+    clock."""
     mcp_app = server.streamable_http_app(
         host=host, session_idle_timeout=idle_s, max_sessions=MAX_SESSIONS
     )
     limiter = SessionLimiter(mcp_app, per_identity=per_identity, idle_s=idle_s, clock=clock)
-    return BearerTokenMiddleware(limiter, tokens, required=required)
+    return BearerTokenMiddleware(MessageGuard(limiter), tokens, required=required)
 
 
 def _announce_auth(host: str, required: bool, active: int, agent: str | None) -> None:

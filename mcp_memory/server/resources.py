@@ -7,7 +7,8 @@ fences memory text as data, like recall does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -16,6 +17,8 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.server.mcpserver.prompts.base import UserMessage
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from mcp_memory.context import (
     context_text,
@@ -30,6 +33,7 @@ from mcp_memory.store import MemoryStore
 
 StoreOf = Callable[[Any], MemoryStore]
 _lifespan_state: ContextVar[Any] = ContextVar("mcp_memory_lifespan_state")
+log = logging.getLogger("mcp_memory")
 
 
 def default_store_of(state: Any) -> MemoryStore:
@@ -48,8 +52,27 @@ async def _bind_state(ctx: ServerRequestContext[Any, Any], call_next: CallNext) 
 def register_extras(server: MCPServer, store_of: StoreOf = default_store_of) -> None:
     """Add resources and the prime_session prompt. store_of maps the lifespan state to the store."""
     server.middleware.append(_bind_state)
+    server.middleware.append(_unknown_prompt_guard(server))
     _register_resources(server, store_of)
     _register_prompts(server, store_of)
+
+
+def _unknown_prompt_guard(server: MCPServer) -> Callable[..., Any]:
+    """The SDK answers an unknown prompt name with error code 0 and logs a full traceback; it
+    is the caller's mistake, so it gets -32602 (Invalid params) and one line on stderr."""
+
+    async def guard(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        name = ctx.params.get("name") if isinstance(ctx.params, Mapping) else None
+        if (
+            ctx.method == "prompts/get"
+            and isinstance(name, str)
+            and name not in {prompt.name for prompt in await server.list_prompts()}
+        ):
+            log.warning("mcp-memory: prompts/get for an unknown prompt %r", name)
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt: {name}")
+        return await call_next(ctx)
+
+    return guard
 
 
 def _current_store(store_of: StoreOf) -> MemoryStore:

@@ -9,7 +9,7 @@ from mcp_memory.models import Actor
 from mcp_memory.storage.driver import Connection
 from mcp_memory.trust import beta
 
-_COLUMNS = "alpha, beta, prior_alpha, prior_beta, clean_credit, updated_at"
+_COLUMNS = "alpha, beta, prior_alpha, prior_beta, clean_credit, updated_at, unconfirmed"
 
 
 def _row_to_trust(row: object) -> beta.AgentTrust:
@@ -20,6 +20,7 @@ def _row_to_trust(row: object) -> beta.AgentTrust:
         prior_beta=row["prior_beta"],
         clean_credit=row["clean_credit"],
         updated_at=row["updated_at"],
+        unconfirmed=row["unconfirmed"],
     )
 
 
@@ -60,7 +61,7 @@ def ensure(conn: Connection, actor: Actor, trusted: frozenset[str], now: float) 
     t = current(conn, actor, trusted, now)
     conn.execute(
         f"""insert into agents(name, {_COLUMNS}, first_seen, last_seen, client_name, client_version)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             on conflict(name) do update set last_seen = excluded.last_seen,
               client_name = excluded.client_name, client_version = excluded.client_version""",
         (
@@ -71,6 +72,7 @@ def ensure(conn: Connection, actor: Actor, trusted: frozenset[str], now: float) 
             t.prior_beta,
             t.clean_credit,
             t.updated_at,
+            t.unconfirmed,
             now,
             now,
             actor.client_name,
@@ -82,19 +84,22 @@ def ensure(conn: Connection, actor: Actor, trusted: frozenset[str], now: float) 
 
 def save(conn: Connection, name: str, t: beta.AgentTrust) -> None:
     conn.execute(
-        "update agents set alpha = ?, beta = ?, clean_credit = ?, updated_at = ? where name = ?",
-        (t.alpha, t.beta, t.clean_credit, t.updated_at, name),
+        "update agents set alpha = ?, beta = ?, clean_credit = ?, updated_at = ?, unconfirmed = ? "
+        "where name = ?",
+        (t.alpha, t.beta, t.clean_credit, t.updated_at, t.unconfirmed, name),
     )
 
 
 def record(
-    conn: Connection, name: str, event: str, now: float | None = None
+    conn: Connection, name: str, event: str, now: float | None = None, risk: float | None = None
 ) -> tuple[float, float]:
-    """Apply a trust event inside the caller's transaction; returns (before, after) scores."""
+    """Apply a trust event inside the caller's transaction; returns (before, after) scores.
+    `risk`: the combined risk of the write the event is about, when there is one (a
+    quarantine costs, and its review refunds or confirms, in proportion to it)."""
     now = now or time.time()
     t = get(conn, name)
     if t is None:
         return (0.0, 0.0)
-    after = beta.apply(t, event, now)
+    after = beta.apply(t, event, now, risk)
     save(conn, name, after)
     return (beta.relax(t, now).score, after.score)

@@ -20,6 +20,7 @@ from mcp_memory.errors import SecretRejected
 from mcp_memory.models import Actor, Verdict
 from mcp_memory.trust import agents, beta, detectors
 from mcp_memory.trust.contradiction import reason as contradiction_reason
+from mcp_memory.trust.fields import content_of
 
 if TYPE_CHECKING:
     from mcp_memory.config import Settings
@@ -48,6 +49,7 @@ BURST_WINDOW_S = 600
 BURST_LOOKBACK = 20  # latest writes of the agent compared against
 BURST_SIMILARITY = 0.8  # word-set Jaccard at which two writes say the same thing
 BURST_COUNT = 3
+BURST_RISK = 0.3  # a stored near-copy is recalled with 70% of its writer's trust
 STANDING_REASONS = frozenset({"low_agent_trust", "untrusted_source"})
 CONTRADICTION_NEIGHBOURS = 5
 SAME_SUBJECT_DISTANCE = 0.3  # MiniLM cosine distance: paraphrases sit well under this
@@ -90,7 +92,7 @@ def near_duplicates(store: ScreenContext, text: str, actor: Actor, project: str)
 
     Compares word sets with the agent's latest writes (not a vector scan), so its
     cost does not grow with the size of the store."""
-    words = _shingles(text)
+    words = _shingles(content_of(text))
     if not words:
         return 0
     since = time.time() - BURST_WINDOW_S
@@ -127,7 +129,7 @@ def contradiction(
         row = rows[mid]
         if row["agent"] == actor.agent or float(row["agent_trust"]) < writer + TRUST_MARGIN:
             continue
-        why = contradiction_reason(text, str(row["content"]))
+        why = contradiction_reason(content_of(text), str(row["content"]))
         if why:
             return detectors.Signal(
                 family="contradiction",
@@ -140,7 +142,8 @@ def contradiction(
 
 def _events(decision: beta.Decision) -> list[str]:
     """Trust moves on what the content showed, never on the writer's standing alone: a write
-    held only because its agent is already distrusted must not sink that agent further."""
+    held only because its agent is already distrusted must not sink that agent further. A
+    quarantine's cost is scaled by the write's risk where it is recorded (beta.sureness)."""
     content_reasons = set(decision.reasons) - STANDING_REASONS
     if decision.status == "quarantined":
         return ["quarantined"] if content_reasons else []
@@ -179,11 +182,27 @@ def screen_write(
         events.append("contradiction")
     status, events = _scope_check(store, actor, project, decision.status, events, reasons)
     copies = 0 if human else near_duplicates(store, text, actor, project)
+    risk = decision.risk
     if copies >= BURST_COUNT:
+        status, risk, events = _flood(status, risk, events, copies)
         reasons.append("near_duplicate_burst")
-        if copies % BURST_COUNT == 0:  # amplification keeps costing, one event per few copies
-            events.append("burst")
-    return Verdict(status=status, risk=decision.risk, reasons=sorted(set(reasons)), events=events)
+    return Verdict(status=status, risk=risk, reasons=sorted(set(reasons)), events=events)
+
+
+def _flood(
+    status: str, risk: float, events: list[str], copies: int
+) -> tuple[str, float, list[str]]:
+    """Flooding costs the flood, not the writer for good: a near-copy earns no clean-write
+    credit and, if stored, carries BURST_RISK so recall ranks it below the original (memory
+    trust is scaled by risk). Every few copies cost a small `burst` event, which is
+    unconfirmed evidence: clean writes forgive it, so an honest busy writer that repeats itself
+    now and then recovers, while a flood with nothing else keeps paying."""
+    events = [e for e in events if e != "clean_write"]
+    if copies % BURST_COUNT == 0:
+        events.append("burst")
+    if status == "stored":
+        risk = max(risk, BURST_RISK)
+    return status, risk, events
 
 
 def _scope_check(

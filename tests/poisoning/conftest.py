@@ -1,15 +1,26 @@
-"""Corpus loading and an optional real embedder, shared by the poisoning tests."""
+"""Corpus loading for the poisoning tests, split into a development part and a held-back part.
+
+The split is a fixed rule on the text, so no one chooses which lines land where: a line is
+held back when the first byte of the SHA-256 of its UTF-8 text is divisible by 3 (about a
+third of every file). `test_corpus.py` checks every file still follows the rule.
+
+The embedder is the root conftest's `real_embedder`: the model the product ships, run as its
+int8 copy (embeddings.FastEmbedder's default), so the semantic figures are the product's.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 HERE = Path(__file__).resolve().parent
-MODEL_DIR = HERE.parents[2] / "shared" / "models" / "all-MiniLM-L6-v2-onnx"
+PARTS = ("dev", "heldout")
+
+
+def part_of(text: str) -> str:
+    """Which part a corpus line belongs to: 'heldout' for a third of the lines, by hash."""
+    return "heldout" if hashlib.sha256(text.encode("utf-8")).digest()[0] % 3 == 0 else "dev"
 
 
 def load(name: str) -> list[dict]:
@@ -17,24 +28,6 @@ def load(name: str) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-class RealEmbedder:
-    """fastembed over the offline model folder, shaped like the store's embedder."""
-
-    dim = 384
-
-    def __init__(self, path: Path) -> None:
-        from fastembed import TextEmbedding
-
-        self._m = TextEmbedding(
-            "sentence-transformers/all-MiniLM-L6-v2", specific_model_path=str(path), threads=2
-        )
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return np.array(list(self._m.embed(texts, batch_size=64)), dtype=np.float32)
-
-
-@pytest.fixture(scope="session")
-def real_embedder() -> RealEmbedder:
-    if not MODEL_DIR.exists():
-        pytest.skip("offline embedding model not available (../shared/models)")
-    return RealEmbedder(MODEL_DIR)
+def load_all(kind: str) -> list[dict]:
+    """Both parts of a corpus ('attacks' or 'benign'): for tests that only need examples."""
+    return [case for part in PARTS for case in load(f"{kind}_{part}.jsonl")]

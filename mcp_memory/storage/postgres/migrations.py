@@ -219,3 +219,11 @@ def pg002_imported_from(conn: PgConnection) -> None:
 def pg003_unscreened(conn: PgConnection) -> None:
     """SQLite m011_unscreened: a memory screened without its meaning, to screen again."""
     conn.execute_script("alter table memories add column unscreened integer not null default 0")
+
+
+@migration
+def pg004_unconfirmed_trust(conn: PgConnection) -> None:
+    """SQLite m012_unconfirmed_trust: the detector-made, unconfirmed part of an agent's beta."""
+    conn.execute_script(
+        "alter table agents add column unconfirmed double precision not null default 0"
+    )

@@ -320,3 +320,52 @@ def m011_unscreened(conn: Connection) -> None:
     semantic or contradiction check could run). The store screens it again once its vector
     exists, then clears the mark."""
     conn.execute("alter table memories add column unscreened integer not null default 0")
+
+
+@migration
+def m012_unconfirmed_trust(conn: Connection) -> None:
+    """The part of an agent's beta that detectors added and no human confirmed (a quarantine
+    in proportion to its risk, a near-duplicate burst, a contradiction): clean writes forgive
+    it bit by bit, a review confirms or refunds it (trust/beta.py). 0 for existing agents:
+    what they were charged before stays as confirmed."""
+    conn.execute("alter table agents add column unconfirmed real not null default 0")
+
+
+_FTS_TRIGGERS = (
+    """create trigger memories_ai after insert on memories begin
+        insert into memories_fts(rowid, content, keywords)
+        values (new.id, new.content, new.keywords);
+    end""",
+    """create trigger memories_ad after delete on memories begin
+        insert into memories_fts(memories_fts, rowid, content, keywords)
+        values ('delete', old.id, old.content, old.keywords);
+    end""",
+    """create trigger memories_au after update of content, keywords on memories begin
+        insert into memories_fts(memories_fts, rowid, content, keywords)
+        values ('delete', old.id, old.content, old.keywords);
+        insert into memories_fts(rowid, content, keywords)
+        values (new.id, new.content, new.keywords);
+    end""",
+)
+
+
+@migration
+def m013_fts_for_sqlite_tools(conn: Connection) -> None:
+    """The same full-text index, declared `content="memories"`: sqlite-utils' `detect_fts` and
+    Datasette recognise an external-content table only in that spelling (or `[memories]`), so
+    with m001's `'memories'` their search found nothing. FTS5 cannot alter options, so the
+    table is recreated and rebuilt from memories, with its rank, vocabulary view and triggers.
+    One statement at a time: executescript would commit the migration's transaction."""
+    for name in ("memories_ai", "memories_ad", "memories_au"):
+        conn.execute(f"drop trigger {name}")
+    conn.execute("drop table memories_fts_vocab")
+    conn.execute("drop table memories_fts")
+    conn.execute(
+        'create virtual table memories_fts using fts5(content, keywords, content="memories", '
+        'content_rowid="id", tokenize="porter unicode61 remove_diacritics 2")'
+    )
+    conn.execute("insert into memories_fts(memories_fts) values ('rebuild')")
+    conn.execute("insert into memories_fts(memories_fts, rank) values ('rank', 'bm25(1.0, 0.5)')")
+    conn.execute("create virtual table memories_fts_vocab using fts5vocab(memories_fts, 'row')")
+    for trigger in _FTS_TRIGGERS:
+        conn.execute(trigger)

@@ -15,10 +15,14 @@ from mcp_memory.trust.detectors import (
     encoded_payload,
     exfiltration,
     hidden_unicode,
+    instruction_files,
     instruction_override,
+    multilingual,
     role_forgery,
     secrecy_trigger,
     secret,
+    security_weakening,
+    supply_chain,
 )
 from mcp_memory.trust.detectors.base import FAMILIES, Signal, make_safe, normalise, strongest
 from mcp_memory.trust.detectors.semantic import SemanticDetector
@@ -31,6 +35,10 @@ _TEXT_DETECTORS: tuple[tuple[str, Callable[[str], list[Signal]]], ...] = (
     ("dangerous_command", dangerous_command.detect),
     ("exfiltration", exfiltration.detect),
     ("secrecy_trigger", secrecy_trigger.detect),
+    ("dangerous_command", security_weakening.detect),
+    ("dangerous_command", supply_chain.detect),
+    ("instruction_override", instruction_files.detect),
+    ("instruction_override", multilingual.detect),
 )
 MAX_DEPTH = 2
 

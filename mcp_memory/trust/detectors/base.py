@@ -6,8 +6,9 @@ Kept apart from ``__init__`` so every family module can import it without a cycl
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from mcp_memory.trust.detectors.deobfuscate import plain_shell, plain_unicode
 
 FAMILIES: tuple[str, ...] = (
     "hidden_unicode",
@@ -50,6 +51,10 @@ _CONFUSABLES = str.maketrans(
         "ј": "j", "ѕ": "s", "ԁ": "d", "ӏ": "l", "ɡ": "g", "А": "A", "В": "B", "Е": "E",
         "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X",
         "ο": "o", "α": "a", "ε": "e", "ι": "i", "ν": "v", "Ι": "I", "Ο": "O",
+        "һ": "h", "ԛ": "q", "ԝ": "w", "ѵ": "v", "ү": "y", "Ү": "Y", "Ѕ": "S", "І": "I", "Ј": "J",
+        "ρ": "p", "κ": "k", "τ": "t", "υ": "u", "χ": "x", "ϲ": "c", "ϳ": "j", "Α": "A", "Β": "B",
+        "Ε": "E", "Ζ": "Z", "Η": "H", "Κ": "K", "Μ": "M", "Ν": "N", "Ρ": "P", "Τ": "T",
+        "Υ": "Y", "Χ": "X",
     }
 )  # fmt: skip
 
@@ -79,18 +84,12 @@ def excerpt(text: str, start: int, end: int, limit: int = EVIDENCE_MAX) -> str:
 
 
 def normalise(text: str) -> str:
-    """The text as a reader (or a model) perceives it: invisibles dropped, look-alikes folded.
+    """The text as a reader (or a model) perceives it: invisibles dropped, look-alikes folded,
+    and the shell spelled plainly (deobfuscate.py).
 
     Pattern detectors run on this view so that obfuscation cannot split a trigger phrase.
     """
-    if text.isascii():
-        return text
-    stripped = _INVISIBLE_RE.sub("", text)
-    try:
-        folded = unicodedata.normalize("NFKC", stripped)
-    except (ValueError, TypeError):  # pragma: no cover - defensive: normalize accepts any str
-        folded = stripped
-    return folded.translate(_CONFUSABLES)
+    return plain_shell(plain_unicode(text, _INVISIBLE_RE, _CONFUSABLES))
 
 
 def signal(family: str, severity: float, text: str, m: re.Match[str], detail: str) -> Signal:

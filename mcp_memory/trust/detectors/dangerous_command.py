@@ -10,60 +10,14 @@ halves it.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
-from mcp_memory.trust.detectors.base import Signal, excerpt, graded, has_needle
+from mcp_memory.trust.detectors.base import Signal, excerpt, framing, graded, has_needle
+from mcp_memory.trust.detectors.hosts import host_risk
 
 FAMILY = "dangerous_command"
 
-# Installers whose own docs say "curl ... | sh": pointing at them is how people really install.
-_WELL_KNOWN_INSTALLERS = (
-    "sh.rustup.rs", "rustup.rs", "get.docker.com", "install.python-poetry.org", "astral.sh",
-    "bun.sh", "deno.land", "get.pnpm.io", "raw.githubusercontent.com/nvm-sh",
-    "raw.githubusercontent.com/homebrew", "starship.rs", "get.helm.sh",
-    "raw.githubusercontent.com/helm", "sdk.cloud.google.com", "cli.github.com", "nixos.org",
-    "install.determinate.systems", "fly.io/install.sh", "get.volta.sh", "mise.run",
-    "pyenv.run", "foundry.paradigm.xyz", "tailscale.com/install.sh", "ollama.com/install.sh",
-    "deb.nodesource.com", "rpm.nodesource.com", "sh.vector.dev", "get.k3s.io",
-)  # fmt: skip
-_LOCAL_HOSTS = re.compile(
-    r"^(?:localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal)$"
-)
-_PRIVATE_HOSTS = re.compile(
-    r"(?:\.internal|\.corp|\.local|\.lan|\.intranet|\.svc|\.cluster\.local)$|"
-    r"^(?:10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)"
-)
-_IP_HOST = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _URL = re.compile(r"(?:https?|ftp)://[^\s\"'`)<>|,;]+", re.IGNORECASE)
-_OFFICIAL_REGISTRIES = re.compile(
-    r"(?:^|\.)(?:pypi\.org|pythonhosted\.org|registry\.npmjs\.org|registry\.yarnpkg\.com|"
-    r"npm\.pkg\.github\.com|proxy\.golang\.org|sum\.golang\.org|rubygems\.org|crates\.io|"
-    r"download\.pytorch\.org|pypi\.nvidia\.com|conda\.anaconda\.org)$"
-)
-_MIRROR_WORDS = re.compile(r"artifactory|nexus|devpi|jfrog|verdaccio|codeartifact|pkgs\.dev\.azure")
-
-
-def _host_risk(url: str) -> tuple[float, str]:
-    """How hostile a URL looks, as (0..1, reason)."""
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-    except ValueError:
-        return 0.6, "a malformed URL"
-    low = url.lower()
-    if _LOCAL_HOSTS.match(host):
-        return 0.0, "localhost"
-    if any(k in low for k in _WELL_KNOWN_INSTALLERS):
-        return 0.1, "a well-known installer"
-    if _PRIVATE_HOSTS.search(host) or _MIRROR_WORDS.search(host):
-        return 0.15, "an internal host"
-    if _OFFICIAL_REGISTRIES.search(host):
-        return 0.05, "an official registry"
-    if _IP_HOST.match(host):
-        return 0.9, "a bare IP address"
-    if parts.scheme == "http":
-        return 0.75, "plain http"
-    return 0.5, "an unknown host"
+_host_risk = host_risk  # exfiltration and the other rule modules grade destinations the same way
 
 
 def _first_url(text: str) -> str | None:
@@ -71,31 +25,49 @@ def _first_url(text: str) -> str | None:
     return m.group(0) if m else None
 
 
+_FETCH = r"(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod|aria2c)"
+_RUNNER = (
+    r"(?:(?:ba|z|k|da|fi|c|tc)?sh|pwsh|powershell|python\d?(?:\.\d+)?|perl|ruby|node|php|"
+    r"iex|invoke-expression|source|\.)"
+)
+_MID = (
+    r"(?:\|\s*(?:tee|cat|gunzip|zcat|gzip\s+-d|base64\s+(?:-d|--decode)|tr|sed|dos2unix)\b"
+    r"[^|\n;]{0,80})*"
+)
+# Every way of handing a downloaded script to an interpreter without looking at it first (the
+# shell's name is already plain: deobfuscate.plain_shell).
 _PIPE_TO_SHELL = re.compile(
-    r"\b(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod)\b[^|\n;]{0,240}"
-    r"\|\s*(?:sudo\s+(?:-\w+\s+)*)?(?:ba|z|k|da|fi)?sh\b|"
-    r"\b(?:curl|wget|iwr|irm|invoke-webrequest|invoke-restmethod)\b[^|\n;]{0,240}"
-    r"\|\s*(?:sudo\s+)?(?:python3?|perl|ruby|node|php|iex|invoke-expression)\b(?!\s+-m\s+json)|"
-    r"\b(?:ba|z)?sh\s+(?:-c\s+)?[\"']?\$\(\s*(?:curl|wget)\b[^)]{0,240}\)|"
-    r"\b(?:ba|z)?sh\s+<\(\s*(?:curl|wget)\b[^)]{0,240}\)|"
-    r"\beval\s+[\"']?\$\(\s*(?:curl|wget)\b[^)]{0,240}\)|"
-    r"\biex\s*\(\s*(?:new-object\s+net\.webclient|iwr|irm|invoke-webrequest)\b[^\n]{0,200}",
+    rf"\b{_FETCH}\b[^|\n;]{{0,240}}{_MID}\|\s*(?:sudo\s+(?:-\S+\s+)*)?{_RUNNER}"
+    r"(?![\w.-])(?!\s+-m\s+json)|"
+    rf"(?<![\w.-]){_RUNNER}\s+(?:-\w+\s+)*[\"']?(?:\$\(|`)\s*{_FETCH}\b[^)`]{{0,240}}|"
+    rf"(?<![\w.-]){_RUNNER}\s+(?:-\w+\s+)*<\(\s*{_FETCH}\b[^)]{{0,240}}\)|"
+    rf"(?<![\w.-]){_RUNNER}\s*(?:-\w+\s+)*<<<\s*[\"']?(?:\$\(|`)\s*{_FETCH}\b[^)`]{{0,240}}|"
+    rf"\beval\s+[\"']?(?:\$\(|`)\s*{_FETCH}\b[^)`]{{0,240}}|"
+    r"\biex\s*\(\s*(?:new-object\s+net\.webclient|iwr|irm|invoke-webrequest)\b[^\n]{0,200}|"
+    rf"\b{_FETCH}\b[^\n|;]{{0,200}}?(?:&&|;)\s*(?:sudo\s+)?(?:(?:ba|z)?sh|source|\.|python3?|"
+    r"chmod\s+\+x)\s+\S*\.(?:sh|py|ps1|pl|rb)\b",
     re.IGNORECASE,
 )
 
 
+_FETCH_NEEDLES = ("curl", "wget", "fetch", "iwr", "irm", "invoke-", "aria2c", "webclient")
+
+
 def _pipe_to_shell(text: str) -> list[Signal]:
-    if "|" not in text and "$(" not in text and "<(" not in text and "iex" not in text.lower():
+    low = text.lower()
+    if not any(k in low for k in _FETCH_NEEDLES):
         return []
     m = _PIPE_TO_SHELL.search(text)
     if not m:
         return []
     url = _first_url(m.group(0))
     risk, why = _host_risk(url) if url else (0.55, "a script source that is not shown")
-    if risk <= 0.15:
+    frame = framing(text, m.start(), m.end())
+    if risk <= 0.1:  # localhost or an official installer on the documented allowlist
         sev = min(0.3, graded(risk + 0.1, text, m.start(), m.end(), boost=0.15))
-    else:
-        sev = graded(0.2 + risk * 0.5, text, m.start(), m.end(), boost=0.4)
+    else:  # any other host: the script is whatever that host serves today
+        sev = 0.55 if risk <= 0.15 else 0.4 + risk * 0.5
+        sev = sev * 0.25 if frame == "negated" else sev + (0.25 if frame == "instructive" else 0.0)
     detail = f"Pipes a downloaded script from {why} straight into an interpreter."
     return [Signal(FAMILY, round(min(sev, 1.0), 3), excerpt(text, m.start(), m.end()), detail)]
 

@@ -81,8 +81,10 @@ def _hex_decode(run: str) -> bytes | None:
 
 
 def _long_hex_tokens(text: str) -> list[str]:
-    """Long pure-hex runs (longer than any digest) may be hex-encoded text."""
-    return [t for t in re.findall(r"\b[0-9a-fA-F]{48,}\b", text) if len(t) not in (64, 96, 128)]
+    """Pure-hex runs of 12 bytes or more, digest-sized ones included: a real sha256 decodes to
+    random bytes that _readable() turns down (32 random bytes are printable text about once in
+    10^14), so the length of a run says nothing and the decoded bytes say everything."""
+    return [t[: len(t) // 2 * 2] for t in re.findall(r"\b(?:0x)?[0-9a-fA-F]{24,}\b", text)]
 
 
 def _candidates(text: str) -> list[tuple[str, int, bytes | str]]:
@@ -98,8 +100,8 @@ def _candidates(text: str) -> list[tuple[str, int, bytes | str]]:
         raw = _hex_decode(m.group(0))
         if raw is not None:
             found.append(("hex", m.start(), raw))
-    for tok in _long_hex_tokens(text)[:4]:
-        raw = _hex_decode(tok)
+    for tok in _long_hex_tokens(text)[:8]:
+        raw = _hex_decode(tok.removeprefix("0x"))
         if raw is not None:
             found.append(("hex", text.find(tok), raw))
     for m in _BINARY.finditer(text):

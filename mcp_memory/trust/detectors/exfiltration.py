@@ -117,6 +117,43 @@ def _image_signals(text: str) -> list[Signal]:
     return out
 
 
+_LINKED_URL = re.compile(
+    r"!?\[[^\]\n]{0,200}\]\(\s*<?(https?://[^)\s]+)|\b(?:src|href)\s*=\s*[\"']?(https?://[^\"'\s]+)",
+    re.IGNORECASE,
+)
+_PATH_SLOT = re.compile(
+    r"\{\{?\s*[\w.\- ]{1,40}\}?\}|\$\{?[A-Za-z_]\w*\}?|<[A-Za-z_][\w -]{0,30}>|%s|"
+    r"\[[A-Z_ ]{3,30}\]|/(?:DATA|SECRETS?|TOKEN|KEY|PASSWORD|HISTORY|CONTEXT|CHAT|CONVERSATION|"
+    r"SUMMARY|ENV|[A-Z]+_[A-Z_]+)(?=[/.?#]|$)"
+)
+_INTO_URL = re.compile(
+    rf"\b(?:append|put|add|insert|encode|include|embed|place|write)\b[^\n]{{0,60}}?\b{_SENSITIVE}\b"
+    r"[^\n]{0,40}?\b(?:in|into|to|as)\s+(?:the\s+|a\s+|each\s+)?(?:url\s+|image\s+|link\s+)?"
+    r"(?:path|filename|file name|subdomain|path segments?|image url|image link|url|link)\b",
+    re.IGNORECASE,
+)
+
+
+def _path_signals(text: str) -> list[Signal]:
+    """Data carried in a link's path (or host) rather than its query string, which renders and
+    leaks just the same: a fill-in slot in the path of a link to an outside host."""
+    out: list[Signal] = []
+    low = text.lower()
+    for m in _LINKED_URL.finditer(text) if "](" in low or "src" in low or "href" in low else ():
+        url = m.group(1) or m.group(2)
+        rest = url.split("://", 1)[1].split("?", 1)[0]
+        if _BADGE.search(url) or _host_risk(url)[0] <= 0.15 or not _PATH_SLOT.search(rest):
+            continue
+        sev = 0.9 if m.group(0).startswith(("!", "src", "SRC")) else 0.75
+        out.append(_sig(sev, text, m, "A link whose path is a slot for data, sent when it loads."))
+        break
+    slots = ("path", "file name", "filename", "subdomain", "url", "link")
+    m = _INTO_URL.search(text) if any(k in low for k in slots) else None
+    if m and framing(text, m.start(), m.end()) != "negated":
+        out.append(_sig(0.7, text, m, "Asks to put private data into a URL."))
+    return out
+
+
 def _dest_risk(dest: str) -> float:
     if dest.lower().startswith(("http://", "https://")):
         return _host_risk(dest)[0]
@@ -178,6 +215,7 @@ def detect(text: str) -> list[Signal]:
     """Flag data leaving the machine through URLs, images, webhooks or uploads."""
     return (
         _image_signals(text)
+        + _path_signals(text)
         + _send_signals(text)
         + _collector_signals(text)
         + _upload_signals(text)

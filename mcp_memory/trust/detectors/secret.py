@@ -23,8 +23,8 @@ FAMILY = "secret"
 _SKIPPED_PLUGINS = {"Base64HighEntropyString", "HexHighEntropyString", "IPPublicDetector"}
 
 _KEYWORDS = re.compile(
-    r"PRIVATE KEY|://[^\s/@]+:[^\s/@]+@|passw|secret|token|api[_-]?key|apikey|auth|credential|"
-    r"bearer|pwd",
+    r"PRIVATE KEY|://[^\s/@]*:[^\s/@]+@|passw|secret|token|api[_-]?key|apikey|auth|credential|"
+    r"bearer|pwd|login|hooks\.slack|\s-p\S|\s-u\s",
     re.IGNORECASE,
 )
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=.]{16,}")
@@ -46,7 +46,7 @@ def _worth_scanning(line: str) -> bool:
 
 _PLACEHOLDER = re.compile(
     r"example|sample|dummy|placeholder|changeme|change_me|your[_-]|<[^>]*>|\$\{|\{\{|x{4,}|\*{3,}|"
-    r"\.{3}|redacted|fake|test(?:ing)?[_-]?(?:key|token|secret|password)|^(?:password|secret|"
+    r"\.{3}|redacted|fake|test(?:ing)?[_-]?(?:key|token|secret|pass(?:word)?)|^(?:password|secret|"
     r"token|none|null|true|false)$|os\.environ|getenv|process\.env|secrets\.|vault",
     re.IGNORECASE,
 )
@@ -66,6 +66,31 @@ _EXTRA = [
     ("Slack Token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     ("Stripe Key", re.compile(r"\b(?:sk|rk)_live_[A-Za-z0-9]{20,}\b")),
     ("Private Key", re.compile(r"-----BEGIN (?:[A-Z ]+ )?PRIVATE KEY(?: BLOCK)?-----")),
+]
+# Credentials by where they sit rather than by vendor format: a password between `://user:` and
+# `@`, after a password flag or `curl -u user:`, in a Basic auth header, or after "password is".
+# detect-secrets' own URL plugin stops at characters such as `!`, and people paste these shapes.
+_CONTEXTUAL = [
+    ("URL Credentials", re.compile(r"[a-z][a-z0-9+.-]*://[^\s:/@]*:([^\s@/]+)@[\w.-]", re.I)),
+    (
+        "Password Flag",
+        re.compile(
+            r"(?:--password(?:=|\s+)|\b(?:mysql|mysqldump|mariadb)\b[^\n|;]*?\s-p)"
+            r"[\"']?([^\s\"']+)"
+        ),
+    ),
+    ("Login Password", re.compile(r"\blogin\b[^\n|;]*?\s-p\s+[\"']?([^\s\"']+)")),
+    ("Basic Auth Credentials", re.compile(r"(?:-u|--user)\s+[\"']?[^\s:\"']+:([^\s\"']+)")),
+    ("Basic Auth Header", re.compile(r"\bBasic\s+([A-Za-z0-9+/]{8,}={0,2})")),
+    ("Slack Webhook", re.compile(r"hooks\.slack\.com/services/(T\w+/B\w+/\w{16,})")),
+    (
+        "Stated Secret",
+        re.compile(
+            r"\b(?:password|passwd|passphrase|secret|token|api[ _-]?key)\s+(?:is|was|=|:)?\s*"
+            r"[\"'`]?([^\s\"'`]{8,})",
+            re.I,
+        ),
+    ),
 ]
 _ASSIGNED = re.compile(
     r"\b[\w.-]*(?:secret|token|api[_-]?key|apikey|passw(?:or)?d|pwd|access[_-]?key|private[_-]?key|"
@@ -147,9 +172,49 @@ def _plugin_hits(line: str) -> list[tuple[str, str]]:
     return hits
 
 
+def _mixed(value: str) -> bool:
+    """Letters with digits or symbols: a password, not a word such as "required"."""
+    letters = any(c.isalpha() for c in value)
+    return letters and any(c.isdigit() or not c.isalnum() for c in value)
+
+
+def _basic_password(value: str) -> str:
+    """`user:password` in base64 (a Basic auth value) is judged by its password part."""
+    raw = _b64_decode(value)
+    text = raw.decode("utf-8", "replace") if raw else ""
+    if ":" in text and text.isprintable():
+        return text.partition(":")[2]
+    return value
+
+
+def _stated(value: str) -> bool:
+    """After a bare "token"/"password" only a key-like value counts: letters and digits, not a
+    word, and not base64 of readable text (an encoded message is encoded_payload's job)."""
+    has_both = any(c.isalpha() for c in value) and any(c.isdigit() for c in value)
+    return has_both and _entropy(value) >= 3.0 and not _decodes_to_prose(value)
+
+
+def _contextual_hits(line: str) -> list[tuple[str, str]]:
+    hits = []
+    for kind, rx in _CONTEXTUAL:
+        for m in rx.finditer(line):
+            value = m.group(1).rstrip(".,;)")
+            if kind in ("Basic Auth Header", "Stated Secret"):
+                value = _basic_password(value)
+            if kind == "Basic Auth Header" and not _mixed(value):
+                continue
+            if kind == "Stated Secret" and not _stated(value):
+                continue
+            if value.startswith("$") or value.lower() in _DEV_DEFAULTS or len(value) < 6:
+                continue
+            hits.append((kind, value))
+    return hits
+
+
 def _line_hits(line: str) -> list[tuple[str, str]]:
     hits = _plugin_hits(line)
     hits += [(kind, m.group(0)) for kind, rx in _EXTRA for m in rx.finditer(line)]
+    hits += _contextual_hits(line)
     for m in _ASSIGNED.finditer(line):
         value = m.group(1)
         if _decodes_to_prose(value):

@@ -126,8 +126,9 @@ class SemanticDetector:
 
     def _matrices(self) -> tuple[np.ndarray, np.ndarray]:
         if self._attack is None or self._benign is None:
-            self._attack = _unit_rows(self._embedder.embed(list(ATTACK_EXEMPLARS)))
-            self._benign = _unit_rows(self._embedder.embed(list(BENIGN_EXEMPLARS)))
+            embed = getattr(self._embedder, "embed_fixed", self._embedder.embed)  # disk-cached
+            self._attack = _unit_rows(embed(list(ATTACK_EXEMPLARS)))
+            self._benign = _unit_rows(embed(list(BENIGN_EXEMPLARS)))
         return self._attack, self._benign
 
     def scores(self, vector: np.ndarray) -> tuple[float, float, int]:
