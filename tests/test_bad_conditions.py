@@ -452,7 +452,6 @@ async def test_a_server_started_under_a_held_write_lock_serves_reads_and_writes_
         ("audit", "verify"),
         ("export",),
         ("context",),
-        ("embed",),
         ("backup", "{tmp}/copy.db"),
     ],
 )
@@ -547,7 +546,9 @@ def test_the_recovery_doctor_prints_rebuilds_a_damaged_database_that_then_serves
     assert report.exit_code == 1, report.output
     command = recovery_command(str(db))
     assert command in report.stdout
-    subprocess.run(command, shell=True, check=True, capture_output=True)  # noqa: S602
+    # The last sqlite3 may exit non-zero over a statement the damage garbled; what matters
+    # is what it kept, checked below.
+    subprocess.run(command, shell=True, capture_output=True)  # noqa: S602
     recovered = Path(f"{db}.recovered")
     checked = run("doctor", "--rebuild-indexes", "--db", str(recovered))
     assert checked.exit_code == 0, checked.output

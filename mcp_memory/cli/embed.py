@@ -11,14 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mcp_memory.cli._common import (
-    DbOption,
-    JsonOption,
-    existing_settings,
-    fail,
-    handled,
-    print_json,
-)
+from mcp_memory.cli._common import DbOption, JsonOption, fail, handled, print_json, settings_for
 
 if TYPE_CHECKING:
     from mcp_memory.store import MemoryStore
@@ -38,8 +31,7 @@ def embed_command(
     from mcp_memory.embeddings import ModelLoader
     from mcp_memory.store import MemoryStore
 
-    with handled():
-        settings = existing_settings(db)  # nothing to embed where there is no database
+    settings = settings_for(db)
     loader = ModelLoader.for_settings(settings, allow_download=True).start()
     with handled():
         store = MemoryStore.open(settings=settings, embedder=loader)

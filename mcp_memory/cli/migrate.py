@@ -16,7 +16,6 @@ from mcp_memory.cli._common import (
     settings_for,
 )
 from mcp_memory.config import is_postgres_url
-from mcp_memory.storage.target import unsupported_target
 
 
 def migrate_to_command(
@@ -37,6 +36,8 @@ def migrate_to_command(
     try:  # the backend, not copy.py: only the backend imports psycopg at module level
         import mcp_memory.storage.postgres.backend  # noqa: F401
     except ImportError:  # psycopg is the `postgres` extra
+        from mcp_memory.storage.target import unsupported_target
+
         fail(str(unsupported_target(url)), EXIT_USAGE)
     from mcp_memory.storage.postgres.copy import copy_to_postgres
 
