@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mcp_memory import audit
-from mcp_memory.errors import InvalidInput, StorageError
-from mcp_memory.storage import Backend, backend_of
+from mcp_memory.errors import DatabaseReadOnly, InvalidInput, StorageError
+from mcp_memory.storage import Backend, backend_of, storage_error
 from mcp_memory.storage.driver import Connection
 
 
@@ -50,10 +50,16 @@ def backup(
     }
     if integrity != "ok":
         raise StorageError(f"backup at {dest} failed its integrity check: {integrity}")
-    with backend.write_transaction(lock):
-        info["audit_hash"] = audit.append(
-            conn, actor=actor, action="backup", data=_audit_data(info)
-        )
+    try:
+        with backend.write_transaction(lock):
+            info["audit_hash"] = audit.append(
+                conn, actor=actor, action="backup", data=_audit_data(info)
+            )
+    except Exception as exc:  # a read-only database can still be copied off, unrecorded
+        if not isinstance(storage_error(exc), DatabaseReadOnly):
+            raise
+        info["audit_hash"] = None
+        info["note"] = "not recorded in the audit log: the database is read-only"
     return info
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -31,6 +32,7 @@ ANONYMOUS_AGENT = "anonymous"
 # with it (tokens.check_agent_name).
 UNVERIFIED_PREFIX = "unverified:"
 FALSE_WORDS = ("", "0", "false", "no", "off")
+DEFAULT_BUSY_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,25 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "(network or container file systems)",
         "off",
     ),
+    EnvVar(
+        "MCP_MEMORY_BUSY_TIMEOUT",
+        "seconds a write waits for another process's write lock before it fails with "
+        "`database busy` (reads never wait)",
+        f"`{DEFAULT_BUSY_TIMEOUT_S:g}`",
+    ),
 )
+
+
+def busy_timeout_s(env: dict[str, str] | None = None) -> float:
+    """How long a write waits for the write lock. Read at each connect rather than carried
+    in Settings: every connection (store, tokens, audit, migrations) must honour it, and
+    most are opened from a bare path. A value that is not a number >= 0 is ignored."""
+    raw = (os.environ if env is None else env).get("MCP_MEMORY_BUSY_TIMEOUT", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return DEFAULT_BUSY_TIMEOUT_S
+    return value if value >= 0 and math.isfinite(value) else DEFAULT_BUSY_TIMEOUT_S
 
 
 def env_flag(value: str | None) -> bool:

@@ -32,6 +32,25 @@ class StorageError(MemoryStoreError):
     """The database could not be opened or written (driver, extension, lock)."""
 
 
+class DatabaseUnusable(StorageError):
+    """The database file cannot be read as a database: corrupt, truncated, not a database,
+    or no file can be made where the path points. Nothing was written; `doctor` says more."""
+
+
+class DatabaseReadOnly(StorageError):
+    """A write was refused because the database is read-only (file mode, read-only mount,
+    a `mode=ro` URI, a read-only PostgreSQL role). Reads still work."""
+
+
+class DatabaseBusy(StorageError):
+    """Another connection held the write lock longer than MCP_MEMORY_BUSY_TIMEOUT."""
+
+
+class NoDatabase(StorageError):
+    """A command that only reads was pointed at a path with no database: it does not
+    create one, so a typo in --db cannot leave empty files behind."""
+
+
 class InvalidToken(MemoryStoreError):
     """A bearer token was missing, malformed, unknown or revoked; the request was not served.
 

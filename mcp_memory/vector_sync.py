@@ -45,15 +45,14 @@ class VectorSync:
         return emb.embed([text])[0], emb.name
 
     def _ensure_index(self, emb: Embedder) -> None:
-        """Create the vector index for this model; a different model drops it and re-embeds."""
+        """Create the vector index for this model; a different model drops it and re-embeds.
+        Checked without the write lock first: a recall must not wait on another writer."""
+        with self.lock:
+            if self._index_matches(self.conn, emb):
+                self._model = emb.name
+                return
         with self.backend.write_transaction(self.lock) as conn:
-            meta = dict(
-                conn.execute("select key, value from meta where key like 'embedding_%'").fetchall()
-            )
-            same = meta.get("embedding_model") == emb.name and meta.get("embedding_dim") == str(
-                emb.dim
-            )
-            if not (same and self.backend.vector_index_exists(conn)):
+            if not self._index_matches(conn, emb):
                 self.backend.create_vector_index(conn, emb.dim)
                 conn.execute("update memories set embedding_model = null")
                 for key, value in (("embedding_model", emb.name), ("embedding_dim", str(emb.dim))):
@@ -63,6 +62,12 @@ class VectorSync:
                         (key, value),
                     )
         self._model = emb.name
+
+    def _index_matches(self, conn: db.Connection, emb: Embedder) -> bool:
+        rows = conn.execute("select key, value from meta where key like 'embedding_%'").fetchall()
+        meta = dict(rows)
+        same = meta.get("embedding_model") == emb.name and meta.get("embedding_dim") == str(emb.dim)
+        return same and self.backend.vector_index_exists(conn)
 
     def put(self, conn: db.Connection, memory_id: int, vector: np.ndarray, model: str) -> None:
         """Inside the caller's write transaction; a row that already has this model's

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from mcp_memory import MemoryStore
 from mcp_memory.cli import app
 
 from .conftest import needs_model
@@ -57,6 +58,7 @@ def test_remember_reads_standard_input_with_a_dash() -> None:
     ],
 )
 def test_bad_cli_input_exits_with_the_documented_code(args: tuple[str, ...], code: int) -> None:
+    MemoryStore.open(embedder=None).close()  # the database exists: only the input is wrong
     r = run(*args)
     assert r.exit_code == code, r.output
 
@@ -184,7 +186,7 @@ def test_an_unopenable_db_is_a_failed_operation_with_one_line(
 ) -> None:
     r = run(*args, "--db", str(tmp_path))  # a folder, not a database file
     assert r.exit_code == 1, r.output
-    assert r.stderr.startswith("Error: cannot open the memory database")
+    assert r.stderr.startswith(f"Error: cannot open the database {tmp_path}: it is a folder")
 
 
 def test_a_recall_that_finds_nothing_here_names_the_projects_that_match_and_all_projects_finds_it(

@@ -58,6 +58,9 @@ def test_help_and_version_load_neither_the_model_runtime_numpy_the_server_nor_th
 def test_a_command_that_does_not_embed_loads_no_model_runtime_and_no_mcp_server(
     tmp_path: Path,
 ) -> None:
+    from mcp_memory import MemoryStore
+
+    MemoryStore.open(tmp_path / "m.db", embedder=None).close()  # forget needs a database
     modules = loaded("forget", "999", "--db", str(tmp_path / "m.db"))
     assert "mcp_memory.store" in modules  # it did open the database
     runtime = ("fastembed", "onnxruntime", "mcp")

@@ -90,6 +90,7 @@ def test_backup_writes_a_copy_that_opens_and_is_fingerprinted_in_the_audit_log(
 ) -> None:
     _seed(store)
     dest = tmp_path / "copies" / "backup.db"
+    dest.parent.mkdir()  # a backup never makes folders: a typo must not grow a tree
 
     info = store.backup(dest)
 

@@ -2,7 +2,10 @@
 
 The exit-code contract lives here once: 0 success, 1 failed operation, 2 bad usage. Commands
 map library errors through `handled()` rather than catching them one by one, so the same
-error means the same code and the same one-line message everywhere.
+error means the same code and the same one-line message everywhere. That includes the
+storage failures (errors.py: DatabaseUnusable, DatabaseReadOnly, DatabaseBusy, NoDatabase)
+and whatever the driver raises on its own mid-command (a corrupt page met by a recall),
+which `storage.storage_error` names.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from mcp_memory.config import Settings, db_target
+from mcp_memory.config import DbTarget, Settings, db_target
 from mcp_memory.errors import InvalidInput, MemoryStoreError
 
 if TYPE_CHECKING:  # the store, models and numpy load only in the commands that use them
@@ -37,19 +40,40 @@ YesOption = Annotated[
 ]
 
 
+# The database this command works on: a driver error met mid-command (a corrupt page in a
+# recall) carries no file name, and the one-line message should name it. One per process.
+_CURRENT: list[DbTarget] = []
+
+
 def settings_for(db: str | Path | None) -> Settings:
     """The environment's settings, with --db (a file path, or a URL kept as str) on top."""
     settings = Settings.from_env()
-    return replace(settings, db_path=db_target(db)) if db else settings
+    settings = replace(settings, db_path=db_target(db)) if db else settings
+    _CURRENT[:] = [settings.db_path]
+    return settings
 
 
-def open_store(db: str | Path | None = None, *, embed: bool = False) -> MemoryStore:
-    """CLI stores never download a model (that could stall a command for ~40 s offline).
-    With `embed`, the model starts loading before the store is imported and opened: the two
-    overlap (onnxruntime builds its session outside the GIL)."""
-    from mcp_memory.embeddings import ModelLoader
+def existing_settings(db: str | Path | None) -> Settings:
+    """settings_for, for a command that must not create the database: NoDatabase if absent."""
+    from mcp_memory.storage import require_database
 
     settings = settings_for(db)
+    require_database(settings.db_path)
+    return settings
+
+
+def open_store(
+    db: str | Path | None = None, *, embed: bool = False, create: bool = False
+) -> MemoryStore:
+    """CLI stores never download a model (that could stall a command for ~40 s offline).
+    With `embed`, the model starts loading before the store is imported and opened: the two
+    overlap (onnxruntime builds its session outside the GIL).
+
+    Only commands that add memories pass `create=True`: any other command pointed at a
+    path with no database says so (NoDatabase) instead of leaving an empty one there."""
+    from mcp_memory.embeddings import ModelLoader
+
+    settings = settings_for(db) if create else existing_settings(db)
     loader = ModelLoader.for_settings(settings, allow_download=False)
     if embed:
         loader.start()
@@ -85,6 +109,13 @@ def handled(failed: str = "", *, invalid: int = EXIT_USAGE) -> Iterator[None]:
         fail(str(exc), invalid)
     except MemoryStoreError as exc:
         fail(f"{failed}: {exc}" if failed else str(exc), EXIT_FAILED)
+    except Exception as exc:  # a driver's own error: named if it is a storage failure
+        from mcp_memory.storage import storage_error
+
+        named = storage_error(exc, _CURRENT[0] if _CURRENT else None)
+        if named is None:
+            raise
+        fail(f"{failed}: {named}" if failed else str(named), EXIT_FAILED)
 
 
 def print_json(value: Any) -> None:

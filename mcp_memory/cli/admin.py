@@ -48,7 +48,7 @@ audit_app = typer.Typer(
 @contextmanager
 def _store(db: str | None) -> Iterator[MemoryStore]:
     """Closed when the command is done: erase and backup must not leave a writer open."""
-    with handled("cannot open the memory database"):
+    with handled():
         store = open_store(db)
     try:
         yield store
@@ -335,6 +335,8 @@ def backup_command(
         print_json(info)
     else:
         typer.echo(f"backup written: {info['dest']} ({info['bytes']} bytes, {info['sha256']})")
+        if info.get("note"):
+            typer.echo(f"Note: {info['note']}", err=True)
 
 
 # ---- export and import ---------------------------------------------------------------------
@@ -406,7 +408,11 @@ def import_command(
     from mcp_memory.portability import import_lines, read_lines
 
     actor = confirm_or_yes(f"Import the memories in {file}", yes)
-    with handled(), closing(open_store(db, embed=True)) as store, file.open("rb") as fh:
+    with (
+        handled(),
+        closing(open_store(db, embed=True, create=True)) as store,
+        file.open("rb") as fh,
+    ):
         report = import_lines(store, read_lines(fh), actor=actor, skip_bad=skip_bad)
     if json_out:
         print_json(report.to_dict())

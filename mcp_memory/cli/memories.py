@@ -24,7 +24,7 @@ def remember(
     but screened like an agent's write and possibly held for review."""
     content = sys.stdin.read() if text == "-" else text
     with handled():
-        store = open_store(db, embed=True)
+        store = open_store(db, embed=True, create=True)
         result = store.remember(content, actor=human(), tags=tag, project=project, kind=kind)
     if json_out:
         print_json(result.model_dump(mode="json"))

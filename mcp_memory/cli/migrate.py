@@ -33,13 +33,14 @@ def migrate_to_command(
     deliberately."""
     if not is_postgres_url(url):
         fail(f"not a PostgreSQL URL: {url!r} (expected postgresql://...)", EXIT_USAGE)
-    try:
-        from mcp_memory.storage.postgres.copy import copy_to_postgres
-    except ImportError as exc:  # psycopg is the `postgres` extra
-        fail(
-            f"PostgreSQL support is not installed ({exc}): pip install 'mcp-memory[postgres]'",
-            EXIT_USAGE,
-        )
+    try:  # the backend, not copy.py: only the backend imports psycopg at module level
+        import mcp_memory.storage.postgres.backend  # noqa: F401
+    except ImportError:  # psycopg is the `postgres` extra
+        from mcp_memory.storage.target import unsupported_target
+
+        fail(str(unsupported_target(url)), EXIT_USAGE)
+    from mcp_memory.storage.postgres.copy import copy_to_postgres
+
     source = settings_for(db).db_path
     with handled():
         report = copy_to_postgres(source, url)

@@ -6,6 +6,7 @@ command starts without loading it.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,13 @@ import typer
 from mcp_memory.cli._common import EXIT_USAGE, DbOption, fail, handled, open_store, settings_for
 from mcp_memory.cli.watch import start_watcher
 from mcp_memory.config import Settings
-from mcp_memory.errors import InvalidToken
+from mcp_memory.errors import (
+    DatabaseBusy,
+    DatabaseReadOnly,
+    DatabaseUnusable,
+    InvalidToken,
+    StorageError,
+)
 
 TransportOption = Annotated[str, typer.Option(help="stdio (default) or http")]
 HostOption = Annotated[str, typer.Option(help="HTTP bind address")]
@@ -73,9 +80,13 @@ def serve(
         raise typer.BadParameter("transport must be stdio or http", param_hint="--transport")
     settings = _server_settings(db, transport, agent=agent, require_token=require_token)
     configure_logging()  # before the watcher starts, so its first quarantine reports reach stderr
-    watcher = start_watcher(open_store(db), Path.cwd(), polling=polling) if watch else None
-    try:
-        run(transport, settings=settings, host=host, port=port)  # type: ignore[arg-type]
+    watcher = None
+    if watch:
+        with handled("serve --watch"):
+            watcher = start_watcher(open_store(db, create=True), Path.cwd(), polling=polling)
+    try:  # HTTP reads its tokens from the database before serving: one line if it cannot
+        with handled():
+            run(transport, settings=settings, host=host, port=port)  # type: ignore[arg-type]
     finally:
         if watcher is not None:
             watcher.stop()
@@ -86,12 +97,16 @@ def _server_settings(
     db: str | None, transport: str, *, agent: str | None, require_token: bool
 ) -> Settings:
     """Checked before the server starts: a database that is not there fails with one clear
-    line and exit code, not a traceback from inside the server."""
+    line and exit code, not a traceback from inside the server. A file that is there but
+    cannot be used (corrupt, read-only, locked, a file in the way of its folder) does not
+    stop it: the server starts and every tool names the cause to the agent, which would
+    otherwise see only a closed connection (server/state.py)."""
     from mcp_memory.storage import open_backend
 
     with handled():
         settings = settings_for(db)
-        open_backend(settings.db_path).close()
+        with suppress(DatabaseUnusable, DatabaseReadOnly, DatabaseBusy):  # logged at start
+            open_backend(settings.db_path).close()
         if settings.token and transport == "stdio":
             _check_token(settings)
     if agent:
@@ -111,7 +126,10 @@ def _check_token(settings: Settings) -> None:
     back to an unverified identity would quietly write under another name."""
     from mcp_memory.tokens import TokenStore
 
-    tokens = TokenStore.open(settings.db_path)
+    try:
+        tokens = TokenStore.open(settings.db_path)
+    except StorageError:  # an unusable database: the server starts and checks it on first use
+        return
     try:
         tokens.authenticate(settings.token or "")
     except InvalidToken as exc:

@@ -17,6 +17,7 @@ from mcp_memory.cli._common import (
     EXIT_USAGE,
     DbOption,
     JsonOption,
+    existing_settings,
     fail,
     handled,
     print_json,
@@ -173,12 +174,23 @@ def _token_summary(issuer: TokenIssuer, plan: install.Plan) -> str:
     return text
 
 
-def doctor(db: DbOption = None, json_out: JsonOption = False) -> None:
+def doctor(
+    db: DbOption = None,
+    json_out: JsonOption = False,
+    rebuild_indexes: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild-indexes",
+            help="First rebuild the keyword index, term counts and vectors from the memory "
+            "rows (after salvaging a damaged file, as doctor's recovery advice says)",
+        ),
+    ] = False,
+) -> None:
     """Check driver, sqlite-vec, FTS5, embedding model, paths and counts."""
     from mcp_memory.doctor import diagnose
 
     with handled():
-        report = diagnose(settings_for(db))
+        report = diagnose(settings_for(db), rebuild=rebuild_indexes)
     if json_out:
         print_json(report)
     else:
@@ -219,7 +231,7 @@ def context_command(
     from mcp_memory.store import MemoryStore
 
     with handled():
-        store = MemoryStore.open(settings=settings_for(db), embedder=None)
+        store = MemoryStore.open(settings=existing_settings(db), embedder=None)
         try:
             result = recent_memories(store, project=project, limit=limit)
             scope = store.settings.project if project is None else project

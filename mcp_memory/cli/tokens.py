@@ -18,6 +18,7 @@ from mcp_memory.cli._common import (
     JsonOption,
     YesOption,
     confirm_or_yes,
+    existing_settings,
     fail,
     handled,
     print_json,
@@ -38,11 +39,11 @@ console = Console(highlight=False, soft_wrap=True)
 
 
 @contextmanager
-def _tokens(db: str | Path | None) -> Iterator[TokenStore]:
+def _tokens(db: str | Path | None, *, create: bool = False) -> Iterator[TokenStore]:
     from mcp_memory.tokens import TokenStore
 
     with handled():
-        store = TokenStore.open(settings_for(db).db_path)
+        store = TokenStore.open((settings_for if create else existing_settings)(db).db_path)
         try:
             yield store
         finally:
@@ -65,7 +66,7 @@ def token_create(
     `Authorization: Bearer` header. The token alone goes to stdout, so
     `TOKEN=$(mcp-memory agents token create NAME)` works."""
     actor = confirm_or_yes(f"Create a token that writes as agent {name!r}", yes)
-    with _tokens(db) as store:
+    with _tokens(db, create=True) as store:
         new = store.create(name, note=note, actor=actor.agent, interactive=actor.interactive)
     if json_out:
         print_json(new.to_dict())

@@ -27,7 +27,6 @@ INSTRUCTIONS = """Persistent memory shared by the coding agents on this machine.
   for human review."""
 
 BACKFILL_EVERY_S = 60.0
-SHUTDOWN_WAIT_S = 15.0
 
 
 def _start_embeddings(store: MemoryStore, stop: threading.Event) -> threading.Thread:
@@ -58,6 +57,13 @@ def _start_embeddings(store: MemoryStore, stop: threading.Event) -> threading.Th
     return thread
 
 
+def _open_store(settings: Settings, replaced: MemoryStore | None) -> MemoryStore:
+    """A reopened store (the database was fixed under a running server) keeps the model the
+    one it replaces already loaded, rather than loading it again."""
+    loaded = replaced.loader.current() if replaced is not None else None
+    return MemoryStore.open(settings=settings, embedder=loaded or True)
+
+
 def create_server(
     settings: Settings | None = None,
     store: MemoryStore | None = None,
@@ -72,20 +78,19 @@ def create_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[ServerState]:
-        own = store is None
-        st = store or MemoryStore.open(settings=settings)
-        stop = threading.Event()
-        worker = _start_embeddings(st, stop)
+        # Opened in ServerState, which starts even on an unusable database (see there).
+        state = ServerState(
+            store,
+            settings.agent,
+            token_required=token_required,
+            token=settings.token,
+            opener=None if store else lambda old: _open_store(settings, old),
+            worker=_start_embeddings,
+        )
         try:
-            yield ServerState(
-                st, settings.agent, token_required=token_required, token=settings.token
-            )
+            yield state
         finally:
-            stop.set()
-            # Let an embedding batch (native ONNX threads) finish: exiting under it aborts.
-            worker.join(timeout=SHUTDOWN_WAIT_S)
-            if own:
-                st.close()
+            state.close(own=store is None)
 
     server = MCPServer(
         "mcp-memory", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan

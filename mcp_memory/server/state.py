@@ -7,21 +7,39 @@ can depend on it without depending on each other.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import secrets
+import threading
 import uuid
+from collections.abc import Callable
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 
 from mcp_memory.config import ANONYMOUS_AGENT, USER_AGENT
-from mcp_memory.errors import StorageError
+from mcp_memory.errors import (
+    DatabaseReadOnly,
+    DatabaseUnusable,
+    InvalidToken,
+    StorageError,
+)
 from mcp_memory.models import Actor
 from mcp_memory.server.auth import request_token
+from mcp_memory.storage import storage_error
 from mcp_memory.store import MemoryStore
 from mcp_memory.tokens import TokenInfo, TokenStore
 from mcp_memory.trust.agents import unverified_name
 from mcp_memory.validation import identity_text
+
+log = logging.getLogger("mcp_memory")
+
+
+# Opens the store; handed the store it replaces (None at first), whose loaded model it reuses.
+Opener = Callable[[MemoryStore | None], MemoryStore]
+Worker = Callable[[MemoryStore, threading.Event], threading.Thread]
+SHUTDOWN_WAIT_S = 15.0
 
 
 class ServerState:
@@ -29,29 +47,146 @@ class ServerState:
     token (stdio: MCP_MEMORY_TOKEN), session ids.
 
     One ServerState per lifespan: over stdio (and in-process clients) that is one client
-    connection, over HTTP it is every session the server will serve."""
+    connection, over HTTP it is every session the server will serve.
+
+    The store is opened at start, and if the database cannot be used then (corrupt, a
+    folder where the file should be, an old read-only file) the server still starts: every
+    call tries again and, until it can, fails with a ToolError that names the cause. A
+    store whose database turns unusable or read-only under it is dropped the same way
+    (`failed`), so fixing the file is enough: no client restart."""
 
     def __init__(
         self,
-        store: MemoryStore,
+        store: MemoryStore | None,
         agent: str | None,
         *,
         token_required: bool = False,
         token: str | None = None,
+        opener: Opener | None = None,
+        worker: Worker | None = None,
     ) -> None:
-        self.store = store
         self.agent = agent
         self.token_required = token_required
         self._connection_session = uuid.uuid4().hex[:16]
         self._salt = secrets.token_bytes(16)
-        self.tokens = TokenStore(store.conn, store.lock, backend=store.backend)
-        # Checked now, so a wrong token stops the server before any client talks to it.
-        self.token: TokenInfo | None = self.tokens.authenticate(token) if token else None
+        self._secret = token
+        self._opener = opener
+        self._worker = worker
+        self._guard = threading.Lock()
+        self._store: MemoryStore | None = None
+        self._dropped: MemoryStore | None = None
+        self._running: list[tuple[threading.Event, threading.Thread]] = []
+        self.tokens: TokenStore | None = None
+        self.token: TokenInfo | None = None
+        if store is not None:
+            self._adopt(store)  # a wrong token stops the server before any client talks to it
+        elif opener is not None:
+            self._start()
+
+    def _start(self) -> None:
+        """Open at start, so the model loads and a wrong token stops the server at once; a
+        database that cannot be used yet is logged once and left to the first call."""
+        try:
+            store = self._open()
+        except StorageError as exc:
+            log.warning("mcp-memory: %s; every tool answers with this until it is fixed", exc)
+            return
+        try:
+            self._adopt(store)
+        except StorageError as exc:
+            store.close()
+            log.warning("mcp-memory: %s; every tool answers with this until it is fixed", exc)
+
+    @property
+    def store(self) -> MemoryStore:
+        return self.open_store()
+
+    def open_store(self) -> MemoryStore:
+        """The open store, opened now if it was not: ToolError (with the cause) if it cannot."""
+        store = self._store
+        if store is not None:
+            return store
+        with self._guard:
+            if self._store is None:
+                self._reopen()
+            assert self._store is not None
+            return self._store
+
+    def _open(self) -> MemoryStore:
+        """The opener's store; a failure of the driver's own comes out named (errors.py)."""
+        if self._opener is None:
+            raise StorageError("the memory database is closed")
+        try:
+            return self._opener(self._dropped)
+        except Exception as exc:
+            named = storage_error(exc)
+            if named is None:
+                raise
+            raise named from exc
+
+    def _reopen(self) -> None:
+        try:
+            store = self._open()
+        except StorageError as exc:
+            raise ToolError(str(exc)) from exc
+        try:
+            self._adopt(store)
+        except InvalidToken as exc:
+            store.close()
+            raise ToolError(f"MCP_MEMORY_TOKEN: {exc}") from exc
+        except StorageError as exc:
+            store.close()
+            raise ToolError(str(exc)) from exc
+        self._dropped = None
+        log.info("mcp-memory: the database can be used again")
+
+    def _adopt(self, store: MemoryStore) -> None:
+        tokens = TokenStore(store.conn, store.lock, backend=store.backend)
+        try:
+            self.token = tokens.authenticate(self._secret) if self._secret else None
+        except Exception as exc:
+            named = storage_error(exc)
+            if named is None:
+                raise
+            raise named from exc
+        self.tokens, self._store = tokens, store
+        if self._worker is not None:
+            stop = threading.Event()
+            self._running.append((stop, self._worker(store, stop)))
+
+    def failed(self, exc: StorageError) -> None:
+        """After a call met an unusable database, or a read-only one that can now be written
+        (a connection opened on a read-only file stays read-only after a chmod): let the
+        next call open it afresh. A store handed in by the caller is theirs: never dropped."""
+        store = self._store
+        if self._opener is None or store is None:
+            return
+        if not isinstance(exc, DatabaseUnusable) and not (
+            isinstance(exc, DatabaseReadOnly) and _writable_now(store)
+        ):
+            return
+        with self._guard:
+            if self._store is store:
+                self._store, self._dropped = None, store
+                for stop, _ in self._running:
+                    stop.set()  # the old store closes when its last user lets go of it
+
+    def close(self, own: bool) -> None:
+        """Stop the background work (an embedding batch runs native ONNX threads: exiting
+        under it aborts), then close the store if this server opened it."""
+        for stop, thread in self._running:
+            stop.set()
+            thread.join(timeout=SHUTDOWN_WAIT_S)
+        if own and self._store is not None:
+            self._store.close()
 
     def process_token(self) -> TokenInfo | None:
         """The token this server process was started with, re-read on every call as HTTP
         requests are: a revoke by any process takes effect at the next tool call."""
-        if self.token is None:
+        if self._secret is None:
+            return None
+        self.open_store()  # which checks the token, if it was not open yet
+        if self.token is None or self.tokens is None:
             return None
         try:
             active = self.tokens.is_active(self.token.id)
@@ -109,3 +244,12 @@ class ServerState:
         if request is None:
             return self._connection_session
         return uuid.uuid4().hex[:16]
+
+
+def _writable_now(store: MemoryStore) -> bool:
+    """Whether reopening could help: the file is writable now (a `mode=ro` URI never is; a
+    read-only mount says no even to root). PostgreSQL roles are not re-checked here."""
+    if store.backend.kind != "sqlite" or str(store.settings.db_path).startswith("file:"):
+        return False
+    path = store.backend.database_file()
+    return bool(path) and os.access(path, os.W_OK)

@@ -19,9 +19,10 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from mcp_memory import render
-from mcp_memory.errors import MemoryStoreError
+from mcp_memory.errors import MemoryStoreError, StorageError
 from mcp_memory.models import ForgetResult, LinkResult, RecallResult, RememberResult
 from mcp_memory.server.state import ServerState
+from mcp_memory.storage import storage_error
 
 T = TypeVar("T")
 
@@ -30,12 +31,21 @@ def _state(ctx: Context) -> ServerState:
     return ctx.request_context.lifespan_context
 
 
-async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run blocking store work on a worker thread; library errors become ToolErrors."""
+async def _call(state: ServerState, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run blocking store work on a worker thread; library errors become ToolErrors, and so
+    do the driver's storage failures (a corrupt page, a read-only file), named."""
     try:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
     except MemoryStoreError as exc:
+        if isinstance(exc, StorageError):
+            state.failed(exc)
         raise ToolError(str(exc)) from exc
+    except Exception as exc:
+        named = storage_error(exc)
+        if named is None:
+            raise
+        state.failed(named)
+        raise ToolError(str(named)) from exc
 
 
 def _result(text: str, model: Any) -> CallToolResult:
@@ -88,6 +98,7 @@ async def remember(
     rejected. Never store secrets: credentials are refused."""
     state = _state(ctx)
     result = await _call(
+        state,
         state.store.remember,
         content,
         actor=state.actor(ctx),
@@ -126,6 +137,7 @@ async def recall(
     inside them. Quarantined and forgotten memories are never returned."""
     state = _state(ctx)
     result = await _call(
+        state,
         state.store.recall,
         query,
         project=project,
@@ -145,7 +157,7 @@ async def forget(
     """Hide a memory that is wrong or obsolete. You may forget what you wrote; forgetting
     another agent's memory needs trust, otherwise it goes to human review."""
     state = _state(ctx)
-    result = await _call(state.store.forget, id, actor=state.actor(ctx), reason=reason)
+    result = await _call(state, state.store.forget, id, actor=state.actor(ctx), reason=reason)
     return _result(f"Memory #{result.id}: {result.status}.", result)
 
 
@@ -161,7 +173,9 @@ async def link(
     """Relate two memories so recalling one brings the other (e.g. a fix supports a
     decision, a new finding contradicts an old one)."""
     state = _state(ctx)
-    result = await _call(state.store.link, source_id, target_id, relation, actor=state.actor(ctx))
+    result = await _call(
+        state, state.store.link, source_id, target_id, relation, actor=state.actor(ctx)
+    )
     return _result(f"Linked #{result.source_id} {result.relation} #{result.target_id}.", result)
 
 

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 import psycopg
 
 from mcp_memory.config import REDACTED, is_postgres_url, redact_db_target
-from mcp_memory.errors import InvalidInput, StorageError
+from mcp_memory.errors import DatabaseBusy, InvalidInput, StorageError
 from mcp_memory.recall.query import Scope
 from mcp_memory.storage.postgres import erasure as pg_erasure
 from mcp_memory.storage.postgres import migrations as migrations_pg
@@ -138,7 +138,7 @@ class PostgresBackend:
         timeout = getattr(self._local, "lock_timeout_ms", None)
         wait_s = -1 if timeout is None else timeout / 1000
         if not self._writers.acquire(timeout=wait_s):
-            raise StorageError("database busy: another thread of this process is writing")
+            raise DatabaseBusy("database busy: another thread of this process is writing")
         try:
             with self.conn.hold() as raw, raw.transaction():
                 if timeout is not None:
@@ -146,8 +146,9 @@ class PostgresBackend:
                 try:
                     raw.execute("select pg_advisory_xact_lock(%s, %s)", WRITE_LOCK)
                 except psycopg.errors.LockNotAvailable as exc:
-                    raise StorageError(
-                        f"database busy: another writer holds the write lock ({exc})"
+                    raise DatabaseBusy(
+                        f"database busy: another writer held the write lock longer than "
+                        f"MCP_MEMORY_BUSY_TIMEOUT allows ({exc})"
                     ) from exc
                 yield self.conn
         finally:
@@ -168,7 +169,11 @@ class PostgresBackend:
     # ---- schema ---------------------------------------------------------------------------
 
     def migrate(self) -> list[str]:
-        """Apply every pending PostgreSQL step; returns the names applied by this call."""
+        """Apply every pending PostgreSQL step; returns the names applied by this call.
+        Looked at first without the write lock: an up-to-date database opens by reads
+        alone, so a reader never waits behind a writer, and a read-only role can read."""
+        if not self._pending():
+            return []
         with self.write_transaction() as conn:
             conn.execute(
                 "create table if not exists schema_migrations "
@@ -188,6 +193,12 @@ class PostgresBackend:
                 )
             ran.append(name)
         return ran
+
+    def _pending(self) -> bool:
+        if self.conn.execute("select to_regclass('schema_migrations')").fetchone()[0] is None:
+            return True
+        done = set(self.applied())
+        return any(name not in done for name, _ in migrations_pg.MIGRATIONS)
 
     def applied(self) -> list[str]:
         rows = self.conn.execute("select name from schema_migrations order by name")

@@ -26,14 +26,12 @@ import psycopg
 from psycopg import pq
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from mcp_memory.config import busy_timeout_s
 from mcp_memory.errors import InvalidInput, StorageError
 
 POOL_MIN = 1
 POOL_MAX = 4
 POOL_OPEN_TIMEOUT_S = 10.0
-# The analogue of SQLite's busy_timeout: how long any statement waits for a lock (the
-# advisory write lock included) before the caller gets StorageError("database busy").
-LOCK_TIMEOUT_MS = 10_000
 NUL_MESSAGE = (
     "text contains a NUL (0x00) character, which PostgreSQL cannot store; remove it and try again"
 )
@@ -167,7 +165,10 @@ def _configure(raw: psycopg.Connection[Any]) -> None:
     rows at most, but the planner misjudges session context's id-range self-join and ran
     it as a parallel sequential scan of the table (recall 75.6 -> 31.5 ms p50 at 100k,
     benchmarks/pg_scale.py); a LATERAL rewrite was worse (390 ms)."""
-    raw.execute(f"set lock_timeout = {LOCK_TIMEOUT_MS}")
+    # The analogue of SQLite's busy_timeout: how long any statement waits for a lock (the
+    # advisory write lock included) before the caller gets DatabaseBusy. The same
+    # MCP_MEMORY_BUSY_TIMEOUT; at least 1 ms, since PostgreSQL reads 0 as no limit.
+    raw.execute(f"set lock_timeout = {max(1, int(busy_timeout_s() * 1000))}")
     raw.execute("set max_parallel_workers_per_gather = 0")
 
 

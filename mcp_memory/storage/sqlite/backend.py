@@ -21,10 +21,11 @@ import numpy as np
 
 from mcp_memory.errors import StorageError
 from mcp_memory.recall.query import Scope
-from mcp_memory.storage.driver import BUSY_RETRIES, BUSY_TIMEOUT_MS, Connection, sqlite3
+from mcp_memory.storage.driver import BUSY_RETRIES, Connection, sqlite3
 from mcp_memory.storage.sqlite import erasure as sqlite_erasure
 from mcp_memory.storage.sqlite import fts, migrations, vectors
-from mcp_memory.storage.sqlite.connection import begin_immediate, connect
+from mcp_memory.storage.sqlite.connection import begin_immediate, connect, database_file
+from mcp_memory.storage.sqlite.failures import classify
 
 ID_LIST_SQL = "(select value from json_each(?))"
 
@@ -44,13 +45,17 @@ class SqliteBackend:
         self.target = target
 
     @classmethod
-    def open(cls, target: str | Path) -> SqliteBackend:
-        return cls(connect(target), target)
+    def open(cls, target: str | Path, *, create: bool = True) -> SqliteBackend:
+        return cls(connect(target, create=create), target)
 
     # ---- lifecycle / diagnostics ---------------------------------------------------------
 
     def migrate(self) -> list[str]:
-        return migrations.migrate(self.conn)
+        """Named errors at open too: an old read-only file cannot take its upgrade."""
+        try:
+            return migrations.migrate(self.conn)
+        except sqlite3.Error as exc:
+            raise classify(exc, self.target) or StorageError(str(exc)) from exc
 
     def close(self) -> None:
         self.conn.close()
@@ -74,11 +79,12 @@ class SqliteBackend:
     @contextmanager
     def short_lock_timeout(self) -> Iterator[None]:
         """Writes inside give up at once on a held lock instead of waiting busy_timeout."""
+        previous = int(self.conn.execute("pragma busy_timeout").fetchone()[0])
         self.conn.execute("pragma busy_timeout = 0")
         try:
             yield
         finally:
-            self.conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.conn.execute(f"pragma busy_timeout = {previous}")
 
     def id_list(self, ids: Sequence[int]) -> tuple[str, str]:
         """One bound parameter for any number of ids: no statement-length or variable limits."""
@@ -184,17 +190,15 @@ class SqliteBackend:
 
     def database_file(self) -> str:
         """The main database's file name ('' for an in-memory database)."""
-        row = self.conn.execute(
-            "select file from pragma_database_list where name = 'main'"
-        ).fetchone()
-        return row[0] if row and row[0] else ""
+        return database_file(self.conn)
 
     def backup(self, dest: Path) -> dict[str, Any]:
         """Copy through the online backup API, then check every page of the copy."""
+        if not dest.parent.is_dir():  # a typo must not grow a tree of folders
+            raise StorageError(f"no folder {dest.parent}: create it first, or choose another")
         if dest.exists():
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{dest}{suffix}").unlink(missing_ok=True)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         pages = _copy(self.conn, dest)
         return {"pages": pages, "integrity": _integrity(dest)}
 

@@ -135,9 +135,13 @@ def m001_core(conn: Connection) -> None:
 
 
 def applied(conn: Connection) -> list[str]:
-    conn.execute(
-        "create table if not exists schema_migrations (name text primary key, applied_at real)"
-    )
+    """The steps this database has, read without a lock: an up-to-date database is opened
+    by reads alone, so a reader never waits on (or fails behind) another process's write."""
+    exists = conn.execute(
+        "select 1 from sqlite_master where type = 'table' and name = 'schema_migrations'"
+    ).fetchone()
+    if not exists:
+        return []
     return [r[0] for r in conn.execute("select name from schema_migrations order by name")]
 
 
@@ -147,10 +151,21 @@ def pending(conn: Connection) -> list[str]:
 
 
 def migrate(conn: Connection) -> list[str]:
-    """Apply every pending step; returns the names applied by this call."""
+    """Apply every pending step; returns the names applied by this call.
+
+    The write lock is taken only when a step is pending, one transaction per step, and
+    each step is checked again under the lock: another process may have applied it."""
+    todo = set(pending(conn))
+    if not todo:
+        return []
     ran: list[str] = []
-    applied(conn)
+    with begin_immediate(conn):
+        conn.execute(
+            "create table if not exists schema_migrations (name text primary key, applied_at real)"
+        )
     for name, step in MIGRATIONS:
+        if name not in todo:
+            continue
         with begin_immediate(conn):
             exists = conn.execute("select 1 from schema_migrations where name = ?", (name,))
             if exists.fetchone():
