@@ -113,7 +113,10 @@ def test_two_servers_migrating_one_empty_database_at_once_apply_each_step_once(
     for t in threads:
         t.join(30)
     assert all(isinstance(r, list) for r in results), results
-    assert sorted(len(r) for r in results) == [0, len(migrations_pg.MIGRATIONS)]
+    # Each step runs in its own locked transaction, so the two may share the work
+    # between them; what matters is that every step ran exactly once.
+    applied = [name for r in results for name in r]
+    assert sorted(applied) == sorted(name for name, _ in migrations_pg.MIGRATIONS)
 
 
 def _sqlite_schema(path: Path) -> dict[str, dict[str, tuple[str, bool]]]:
