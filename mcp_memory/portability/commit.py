@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -289,7 +290,9 @@ def commit_all(
     model: str | None,
     actor: Actor,
     report: ImportReport,
+    tick: Callable[[], None] = lambda: None,
 ) -> None:
+    """One transaction per line; `tick` hears each line committed (or refused)."""
     ids = [s.item.id for s in screened]
     ctx = Commit(
         actor=actor,
@@ -307,6 +310,7 @@ def commit_all(
             report.outcomes.append(_commit_line(store, s, ctx))
         except (db.sqlite3.Error, InvalidInput) as exc:
             report.errors.append(LineError(s.item.line, shorten(f"not imported: {exc}")))
+        tick()
     report.committed = True
     report.notes += _unwired([s.item for s in screened], report.outcomes)
     moved = [o for o in report.outcomes if o.result == "imported" and o.id != o.original_id]
