@@ -221,3 +221,22 @@ def test_a_command_that_makes_the_int8_copy_shows_it_on_stderr_only(
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["status"] == "stored"
     assert "making an int8 copy of the embedding model" in result.stderr
+
+
+def test_watch_on_a_terminal_shows_the_first_scan_and_returns_once_it_is_done(
+    store: MemoryStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mcp_memory.cli import watch as cli_watch
+
+    monkeypatch.setattr(_progress, "stderr_is_tty", lambda: True)
+    (tmp_path / "AGENTS.md").write_text("# Rules\n\n- Keep functions short\n")
+    watcher = cli_watch._first_scan(store, tmp_path, polling=True)
+    try:
+        assert watcher.rescans == 1  # returned after the scan, not before
+    finally:
+        watcher.stop()
+    out = capsys.readouterr()
+    assert "first scan of instruction files" in out.err and out.out == ""

@@ -229,3 +229,14 @@ async def test_over_mcp_a_replacing_write_says_it_replaced_the_old_memory(
         again = await client.call_tool("forget", {"id": old_id})
         assert again.content[0].text == f"Memory #{old_id} was already forgotten."
     store.close()
+
+
+def test_doctor_speaks_in_words_not_python_reprs(db: Path) -> None:
+    result = run("doctor", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    lines = {line.split(":", 1)[0].strip(): line for line in result.stdout.splitlines()}
+    assert lines["migrations"].split(": ", 1)[1].split(",")[0].endswith(" applied")
+    assert lines["memories"].endswith(": active 1, quarantined 1")
+    assert lines["fts5"].endswith(": yes") and lines["ok"].endswith(": yes")
+    assert "['" not in result.stdout and "{'" not in result.stdout
+    assert widest(lines["migrations"]) <= 80

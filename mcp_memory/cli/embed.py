@@ -13,6 +13,7 @@ import typer
 
 from mcp_memory.cli._common import DbOption, JsonOption, fail, handled, print_json, settings_for
 from mcp_memory.cli._progress import bar, model_copy_status
+from mcp_memory.render import plural
 
 if TYPE_CHECKING:
     from mcp_memory.store import MemoryStore
@@ -57,11 +58,11 @@ def embed_command(
     if json_out:
         print_json(result)
         return
-    typer.echo(f"Embedded {filled} memories with {result['model']}.")
+    typer.echo(f"Embedded {plural(filled, 'memory', 'memories')} with {result['model']}.")
     if result["quarantined"]:
         typer.echo(
-            f"{result['quarantined']} failed the second screening and wait for review: "
-            "mcp-memory quarantine list"
+            f"Held for review after a second screening: "
+            f"{plural(result['quarantined'], 'memory', 'memories')} (mcp-memory quarantine list)"
         )
 
 
