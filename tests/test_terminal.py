@@ -5,6 +5,7 @@ that is limited, paged and readable, and messages in plain words ("already forgo
 from __future__ import annotations
 
 import json
+import os
 import pydoc
 from pathlib import Path
 from typing import Any
@@ -147,9 +148,11 @@ def test_audit_log_on_a_terminal_opens_a_pager_unless_told_not_to(
     paged: list[str] = []
     monkeypatch.setattr(pydoc, "pager", lambda text, *a: paged.append(text))
     monkeypatch.setattr(cli_audit, "stdout_is_tty", lambda: True)
+    monkeypatch.delenv("LESS", raising=False)
     result = run("audit", "log", "--db", str(busy_db))
     assert result.exit_code == 0, result.output
     assert len(paged) == 1 and "the newest 50 entries" in paged[0]
+    assert os.environ["LESS"] == "FRX"  # less quits at once when it fits, as under git
     assert "the newest 50 entries" not in result.stdout
     direct = run("audit", "log", "--no-pager", "--db", str(busy_db))
     assert len(paged) == 1 and "the newest 50 entries" in direct.stdout

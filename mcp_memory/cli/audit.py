@@ -8,6 +8,7 @@ otherwise) and, on a terminal, through a pager; each entry's data is shown as sh
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,6 +116,8 @@ def _show(found: list[audit.AuditEntry], more: bool, *, pager: bool) -> None:
     rows = [_row(entry) for entry in found]
     table = fitted(title, ENTRY_COLUMNS, rows, out.width)
     if pager:
+        # as git does: less quits at once when the log fits on one screen (unless $LESS says)
+        os.environ.setdefault("LESS", "FRX")
         with out.pager(styles=False):
             out.print(table)
     else:
