@@ -14,6 +14,7 @@ from typing import Any
 from mcp_memory.config import Settings, is_postgres_url, redact_db_target
 from mcp_memory.embeddings import ModelLoader
 from mcp_memory.errors import DatabaseBusy, DatabaseReadOnly, NoDatabase, StorageError
+from mcp_memory.render import plural
 from mcp_memory.storage import open_backend, require_database, storage_error
 from mcp_memory.storage.sqlite.failures import holders
 from mcp_memory.storage.sqlite.repair import rebuild_derived
@@ -110,7 +111,8 @@ def _rebuild(store: MemoryStore) -> str:
         return "nothing to rebuild: PostgreSQL keeps its indexes itself"
     n = rebuild_derived(store.conn)
     return (
-        f"keyword index and term counts over {n} memories; their vectors are embedded "
+        f"keyword index and term counts over {plural(n, 'memory', 'memories')}; their vectors "
+        "are embedded "
         "again by `mcp-memory embed` or the next `mcp-memory serve`"
     )
 

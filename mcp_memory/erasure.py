@@ -24,6 +24,7 @@ from typing import Any
 
 from mcp_memory import audit
 from mcp_memory.errors import InvalidInput, NotFound
+from mcp_memory.progress import Progress, tell
 from mcp_memory.records import note_high_water
 from mcp_memory.storage import Backend, backend_of, termstats
 from mcp_memory.storage.driver import Connection
@@ -141,19 +142,25 @@ def execute(
     actor: str,
     vacuum: bool = True,
     interactive: bool = True,
+    progress: Progress | None = None,
 ) -> Receipt:
     """Delete in one transaction (with its audit entry), then scrub the bytes outside it.
 
     Scrubbing (optimize, VACUUM, checkpoint) cannot run inside a transaction and
     is best-effort against concurrent readers; the receipt says what happened.
     `interactive` (a person confirmed it at a terminal) goes into the audit entry.
+    `progress(done, 2)` hears the two steps: deleted, then scrubbed (VACUUM, the long one
+    on a big file, reports nothing while it runs).
     """
     backend = backend_of(conn)
     started = time.perf_counter()
+    tell(progress, 0, 2)
     with backend.write_transaction(lock):
         receipt = _delete(conn, plan, actor=actor, interactive=interactive)
     deleted_in = round(time.perf_counter() - started, 3)
+    tell(progress, 1, 2)
     receipt.purge = backend.purge(lock, vacuum=vacuum)
+    tell(progress, 2, 2)
     receipt.purge["timings"] = {"delete": deleted_in, **receipt.purge["timings"]}
     receipt.purged = backend.purge_complete(receipt.purge, vacuum)
     receipt.notes.extend(_notes(conn, receipt, vacuum))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mcp_memory.errors import InvalidInput
 from mcp_memory.models import Actor
+from mcp_memory.progress import Progress, tell
 from mcp_memory.records import content_hash
 from mcp_memory.storage.driver import Connection
 from mcp_memory.store import MemoryStore
@@ -35,23 +36,10 @@ INSTRUCTION_FILES: tuple[str, ...] = (
     ".github/copilot-instructions.md",
     "docs/adr/*.md",
 )
-IGNORED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        ".venv",
-        "venv",
-        "build",
-        "dist",
-        "__pycache__",
-        ".tox",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-    }
-)
+IGNORED_DIRS = frozenset({
+    ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "build", "dist", "__pycache__",
+    ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+})  # fmt: skip
 WATCHER = Actor(agent="file-watcher", client_name="mcp-memory-watch")
 
 
@@ -419,31 +407,42 @@ def sync_file(
     return report
 
 
-def _log(report: SyncReport) -> None:
-    if report.changed:
+def _log(r: SyncReport) -> None:
+    if r.changed:
         log.info(
             "mcp-memory watch: %s: %d new, %d kept, %d retired, %d quarantined, %d skipped",
-            report.path,
-            len(report.added),
-            len(report.kept),
-            len(report.retired),
-            len(report.quarantined),
-            report.skipped,
+            *(r.path, len(r.added), len(r.kept), len(r.retired), len(r.quarantined), r.skipped),
         )
 
 
 def sync_paths(
-    store: MemoryStore, root: Path, paths: Iterable[str], *, actor: Actor | None = None
+    store: MemoryStore,
+    root: Path,
+    paths: Iterable[str],
+    *,
+    actor: Actor | None = None,
+    progress: Progress | None = None,
 ) -> list[SyncReport]:
     """Files that exist first, vanished ones last: in a rename the new path claims the memory
-    (same text, same project -> `duplicate`, same id) before the old path lets go of it."""
+    (same text, same project -> `duplicate`, same id) before the old path lets go of it.
+    `progress(done, total)` hears each file synced."""
     ordered = sorted(set(paths), key=lambda rel: (not (root / rel).is_file(), rel))
-    return [sync_file(store, root, rel, actor=actor) for rel in ordered]
+    reports: list[SyncReport] = []
+    tell(progress, 0, len(ordered))
+    for rel in ordered:
+        reports.append(sync_file(store, root, rel, actor=actor))
+        tell(progress, len(reports), len(ordered))
+    return reports
 
 
-def sync_all(store: MemoryStore, root: Path, *, actor: Actor | None = None) -> list[SyncReport]:
+def sync_all(
+    store: MemoryStore,
+    root: Path,
+    *,
+    actor: Actor | None = None,
+    progress: Progress | None = None,
+) -> list[SyncReport]:
     """Full reconcile: every instruction file on disk, plus every path stored from before
     (deleted or renamed while nobody was watching)."""
-    return sync_paths(
-        store, root, set(find_instruction_files(root)) | known_paths(store), actor=actor
-    )
+    paths = set(find_instruction_files(root)) | known_paths(store)
+    return sync_paths(store, root, paths, actor=actor, progress=progress)

@@ -20,13 +20,35 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from mcp_memory.progress import Progress, tell
 
 log = logging.getLogger("mcp_memory")
 
 SUFFIX = ":int8"  # appended to the model name recorded with each vector: int8 vectors differ
 MODEL_FILE = "model.onnx"
 RECIPE = "matmul-per-channel-qint8-v1"  # part of the cache key: a new recipe is a new copy
+# Who hears a copy being made: the copy happens on the model loader's thread, deep under the
+# command that asked for a model, so a CLI bar listens here rather than passing a callback down.
+_LISTENERS: list[Progress] = []
+
+
+@contextmanager
+def listening(progress: Progress) -> Iterator[None]:
+    """`progress(0, 1)` when a copy starts being made in this process, `(1, 1)` when done."""
+    _LISTENERS.append(progress)
+    try:
+        yield
+    finally:
+        _LISTENERS.remove(progress)
+
+
+def _tell(done: int) -> None:
+    for listener in list(_LISTENERS):
+        tell(listener, done, 1)
 
 
 def cache_key(model_file: Path) -> str:
@@ -49,6 +71,7 @@ def int8_copy(src_dir: Path, cache_dir: Path, model_file: str = MODEL_FILE) -> P
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".int8-", dir=target.parent))
+    _tell(0)
     try:
         _build(Path(src_dir), work, model_file)
         try:
@@ -58,6 +81,7 @@ def int8_copy(src_dir: Path, cache_dir: Path, model_file: str = MODEL_FILE) -> P
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        _tell(1)
     return target
 
 

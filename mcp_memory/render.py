@@ -11,7 +11,7 @@ import secrets
 import unicodedata
 from collections.abc import Iterable
 
-from mcp_memory.models import DATA_NOTICE, RecallResult, RememberResult
+from mcp_memory.models import DATA_NOTICE, ForgetResult, RecallResult, RememberResult
 
 _TAGLIKE = re.compile(r"<\s*/?\s*(memor(y|ies)|system|assistant|user|instructions?)\b", re.I)
 _MARKUP = {"&": "&amp;", '"': "&quot;", "'": "&#39;", "<": "&lt;", ">": "&gt;"}
@@ -76,15 +76,41 @@ def recall_text(result: RecallResult, nonce: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def remember_text(result: RememberResult) -> str:
+def plural(n: int, singular: str, many: str | None = None) -> str:
+    """'1 memory', '2 memories', '0 memories': every count a person reads goes through here."""
+    word = singular if n == 1 else many or f"{singular}s"
+    return f"{n:,} {word}"
+
+
+def remember_text(result: RememberResult, supersedes: int | None = None) -> str:
+    """`supersedes`: the older memory the write asked to replace (the result does not say)."""
     if result.status == "stored":
-        return f"Stored memory #{result.id} (trust {result.trust:.2f})."
+        return (
+            f"Stored memory #{result.id} (trust {result.trust:.2f}){_replaced(result, supersedes)}."
+        )
     if result.status == "duplicate":
         return f"Already remembered as memory #{result.id}; nothing new stored."
     why = ", ".join(result.reasons) or "unspecified"
     if result.status == "quarantined":
+        also = f"; if approved, it replaces #{supersedes}" if supersedes is not None else ""
         return (
             f"Memory #{result.id} was quarantined for human review ({why}); "
-            "it will not be recalled unless approved."
+            f"it will not be recalled unless approved{also}."
         )
     return f"Rejected ({why}); nothing was stored."
+
+
+def _replaced(result: RememberResult, supersedes: int | None) -> str:
+    if supersedes is None:
+        return ""
+    if "supersede_needs_review" in result.reasons:
+        return f"; #{supersedes} is another writer's, so replacing it waits for human review"
+    return f"; it replaced #{supersedes}, which recall no longer shows"
+
+
+def forget_text(result: ForgetResult) -> str:
+    if result.status == "forgotten":
+        return f"Memory #{result.id} forgotten: recall no longer shows it."
+    if result.status == "already_forgotten":
+        return f"Memory #{result.id} was already forgotten."
+    return f"Memory #{result.id} is another writer's: forgetting it waits for human review."

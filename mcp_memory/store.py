@@ -132,7 +132,7 @@ class MemoryStore:
         self, batch: int = 64, should_stop: Callable[[], bool] = lambda: False, progress: Any = None
     ) -> int:
         """Embed rows written with no model, then screen them with meaning (rescreen.py);
-        `progress(n)` hears each batch filled."""
+        `progress(done, total)` hears each batch filled (mcp_memory/progress.py)."""
         filled = self.vectors.backfill(batch, should_stop, progress)
         rescreen.run(self, self.screen, batch)
         return filled

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from mcp_memory.embeddings import Embedder, ModelLoader
+from mcp_memory.progress import Progress, tell
 from mcp_memory.storage import Backend
 from mcp_memory.storage import driver as db
 
@@ -93,15 +94,16 @@ class VectorSync:
         self,
         batch: int = 64,
         should_stop: Callable[[], bool] = lambda: False,
-        progress: Callable[[int], None] | None = None,
+        progress: Progress | None = None,
     ) -> int:
         """Embed memories written while no model was loaded, a batch per transaction so
-        writers get the lock in between. Returns how many were filled; `progress` hears
-        each batch's size."""
+        writers get the lock in between. Returns how many were filled; `progress(done,
+        total)` hears each batch, total being what was pending when it started."""
         emb = self.embedder()
         if emb is None:
             return 0
-        done = 0
+        done, total = 0, self.pending() if progress is not None else 0
+        tell(progress, 0, total)
         while not should_stop():
             with self.lock:
                 rows = self.conn.execute(
@@ -116,6 +118,5 @@ class VectorSync:
                 for row, vec in zip(rows, vectors, strict=True):
                     self.put(conn, row["id"], vec, emb.name)
             done += len(rows)
-            if progress is not None:
-                progress(len(rows))
+            tell(progress, done, total)
         return done

@@ -24,6 +24,7 @@ from watchdog.observers.polling import PollingObserverVFS
 
 from mcp_memory import ingest
 from mcp_memory.models import Actor
+from mcp_memory.progress import Progress
 from mcp_memory.store import MemoryStore
 
 log = logging.getLogger("mcp_memory")
@@ -91,8 +92,12 @@ class Watcher:
         observer: BaseObserver | None = None,
         quiet: float = QUIET_S,
         actor: Actor | None = None,
+        progress: Progress | None = None,
     ) -> None:
+        """`progress(done, total)` hears the first full scan, file by file (a big tree's
+        first scan embeds every piece of every instruction file)."""
         self.store, self.root, self.quiet = store, root.resolve(), quiet
+        self.first_scan = progress
         self.actor = actor or ingest.watcher_for(store.settings.project)
         self.polling = polling
         self.observer = observer or make_observer(polling)
@@ -221,7 +226,10 @@ class Watcher:
         """One failed sync is logged, never fatal: the next event or restart re-syncs the file."""
         try:
             if rescan:
-                reports = ingest.sync_all(self.store, self.root, actor=self.actor)
+                progress, self.first_scan = self.first_scan, None
+                reports = ingest.sync_all(
+                    self.store, self.root, actor=self.actor, progress=progress
+                )
             else:
                 reports = ingest.sync_paths(self.store, self.root, batch, actor=self.actor)
         except Exception:

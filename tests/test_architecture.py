@@ -146,7 +146,7 @@ def test_modules_and_functions_stay_short_enough_to_read_at_once() -> None:
     assert long_functions == []
 
 
-def test_the_core_never_imports_typer_the_mcp_server_or_fastembed() -> None:
+def test_the_core_never_imports_typer_rich_the_mcp_server_or_fastembed() -> None:
     core = [
         m
         for m in _modules()
@@ -156,7 +156,7 @@ def test_the_core_never_imports_typer_the_mcp_server_or_fastembed() -> None:
     code = (
         f"import sys, importlib\nfor m in {core!r}: importlib.import_module(m)\n"
         "shells = ('mcp.server', 'mcp_memory.server', 'mcp_memory.cli')\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('typer', 'fastembed') "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('typer', 'rich', 'fastembed') "
         "or any(m == s or m.startswith(s + '.') for s in shells)]\n"
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )

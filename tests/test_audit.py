@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from mcp_memory import audit
 from mcp_memory.cli import admin as cli_admin
+from mcp_memory.cli import audit as cli_audit
 from mcp_memory.errors import InvalidInput
 from mcp_memory.storage import Connection, open_backend, write_transaction
 
@@ -37,7 +38,7 @@ def _log(conn: Connection, count: int, actor: str = "agent-a", action: str = "re
 
 def _admin_app() -> typer.Typer:
     app = typer.Typer()
-    app.add_typer(cli_admin.audit_app, name="audit")
+    app.add_typer(cli_audit.audit_app, name="audit")
     app.command("erase")(cli_admin.erase_command)
     return app
 

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from mcp_memory import audit, erasure
 from mcp_memory.cli import _common as cli_common
 from mcp_memory.cli import admin as cli_admin
+from mcp_memory.cli import audit as cli_audit
 from mcp_memory.embeddings import FakeEmbedder
 from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.models import HUMAN, Actor
@@ -295,7 +296,7 @@ def test_erasing_while_another_connection_writes_and_reads_loses_nothing(
 
 def _admin_app() -> typer.Typer:
     app = typer.Typer()
-    app.add_typer(cli_admin.audit_app, name="audit")
+    app.add_typer(cli_audit.audit_app, name="audit")
     app.command("erase")(cli_admin.erase_command)
     return app
 

@@ -137,13 +137,13 @@ def test_writes_to_the_file_during_the_copy_are_not_half_copied(
     path, _ = _source(tmp_path)
     real_copy_vectors = pg_copy._copy_vectors
 
-    def write_meanwhile(src: Any, conn: Any, batch: int) -> int:
+    def write_meanwhile(src: Any, conn: Any, batch: int, copied: Any) -> int:
         other = MemoryStore.open(
             settings=Settings(db_path=path, project="proj"), embedder=FakeEmbedder()
         )
         other.remember("written while the copy ran", actor=AGENT)
         other.close()
-        return real_copy_vectors(src, conn, batch)
+        return real_copy_vectors(src, conn, batch, copied)
 
     monkeypatch.setattr(pg_copy, "_copy_vectors", write_meanwhile)
     report = pg_copy.copy_to_postgres(path, pg_url)
@@ -219,3 +219,16 @@ def test_the_copy_is_vacuumed_and_analysed_without_sampling_memory_text(
     assert {("memories", "project"), ("memory_vectors", "project")} <= analysed
     text_columns = {"content", "keywords", "fts", "tags", "files", "status_reason", "embedding"}
     assert not {a for _, a in analysed} & text_columns
+
+
+def test_the_copy_reports_rows_copied_then_verified_ending_at_its_total(
+    tmp_path: Path, pg_url: str
+) -> None:
+    path, _ = _source(tmp_path)
+    heard: list[tuple[int, int]] = []
+    report = pg_copy.copy_to_postgres(path, pg_url, batch=2, progress=lambda *a: heard.append(a))
+    rows = sum(report.rows.values()) + report.vectors
+    assert heard[0] == (0, 2 * rows)
+    assert [done for done, _ in heard] == sorted(done for done, _ in heard)
+    assert (rows, 2 * rows) in heard  # every row copied, before the verification
+    assert heard[-1] == (2 * rows, 2 * rows)

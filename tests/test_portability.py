@@ -19,8 +19,8 @@ from mcp_memory import (
     audit,
     portability,
 )
-from mcp_memory.cli import admin as cli_admin
 from mcp_memory.cli import app
+from mcp_memory.cli import transfer as cli_transfer
 from mcp_memory.errors import InvalidInput
 from mcp_memory.portability import commit as import_commit
 from mcp_memory.portability import export_line, import_lines
@@ -508,7 +508,7 @@ def test_a_line_whose_commit_fails_leaves_no_trace_and_the_others_stand(
 def cli() -> typer.Typer:
     """The real app, with `import` mounted the way cli.py mounts the admin commands."""
     if not any(c.name == "import" for c in app.registered_commands):
-        app.command("import")(cli_admin.import_command)
+        app.command("import")(cli_transfer.import_command)
     return app
 
 
@@ -527,7 +527,7 @@ def test_the_cli_exports_then_imports_into_another_database(
     report = json.loads(done.stdout)
     assert report["counts"]["imported"] == 1 and report["id_map"] == {"1": 1}
     again = run(cli, "import", str(out), "--yes", "--db", str(tmp_path / "copy.db"))
-    assert again.exit_code == 0 and "1 duplicates skipped" in again.stdout
+    assert again.exit_code == 0 and "1 duplicate skipped" in again.stdout
 
 
 def test_the_cli_import_exits_1_on_bad_lines_and_0_with_skip_bad(
@@ -539,7 +539,7 @@ def test_the_cli_import_exits_1_on_bad_lines_and_0_with_skip_bad(
     assert failed.exit_code == 1
     assert "line 2: not valid JSON" in failed.stderr and "nothing imported" in failed.stderr
     skipped = run(cli, "import", str(path), "--skip-bad", "--yes")
-    assert skipped.exit_code == 0 and "imported 1 memories" in skipped.stdout
+    assert skipped.exit_code == 0 and "imported 1 memory " in skipped.stdout
 
 
 def test_the_cli_import_exits_2_when_the_file_is_missing(

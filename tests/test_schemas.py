@@ -16,8 +16,8 @@ from referencing import Registry, Resource
 from typer.testing import CliRunner
 
 from mcp_memory import MemoryRecord, MemoryStore, audit, config, erasure
-from mcp_memory.cli import admin as cli_admin
 from mcp_memory.cli import app
+from mcp_memory.cli import transfer as cli_transfer
 from mcp_memory.server.app import create_server
 
 from .conftest import AGENT
@@ -248,7 +248,7 @@ def test_audit_entry_and_receipt_schemas_list_exactly_the_fields_the_code_prints
 
 def cli(*args: str) -> Any:
     if not any(c.name == "import" for c in app.registered_commands):
-        app.command("import")(cli_admin.import_command)
+        app.command("import")(cli_transfer.import_command)
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
     return result

@@ -13,6 +13,7 @@ import typer
 from mcp_memory.cli import (
     _help,
     admin,
+    audit,
     embed,
     memories,
     migrate,
@@ -20,6 +21,7 @@ from mcp_memory.cli import (
     serve,
     setup,
     tokens,
+    transfer,
     watch,
 )
 
@@ -65,9 +67,9 @@ app.command("link", rich_help_panel=MEMORIES)(memories.link)
 review.agents_app.add_typer(tokens.token_app, name="token")
 app.add_typer(review.quarantine_app, name="quarantine", rich_help_panel=REVIEW)
 app.add_typer(review.agents_app, name="agents", rich_help_panel=REVIEW)
-app.add_typer(admin.audit_app, name="audit", rich_help_panel=REVIEW)
-app.command("export", rich_help_panel=DATA)(admin.export_command)
-app.command("import", rich_help_panel=DATA)(admin.import_command)
+app.add_typer(audit.audit_app, name="audit", rich_help_panel=REVIEW)
+app.command("export", rich_help_panel=DATA)(transfer.export_command)
+app.command("import", rich_help_panel=DATA)(transfer.import_command)
 app.command("backup", rich_help_panel=DATA)(admin.backup_command)
 app.command("erase", rich_help_panel=DATA)(admin.erase_command)
 app.command("embed", rich_help_panel=DATA)(embed.embed_command)

@@ -71,17 +71,19 @@ def open_store(
 
     Only commands that add memories pass `create=True`: any other command pointed at a
     path with no database says so (NoDatabase) instead of leaving an empty one there."""
+    from mcp_memory.cli._progress import model_copy_status
     from mcp_memory.embeddings import ModelLoader
 
     settings = settings_for(db) if create else existing_settings(db)
     loader = ModelLoader.for_settings(settings, allow_download=False)
-    if embed:
-        loader.start()
-    from mcp_memory.store import MemoryStore
+    with model_copy_status(quiet=not embed):
+        if embed:
+            loader.start()
+        from mcp_memory.store import MemoryStore
 
-    store = MemoryStore.open(settings=settings, embedder=loader, allow_download=False)
-    if embed:
-        store.loader.wait(MODEL_WAIT_S)
+        store = MemoryStore.open(settings=settings, embedder=loader, allow_download=False)
+        if embed:
+            store.loader.wait(MODEL_WAIT_S)
     return store
 
 

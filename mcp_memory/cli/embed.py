@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mcp_memory.cli._common import DbOption, JsonOption, fail, handled, print_json, settings_for
+from mcp_memory.cli._progress import bar, model_copy_status
+from mcp_memory.render import plural
 
 if TYPE_CHECKING:
     from mcp_memory.store import MemoryStore
@@ -32,11 +34,13 @@ def embed_command(
     from mcp_memory.store import MemoryStore
 
     settings = settings_for(db)
-    loader = ModelLoader.for_settings(settings, allow_download=True).start()
-    with handled():
-        store = MemoryStore.open(settings=settings, embedder=loader)
+    with model_copy_status(quiet=json_out):
+        loader = ModelLoader.for_settings(settings, allow_download=True).start()
+        with handled():
+            store = MemoryStore.open(settings=settings, embedder=loader)
+        ready = loader.wait()
     try:
-        if loader.wait() is None:
+        if ready is None:
             fail(f"no embedding model, nothing embedded ({loader.error})")
         model = store.embedder()  # a new model re-embeds everything: count after this
         total = store.vectors.pending()
@@ -54,22 +58,17 @@ def embed_command(
     if json_out:
         print_json(result)
         return
-    typer.echo(f"Embedded {filled} memories with {result['model']}.")
+    typer.echo(f"Embedded {plural(filled, 'memory', 'memories')} with {result['model']}.")
     if result["quarantined"]:
         typer.echo(
-            f"{result['quarantined']} failed the second screening and wait for review: "
-            "mcp-memory quarantine list"
+            f"Held for review after a second screening: "
+            f"{plural(result['quarantined'], 'memory', 'memories')} (mcp-memory quarantine list)"
         )
 
 
 def _fill(store: MemoryStore, total: int, batch: int, *, quiet: bool) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    columns = ("embedding", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), disable=quiet or not total) as bar:
-        task = bar.add_task("embedding", total=total)
-        return store.backfill(batch, progress=lambda n: bar.advance(task, n))
+    with bar("embedding", quiet=quiet or not total) as progress:
+        return store.backfill(batch, progress=progress)
 
 
 def _quarantined(store: MemoryStore) -> int:

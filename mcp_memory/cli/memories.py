@@ -89,7 +89,9 @@ def forget(
     if json_out:
         print_json(result.model_dump(mode="json"))
     else:
-        typer.echo(f"Memory #{result.id}: {result.status}.")
+        from mcp_memory import render
+
+        typer.echo(render.forget_text(result))
 
 
 def link(

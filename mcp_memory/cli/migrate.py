@@ -15,6 +15,7 @@ from mcp_memory.cli._common import (
     print_json,
     settings_for,
 )
+from mcp_memory.cli._progress import bar
 from mcp_memory.config import is_postgres_url
 
 
@@ -42,8 +43,8 @@ def migrate_to_command(
     from mcp_memory.storage.postgres.copy import copy_to_postgres
 
     source = settings_for(db).db_path
-    with handled():
-        report = copy_to_postgres(source, url)
+    with handled(), bar("copying to PostgreSQL", quiet=json_out) as progress:
+        report = copy_to_postgres(source, url, progress=progress)
     if json_out:
         print_json(report.as_dict())
         return

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from mcp_memory.cli._common import (
     DbOption,
@@ -17,6 +15,8 @@ from mcp_memory.cli._common import (
     open_store,
     print_json,
 )
+from mcp_memory.cli._tables import Column, print_table
+from mcp_memory.render import plural
 
 quarantine_app = typer.Typer(
     help="Review writes held back by the trust layer.", no_args_is_help=True
@@ -25,7 +25,6 @@ agents_app = typer.Typer(
     help="See and set how much each agent is trusted; issue HTTP tokens (`agents token`).",
     no_args_is_help=True,
 )
-console = Console(highlight=False, soft_wrap=True)
 
 
 def _review() -> Any:
@@ -50,18 +49,24 @@ def quarantine_list(db: DbOption = None, json_out: JsonOption = False) -> None:
     if not items:
         typer.echo("Nothing waiting for review.")
         return
-    table = Table("id", "request", "agent", "source", "risk", "reasons", "content (escaped)")
-    for i in items:
-        table.add_row(
-            str(i.memory_id),
-            i.request,
-            i.agent,
-            i.source,
-            f"{i.risk:.2f}",
-            ", ".join(i.reasons),
-            i.preview,
-        )
-    console.print(table)
+    rows = [
+        (str(i.memory_id), i.request, i.agent, i.source, f"{i.risk:.2f}", ", ".join(i.reasons),
+         i.preview)
+        for i in items
+    ]  # fmt: skip
+    title = f"{plural(len(items), 'item')} waiting for review (approve or reject by id)"
+    print_table(title, QUEUE_COLUMNS, rows)
+
+
+QUEUE_COLUMNS = (
+    Column("id", whole=True),
+    Column("request", whole=True),
+    Column("agent", whole=True),
+    Column("source", drop=1),
+    Column("risk", drop=2),
+    Column("reasons", wrap=True),
+    Column("content (escaped)", wrap=True),
+)
 
 
 @quarantine_app.command("show")
@@ -105,7 +110,7 @@ def _decide(memory_id: int, approve: bool, db: object, json_out: bool, yes: bool
         print_json(outcome)
     else:
         hid = outcome.get("superseded")
-        also = f"; it supersedes #{hid}, now hidden from recall" if hid else ""
+        also = f"; it replaced #{hid}, which recall no longer shows" if hid else ""
         typer.echo(f"Memory #{memory_id} ({outcome['request']}): {outcome['status']}{also}.")
 
 
@@ -133,18 +138,28 @@ def agents_list(db: DbOption = None, json_out: JsonOption = False) -> None:
     if json_out:
         print_json(rows)
         return
-    table = Table("agent", "trust", "writes", "quarantined", "distrusted", "client", "last seen")
-    for r in rows:
-        table.add_row(
-            str(r["name"]),
-            f"{r['trust']:.2f}",
-            str(r["writes"]),
-            str(r["quarantined"]),
-            "yes" if r["distrusted"] else "",
-            str(r["client"]),
-            str(r["last_seen"]),
-        )
-    console.print(table)
+    cells = [
+        (str(r["name"]), f"{r['trust']:.2f}", str(r["writes"]), str(r["quarantined"]),
+         "yes" if r["distrusted"] else "", str(r["client"]), _minute(r["last_seen"]))
+        for r in rows
+    ]  # fmt: skip
+    print_table(None, AGENT_COLUMNS, cells)
+
+
+def _minute(iso: object) -> str:
+    """`2026-12-05 13:04` for a person; --json keeps the full timestamp."""
+    return str(iso or "")[:16].replace("T", " ")
+
+
+AGENT_COLUMNS = (
+    Column("agent", whole=True),
+    Column("trust"),
+    Column("writes", drop=2),
+    Column("quarantined", drop=3),
+    Column("distrusted"),
+    Column("client", wrap=True, drop=5),
+    Column("last seen (UTC)", drop=4),
+)
 
 
 @agents_app.command("show")
@@ -191,4 +206,5 @@ def agents_distrust(
     if json_out:
         print_json(out)
     else:
-        typer.echo(f"{name}: trust {out['trust']:.2f}; {out['hidden']} memories sent to review.")
+        hidden = plural(out["hidden"], "memory", "memories")
+        typer.echo(f"{name}: trust {out['trust']:.2f}; {hidden} sent to review.")

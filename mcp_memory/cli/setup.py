@@ -195,9 +195,23 @@ def doctor(
         print_json(report)
     else:
         for key, value in report.items():
-            typer.echo(f"{key:>14}: {value}{_doctor_hint(key, report)}")
+            typer.echo(f"{key:>14}: {_doctor_value(key, value)}{_doctor_hint(key, report)}")
     if not report.get("ok", False):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _doctor_value(key: str, value: Any) -> str:
+    """Words, not Python reprs, and short: `--json` keeps every value as it is. Messages are
+    left whole (never wrapped), so a recovery command can be copied from one line."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{name} {count}" for name, count in value.items()) or "none"
+    if isinstance(value, list) and key == "migrations" and value:
+        return f"{len(value)} applied, the last {value[-1]}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    return str(value)
 
 
 def _doctor_hint(key: str, report: dict[str, Any]) -> str:

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from mcp_memory.cli._common import (
     EXIT_USAGE,
@@ -24,6 +22,7 @@ from mcp_memory.cli._common import (
     print_json,
     settings_for,
 )
+from mcp_memory.cli._tables import Column, print_table
 from mcp_memory.config import USER_AGENT
 
 if TYPE_CHECKING:  # the token table (and the storage stack) loads only when a command runs
@@ -35,7 +34,6 @@ token_app = typer.Typer(
     "itself. Revoking takes effect on the next request, even on a running server.",
     no_args_is_help=True,
 )
-console = Console(highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -107,19 +105,24 @@ def token_list(
     if not rows:
         typer.echo("No tokens. Create one with `mcp-memory agents token create NAME`.")
         return
-    table = Table("id", "agent", "created (UTC)", "last used", "revoked", "note")
-    table.add_column("prefix", no_wrap=True)
-    for r in rows:
-        table.add_row(
-            str(r.id),
-            r.agent,
-            _short(r.created_at),
-            _short(r.last_used_at) or "never",
-            _short(r.revoked_at),
-            r.note,
-            r.prefix + "...",
-        )
-    console.print(table)
+    print_table(None, TOKEN_COLUMNS, [_token_row(r) for r in rows])
+
+
+def _token_row(r: TokenInfo) -> tuple[str, ...]:
+    used = _short(r.last_used_at) or "never"
+    return (str(r.id), r.agent, r.prefix + "...", _short(r.revoked_at), used,
+            _short(r.created_at), r.note)  # fmt: skip
+
+
+TOKEN_COLUMNS = (
+    Column("id", whole=True),
+    Column("agent", whole=True),
+    Column("prefix", whole=True),
+    Column("revoked (UTC)"),
+    Column("last used", drop=2),
+    Column("created (UTC)", drop=3),
+    Column("note", wrap=True, drop=1),
+)
 
 
 def _short(ts: float | None) -> str:

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mcp_memory.cli._common import MODEL_WAIT_S, DbOption, handled, settings_for
+from mcp_memory.cli._progress import bar, model_copy_status
 from mcp_memory.config import git_root_name
+from mcp_memory.progress import Progress
 
 if TYPE_CHECKING:  # the store and watchdog load only when something is watched
     from mcp_memory.store import MemoryStore
@@ -23,13 +25,26 @@ if TYPE_CHECKING:  # the store and watchdog load only when something is watched
 log = logging.getLogger("mcp_memory")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _HERE = Path(".")
+FIRST_SCAN_WAIT_S = 3600.0  # the bar stops waiting after this; watching goes on
 
 
-def start_watcher(store: MemoryStore, root: Path, *, polling: bool = False) -> Watcher:
+def start_watcher(
+    store: MemoryStore, root: Path, *, polling: bool = False, progress: Progress | None = None
+) -> Watcher:
     """For `serve --watch`: returns at once (the initial sync runs on the watcher's thread)."""
     from mcp_memory.watch import Watcher
 
-    return Watcher(store, Path(root), polling=polling).start()
+    return Watcher(store, Path(root), polling=polling, progress=progress).start()
+
+
+def _first_scan(store: MemoryStore, root: Path, polling: bool) -> Watcher:
+    """Start watching; on a terminal, show the first scan's bar and return once it is done
+    (later syncs are one file at a time and report on stderr as lines)."""
+    with bar("first scan of instruction files") as progress:
+        watcher = start_watcher(store, root, polling=polling, progress=progress)
+        if progress is not None:
+            watcher.wait_until(lambda: watcher.rescans >= 1, FIRST_SCAN_WAIT_S)
+    return watcher
 
 
 def _log_to_stderr() -> None:
@@ -70,8 +85,9 @@ def _open(root: Path, project: str | None, db: str | Path | None) -> MemoryStore
     from mcp_memory.store import MemoryStore
 
     settings = replace(settings_for(db), project=watched_project(root, project))
-    store = MemoryStore.open(settings=settings, embedder=True, allow_download=False, root=root)
-    store.loader.wait(MODEL_WAIT_S)
+    with model_copy_status():
+        store = MemoryStore.open(settings=settings, embedder=True, allow_download=False, root=root)
+        store.loader.wait(MODEL_WAIT_S)
     return store
 
 
@@ -108,7 +124,7 @@ def watch_command(
     _log_to_stderr()
     with handled():
         store = _open(root, project, db)
-        watcher = start_watcher(store, root, polling=polling)
+        watcher = _first_scan(store, root, polling)
     try:
         _wait_for_signal()
     finally:

@@ -47,15 +47,23 @@ commit (one transaction per line), both adding to a report.ImportReport.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from mcp_memory.models import HUMAN, Actor, MemoryRecord
 from mcp_memory.portability.check import parse_all, read_lines, screen_all
 from mcp_memory.portability.commit import commit_all
 from mcp_memory.portability.report import ImportReport
+from mcp_memory.progress import Progress, tell
 from mcp_memory.store import MemoryStore
 
-__all__ = ["EXPORT_VERSION", "ImportReport", "export_line", "import_lines", "read_lines"]
+__all__ = [
+    "EXPORT_VERSION",
+    "ImportReport",
+    "export_line",
+    "export_lines",
+    "import_lines",
+    "read_lines",
+]
 
 EXPORT_VERSION = 1
 
@@ -78,24 +86,46 @@ def export_line(store: MemoryStore, record: MemoryRecord) -> dict[str, object]:
     return line
 
 
+def export_lines(
+    store: MemoryStore, progress: Progress | None = None
+) -> Iterator[dict[str, object]]:
+    """Every memory's line, in id order; `progress(done, total)` hears each one."""
+    with store.lock:
+        total = int(store.conn.execute("select count(*) from memories").fetchone()[0])
+    tell(progress, 0, total)
+    for done, record in enumerate(store.iter_records(), start=1):
+        yield export_line(store, record)
+        tell(progress, done, total)
+
+
 def import_lines(
     store: MemoryStore,
     lines: Iterable[str | bytes],
     *,
     actor: Actor = HUMAN,
     skip_bad: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Validate and screen every line, then import: all or nothing unless skip_bad.
 
     `actor` is who performs the import (the audit entries' actor), not whom screening
     trusts: every line is screened as SCREEN_AS with source "file" (see module doc).
+    `progress(done, total)` counts two steps a line: embedded, then committed.
     """
     report = ImportReport()
     items = parse_all(lines, report)
-    screened, model = screen_all(store, items, report)
+    steps = [0, 2 * len(items)]
+
+    def tick() -> None:
+        steps[0] += 1
+        tell(progress, steps[0], steps[1])
+
+    tell(progress, 0, steps[1])
+    screened, model = screen_all(store, items, report, tick)
     report.errors.sort(key=lambda e: e.line)
     if report.errors and not skip_bad:
         return report
-    commit_all(store, screened, model, actor, report)
+    steps[0] = steps[1] - len(screened)  # lines refused by screening are not committed
+    commit_all(store, screened, model, actor, report, tick)
     report.errors.sort(key=lambda e: e.line)
     return report

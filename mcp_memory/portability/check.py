@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -258,24 +258,31 @@ class Screened:
     vector: Any = None
 
 
-def _embed(store: MemoryStore, items: list[Incoming]) -> tuple[list[Any], str | None]:
+def _embed(
+    store: MemoryStore, items: list[Incoming], tick: Callable[[], None]
+) -> tuple[list[Any], str | None]:
     """Forgotten memories get no vector (backfill skips them too); the rest do if a model is up.
 
     One text per call, as `remember` embeds: in a batch the model pads texts to the longest,
     which moves an int8 model's vectors enough (cosine ~0.98) to flip the semantic detector,
     so a batched import would not be screened as the same text written by an agent."""
     emb = store.embedder()
-    if emb is None:
-        return [None] * len(items), None
-    out = [None if item.status == "forgotten" else emb.embed([item.text])[0] for item in items]
-    return out, emb.name
+    out: list[Any] = []
+    for item in items:
+        out.append(None if emb is None or item.status == "forgotten" else emb.embed([item.text])[0])
+        tick()
+    return out, emb.name if emb is not None else None
 
 
 def screen_all(
-    store: MemoryStore, items: list[Incoming], report: ImportReport
+    store: MemoryStore,
+    items: list[Incoming],
+    report: ImportReport,
+    tick: Callable[[], None] = lambda: None,
 ) -> tuple[list[Screened], str | None]:
-    """Before any write: embedding is slow and the gate only reads, so no lock is held."""
-    vecs, model = _embed(store, items)
+    """Before any write: embedding is slow and the gate only reads, so no lock is held.
+    `tick` hears each line embedded (the slow part)."""
+    vecs, model = _embed(store, items, tick)
     kept: list[Screened] = []
     for item, vec in zip(items, vecs, strict=True):
         try:

@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from mcp_memory.models import Actor, Verdict
 from mcp_memory.portability.check import SCREEN_AS, SCREEN_SOURCE, Incoming, Screened
 from mcp_memory.portability.report import ImportReport, LineError, LineOutcome, shorten
 from mcp_memory.records import insert_row, keywords
+from mcp_memory.render import plural
 from mcp_memory.storage import backend_of
 from mcp_memory.storage import driver as db
 from mcp_memory.store import MemoryStore
@@ -289,7 +291,9 @@ def commit_all(
     model: str | None,
     actor: Actor,
     report: ImportReport,
+    tick: Callable[[], None] = lambda: None,
 ) -> None:
+    """One transaction per line; `tick` hears each line committed (or refused)."""
     ids = [s.item.id for s in screened]
     ctx = Commit(
         actor=actor,
@@ -307,8 +311,10 @@ def commit_all(
             report.outcomes.append(_commit_line(store, s, ctx))
         except (db.sqlite3.Error, InvalidInput) as exc:
             report.errors.append(LineError(s.item.line, shorten(f"not imported: {exc}")))
+        tick()
     report.committed = True
     report.notes += _unwired([s.item for s in screened], report.outcomes)
     moved = [o for o in report.outcomes if o.result == "imported" and o.id != o.original_id]
     if ctx.keep_ids and moved:
-        report.notes.append(f"{len(moved)} ids were taken by a concurrent write and remapped")
+        taken = plural(len(moved), "id") + (" was" if len(moved) == 1 else " were")
+        report.notes.append(f"{taken} taken by a concurrent write and remapped")

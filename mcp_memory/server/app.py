@@ -12,6 +12,7 @@ from mcp.server.mcpserver import MCPServer
 
 from mcp_memory import __version__
 from mcp_memory.config import Settings
+from mcp_memory.render import plural
 from mcp_memory.server.resources import register_extras
 from mcp_memory.server.state import ServerState
 from mcp_memory.server.tools import register_tools
@@ -47,7 +48,10 @@ def _start_embeddings(store: MemoryStore, stop: threading.Event) -> threading.Th
             try:
                 filled = store.backfill(should_stop=stop.is_set)
                 if filled:
-                    log.info("mcp-memory: embedded %d memories written without a model", filled)
+                    log.info(
+                        "mcp-memory: embedded %s written without a model",
+                        plural(filled, "memory", "memories"),
+                    )
             except Exception:  # a failed backfill must not kill the server
                 log.exception("mcp-memory: backfill failed")
             stop.wait(BACKFILL_EVERY_S)

@@ -15,6 +15,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 
 from mcp_memory.config import Settings
+from mcp_memory.render import plural
 from mcp_memory.server.app import create_server
 from mcp_memory.server.auth import BearerTokenMiddleware
 from mcp_memory.server.sessions import (
@@ -100,10 +101,9 @@ def _announce_auth(host: str, required: bool, active: int, agent: str | None) ->
             else f"{host} is not a loopback address"
         )
         log.info(
-            "mcp-memory: every HTTP request needs `Authorization: Bearer <token>` (%s); "
-            "%d active token(s).",
+            "mcp-memory: every HTTP request needs `Authorization: Bearer <token>` (%s); %s.",
             why,
-            active,
+            plural(active, "active token"),
         )
         if active == 0:
             log.warning(

@@ -10,15 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.prompts.base import UserMessage
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
 from mcp_memory.context import (
     context_text,
@@ -27,11 +27,13 @@ from mcp_memory.context import (
     recent_memories,
     record_text,
 )
-from mcp_memory.errors import NotFound
+from mcp_memory.errors import MemoryStoreError, NotFound, StorageError
 from mcp_memory.models import MemoryRecord
+from mcp_memory.storage import storage_error
 from mcp_memory.store import MemoryStore
 
 StoreOf = Callable[[Any], MemoryStore]
+T = TypeVar("T")
 _lifespan_state: ContextVar[Any] = ContextVar("mcp_memory_lifespan_state")
 log = logging.getLogger("mcp_memory")
 
@@ -75,16 +77,36 @@ def _unknown_prompt_guard(server: MCPServer) -> Callable[..., Any]:
     return guard
 
 
-def _current_store(store_of: StoreOf) -> MemoryStore:
-    return store_of(_lifespan_state.get())
-
-
-def _served_memory(store: MemoryStore, memory_id: str) -> MemoryRecord:
-    """The SDK answers a missing resource by its own error type, not by ours."""
+async def _served(state: Any, store_of: StoreOf, work: Callable[[MemoryStore], T]) -> T:
+    """Run `work` on the store in a worker thread, failing as the tools do: a database that
+    cannot be used (corrupt, read-only, locked, missing folder) is an error naming the cause,
+    and the server drops the store so that a fixed file is used again without a restart.
+    Left to the SDK, the client got "Error reading resource" and stderr a long traceback."""
     try:
-        return readable_memory(store, memory_id)
-    except NotFound as exc:
+        store = store_of(state)
+        return await anyio.to_thread.run_sync(lambda: work(store))
+    except ToolError as exc:  # the server state could not open the database
+        raise MCPError(INTERNAL_ERROR, str(exc)) from None
+    except NotFound as exc:  # the SDK answers a missing resource by its own error type
         raise ResourceNotFoundError(str(exc)) from None
+    except MemoryStoreError as exc:
+        named: StorageError | None = exc if isinstance(exc, StorageError) else None
+        if named is None:
+            raise
+    except Exception as exc:
+        named = storage_error(exc)
+        if named is None:
+            raise
+    failed = getattr(state, "failed", None)
+    if failed is not None:
+        failed(named)
+    log.warning("mcp-memory: %s", named)
+    raise MCPError(INTERNAL_ERROR, str(named))
+
+
+def _memory_text(store: MemoryStore, memory_id: str) -> str:
+    record: MemoryRecord = readable_memory(store, memory_id)
+    return record_text(record)
 
 
 def _register_resources(server: MCPServer, store_of: StoreOf) -> None:
@@ -95,9 +117,11 @@ def _register_resources(server: MCPServer, store_of: StoreOf) -> None:
         description="Recent, trusted memories of the current project, fenced as data",
     )
     async def recent() -> str:
-        store = _current_store(store_of)
-        result = await anyio.to_thread.run_sync(lambda: recent_memories(store))
-        return context_text(result, store.settings.project)
+        return await _served(
+            _lifespan_state.get(),
+            store_of,
+            lambda store: context_text(recent_memories(store), store.settings.project),
+        )
 
     @server.resource(
         "memory://recent.json",
@@ -106,9 +130,11 @@ def _register_resources(server: MCPServer, store_of: StoreOf) -> None:
         description="Recent, trusted memories of the current project as JSON",
     )
     async def recent_json() -> str:
-        store = _current_store(store_of)
-        result = await anyio.to_thread.run_sync(lambda: recent_memories(store))
-        return result.model_dump_json(indent=2)
+        return await _served(
+            _lifespan_state.get(),
+            store_of,
+            lambda store: recent_memories(store).model_dump_json(indent=2),
+        )
 
     @server.resource(
         "memory://{id}",
@@ -117,9 +143,8 @@ def _register_resources(server: MCPServer, store_of: StoreOf) -> None:
         description="One memory with its provenance (never quarantined or forgotten)",
     )
     async def one(id: str, ctx: Context) -> str:
-        store = store_of(ctx.request_context.lifespan_context)
-        record = await anyio.to_thread.run_sync(lambda: _served_memory(store, id))
-        return record_text(record)
+        state = ctx.request_context.lifespan_context
+        return await _served(state, store_of, lambda store: _memory_text(store, id))
 
 
 def _register_prompts(server: MCPServer, store_of: StoreOf) -> None:
@@ -129,6 +154,8 @@ def _register_prompts(server: MCPServer, store_of: StoreOf) -> None:
         "rules for when to remember, recall, link and forget",
     )
     async def prime_session(ctx: Context, topic: str | None = None) -> list[UserMessage]:
-        store = store_of(ctx.request_context.lifespan_context)
-        result = await anyio.to_thread.run_sync(lambda: memories_for(store, topic))
-        return [UserMessage(context_text(result, store.settings.project, topic or None))]
+        def primer(store: MemoryStore) -> str:
+            return context_text(memories_for(store, topic), store.settings.project, topic or None)
+
+        text = await _served(ctx.request_context.lifespan_context, store_of, primer)
+        return [UserMessage(text)]

@@ -109,7 +109,7 @@ async def remember(
         files=files,
         supersedes=supersedes,
     )
-    return _result(render.remember_text(result), result)
+    return _result(render.remember_text(result, supersedes), result)
 
 
 async def recall(
@@ -158,7 +158,7 @@ async def forget(
     another agent's memory needs trust, otherwise it goes to human review."""
     state = _state(ctx)
     result = await _call(state, state.store.forget, id, actor=state.actor(ctx), reason=reason)
-    return _result(f"Memory #{result.id}: {result.status}.", result)
+    return _result(render.forget_text(result), result)
 
 
 async def link(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ import numpy as np
 
 from mcp_memory import audit
 from mcp_memory.errors import InvalidInput, StorageError
+from mcp_memory.progress import Progress, tell
 from mcp_memory.storage import driver as db
 from mcp_memory.storage.sqlite import migrations
 from mcp_memory.storage.sqlite.connection import connect
@@ -76,8 +77,11 @@ class CopyReport:
         }
 
 
-def copy_to_postgres(source: Path, target: str, batch: int = BATCH) -> CopyReport:
-    """Copy the SQLite file `source` into the empty PostgreSQL database at `target`."""
+def copy_to_postgres(
+    source: Path, target: str, batch: int = BATCH, progress: Progress | None = None
+) -> CopyReport:
+    """Copy the SQLite file `source` into the empty PostgreSQL database at `target`;
+    `progress(done, total)` counts rows and vectors copied, then the same again verified."""
     from mcp_memory.storage.postgres.backend import (  # psycopg: the postgres extra
         PostgresBackend,
         redact,
@@ -95,9 +99,11 @@ def copy_to_postgres(source: Path, target: str, batch: int = BATCH) -> CopyRepor
         report = CopyReport(source=str(source), target=redact(target))
         src.execute("begin")  # deferred: one snapshot of the file for the whole copy
         try:
+            counter = _Counter(progress, 2 * _source_rows(src))
             with backend.write_transaction() as conn:
-                _copy_all(src, conn, report, batch)
+                _copy_all(src, conn, report, batch, counter)
                 _verify(src, conn, report)
+                counter.add(counter.total - counter.done)
         finally:
             src.execute("rollback")
         _vacuum(backend)
@@ -141,15 +147,39 @@ def _batches(rows: Iterable[Sequence[Any]], size: int) -> Iterator[list[tuple[An
         yield chunk
 
 
-def _copy_all(src: db.Connection, conn: Any, report: CopyReport, batch: int) -> None:
+@dataclass
+class _Counter:
+    """Rows copied so far, told to `progress` batch by batch."""
+
+    progress: Progress | None
+    total: int
+    done: int = 0
+
+    def add(self, n: int) -> None:
+        self.done += n
+        tell(self.progress, self.done, self.total)
+
+
+def _source_rows(src: db.Connection) -> int:
+    """Rows to copy (each table, plus vectors): the progress total, counted once up front."""
+    tables = [table for table, _ in TABLES]
+    if _source_dim(src) is not None:
+        tables.append(VECTOR_SOURCE)
+    return sum(int(src.execute(f"select count(*) from {t}").fetchone()[0]) for t in tables)
+
+
+def _copy_all(
+    src: db.Connection, conn: Any, report: CopyReport, batch: int, counter: _Counter
+) -> None:
+    counter.add(0)
     for table, _ in TABLES:
-        report.rows[table] = _copy_table(src, conn, table, batch)
+        report.rows[table] = _copy_table(src, conn, table, batch, counter.add)
     for table in IDENTITY_TABLES:  # the next generated id continues after the copied ones
         conn.execute(
             f"select setval(pg_get_serial_sequence('{table}', 'id'), "
             f"coalesce((select max(id) from {table}), 0) + 1, false)"
         )
-    report.vectors = _copy_vectors(src, conn, batch)
+    report.vectors = _copy_vectors(src, conn, batch, counter.add)
     _analyze(conn, vectors=report.vectors > 0)
 
 
@@ -176,7 +206,9 @@ def _analyze(conn: Any, vectors: bool) -> None:
         pg_vectors.analyze(conn)
 
 
-def _copy_table(src: db.Connection, conn: Any, table: str, batch: int) -> int:
+def _copy_table(
+    src: db.Connection, conn: Any, table: str, batch: int, copied: Callable[[int], None]
+) -> int:
     from mcp_memory.storage.postgres.search import FTS_EXPRESSION, fold
 
     columns = _columns(src, table)
@@ -208,6 +240,7 @@ def _copy_table(src: db.Connection, conn: Any, table: str, batch: int) -> int:
             ]
         conn.executemany(sql, chunk)
         count += len(chunk)
+        copied(len(chunk))
     if pointers:
         _restore_self_references(src, conn)
     return count
@@ -232,7 +265,7 @@ def _source_dim(src: db.Connection) -> int | None:
     return int(row[0]) if row else None
 
 
-def _copy_vectors(src: db.Connection, conn: Any, batch: int) -> int:
+def _copy_vectors(src: db.Connection, conn: Any, batch: int, copied: Callable[[int], None]) -> int:
     from mcp_memory.storage.postgres import vectors as pg_vectors
 
     dim = _source_dim(src)
@@ -254,6 +287,7 @@ def _copy_vectors(src: db.Connection, conn: Any, batch: int) -> int:
             ],
         )
         count += len(chunk)
+        copied(len(chunk))
     pg_vectors.create_index(conn)
     return count
 

@@ -127,10 +127,10 @@ def purge_notes(result: dict[str, Any]) -> list[str]:
         notes.append("WAL archiving is on: archived segments still hold the erased rows.")
     if server["replication_slots"]:
         notes.append(
-            f"{server['replication_slots']} replication slot(s) may hold WAL with the rows."
+            f"WAL with the rows may be held by replication slots ({server['replication_slots']})."
         )
     if server["standbys"]:
-        notes.append(f"{server['standbys']} standby server(s) keep their own WAL copies.")
+        notes.append(f"Standby servers ({server['standbys']}) keep their own WAL copies.")
     notes.append(
         "Never reached by erasure: base backups and pg_dump files, server logs, filesystem "
         "blocks freed by the rewrite, and anything a client already read."
