@@ -58,7 +58,7 @@ from mcp_memory import Actor, FastEmbedder, MemoryStore, SecretRejected, Setting
 from mcp_memory.store import allow_all  # noqa: E402
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
-BUILD_VERSION = "3"
+BUILD_VERSION = "4"
 # Sources whose change alters what gets stored: schema and tokenizer always, screening too
 # when it is on (other edits: use --rebuild).
 SCHEMA = ["migrations.py", "vectors.py", "store.py", "termstats.py"]
@@ -189,17 +189,19 @@ def cache_key(data: Path, model_dir: Path, screen: str, model_name: str) -> str:
 
 
 def build(samples: list[dict], db: Path, emb: Precomputed, debug: Path, screen: str) -> dict:
-    store = MemoryStore.open(
-        settings=Settings(db_path=db, project="locomo"),
-        embedder=emb,
-        screen=allow_all if screen == "off" else None,
-    )
     ids: dict[str, dict[str, int]] = {}
     not_stored: list[dict] = []
     counts: dict[str, int] = defaultdict(int)
     t0 = time.perf_counter()
     for sample in samples:
         sid, turns = sample["sample_id"], turns_of(sample)
+        # Each conversation is the project its writer works in, as an agent's own project
+        # is: a write into another project is a cross-project write the gate holds back.
+        store = MemoryStore.open(
+            settings=Settings(db_path=db, project=sid),
+            embedder=emb,
+            screen=allow_all if screen == "off" else None,
+        )
         texts = [t for _, t, _ in turns]
         for text, vec in zip(texts, emb.model.embed(texts), strict=True):
             emb.cache[text] = vec
@@ -229,7 +231,7 @@ def build(samples: list[dict], db: Path, emb: Precomputed, debug: Path, screen: 
                     }
                 )
         emb.cache.clear()
-    store.close()
+        store.close()
     meta = {
         "ids": ids,
         "counts": dict(counts),

@@ -16,9 +16,9 @@ import numpy as np
 from mcp_memory.config import USER_AGENT
 from mcp_memory.models import RecallHit
 from mcp_memory.recall import anchors, ranking
-from mcp_memory.recall.query import Scope
+from mcp_memory.recall.query import Scope, prune_common, query_chunks, scored_share
 from mcp_memory.records import links_of, load_rows, memory_trust, to_hit
-from mcp_memory.storage import backend_of
+from mcp_memory.storage import backend_of, termstats
 from mcp_memory.storage.driver import Connection
 
 MAX_VECTOR_DISTANCE = 0.9  # cosine distance; beyond this MiniLM neighbours are noise
@@ -42,6 +42,18 @@ def keyword_scores(
     top n, or when n is None every match among the KEYWORD_DEPTH best. Each engine answers
     in its own full-text dialect (FTS5's bm25, PostgreSQL's tsvector) from the same chunks."""
     return backend_of(conn).keyword_scores(conn, text, scope, n)
+
+
+def keyword_share(conn: Connection, text: str, scope: Scope) -> float:
+    """How much of the query the keyword search scored (query.scored_share): the chunks it
+    kept after pruning the too-common ones, weighed by their idf within the scope."""
+    chunks = query_chunks(text)
+    if not chunks:
+        return 1.0
+    counts = termstats.chunk_counts(conn, chunks, scope.projects)
+    kept = prune_common(chunks, counts.everywhere)
+    held = {c: termstats.idf(counts.here[c], counts.local) for c in chunks if counts.here[c]}
+    return scored_share(chunks, kept, held)
 
 
 def vector_scores(conn: Connection, vector: np.ndarray, scope: Scope, n: int) -> dict[int, float]:
@@ -156,7 +168,8 @@ def relevance_scores(
     keyword = dict(list(every_match.items())[:n])
     raw = vector_scores(conn, vector, scope, n) if vector is not None else {}
     semantic = _in_context(conn, vector, raw, scope)
-    own = ranking.blend(keyword, semantic)
+    weights = ranking.Blend(keyword=ranking.BLEND_KEYWORD * keyword_share(conn, text, scope))
+    own = ranking.blend(keyword, semantic, weights)
     if not own or ranking.CONTEXT_WEIGHT <= 0:
         return own
     seeds = sorted(own, key=own.__getitem__, reverse=True)[:CONTEXT_SEEDS]
@@ -169,7 +182,7 @@ def relevance_scores(
                 conn, vector, [m for m in extra if m not in semantic], scope.projects
             )
             semantic.update({m: s for m, s in sims.items() if s >= 1.0 - MAX_VECTOR_DISTANCE})
-        own = ranking.blend(keyword, semantic)
+        own = ranking.blend(keyword, semantic, weights)
     nbrs = {**session_neighbours(conn, extra, scope), **seed_nbrs}
     return ranking.with_context(own, nbrs)
 

@@ -132,6 +132,21 @@ def significant(
     return {c: w for c, w in weights.items() if w >= top * MIN_CHUNK_WEIGHT}
 
 
+def scored_share(
+    chunks: Sequence[str], scored: Collection[str], scope_idf: Mapping[str, float]
+) -> float:
+    """The share of the query's weight (idf within the scope, summed over the chunks some
+    memory in scope holds) that the keyword search actually scored.
+
+    On a large store `prune_common` keeps only the rarest chunks: "how is search tested?"
+    is scored on "search" alone, and its best keyword match is then a note that names the
+    subject twice, not one that answers the question. A keyword ranking of part of the
+    question is worth that part of the keyword side's weight."""
+    held = {c: scope_idf[c] for c in chunks if scope_idf.get(c, 0.0) > 0}
+    total = sum(held.values())
+    return sum(w for c, w in held.items() if c in scored) / total if total > 0 else 1.0
+
+
 def keyword_depth(n: int | None) -> int:
     """How many keyword matches to rank for a caller that keeps `n` (None: all worth having)."""
     return KEYWORD_DEPTH if n is None else max(n * 4, n + 50)
