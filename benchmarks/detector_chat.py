@@ -73,7 +73,7 @@ def taskmaster(mirrors: Path) -> list[str]:
 
 
 def rows(mirrors: Path, rng: random.Random) -> list[dict]:
-    """Benign chat rows per source, deduplicated, sampled and framed; a missing mirror is skipped."""
+    """Benign chat rows per source, deduplicated, sampled, framed; a missing mirror is skipped."""
     found: list[dict] = []
     for name, repo, read in (
         ("topical_chat", TOPICAL, topical_chat),
