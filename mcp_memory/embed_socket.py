@@ -47,6 +47,7 @@ CONNECT_TIMEOUT_S = 0.05  # a listening socket accepts at once; anything slower 
 REPLY_TIMEOUT_S = 2.0  # a hung server costs the CLI this, then it loads the model itself
 MAX_MESSAGE = 8 * 1024 * 1024  # a request is a few texts of <= 16 KB each
 MAX_TEXTS = 1024
+MAX_CLIENTS = 8  # connections answered at once
 MAX_PATH_BYTES = 100  # sun_path holds 104-108 bytes, the terminating NUL included
 _LENGTH = struct.Struct(">I")
 _PEERCRED = struct.Struct("3i")  # Linux struct ucred: pid, uid, gid
@@ -142,6 +143,7 @@ class Lender:
         self._listener: socket.socket | None = None
         self._inode: int | None = None
         self._closed = threading.Event()
+        self._clients = threading.BoundedSemaphore(MAX_CLIENTS)
 
     @classmethod
     def for_settings(cls, embedder: Any, settings: Settings) -> Lender | None:
@@ -195,17 +197,27 @@ class Lender:
         listener.close()
 
     def _serve(self, listener: socket.socket) -> None:
-        """One request per connection, answered in turn: an embedding takes milliseconds."""
+        """One request per connection, each on its own thread (a client that connects and
+        says nothing holds up no other); past MAX_CLIENTS at once, a connection is closed
+        unanswered and that command loads the model itself."""
         while self._listener is listener:
             try:
                 conn, _ = listener.accept()
             except OSError:
                 return  # closed
+            if not self._clients.acquire(blocking=False):
+                conn.close()
+                continue
+            threading.Thread(target=self._client, args=(conn,), daemon=True).start()
+
+    def _client(self, conn: socket.socket) -> None:
+        try:
             with conn:
-                try:
-                    self._answer(conn)
-                except Exception as exc:  # noqa: BLE001 - one bad request never stops lending
-                    log.debug("mcp-memory: an embed request failed: %s", exc)
+                self._answer(conn)
+        except Exception as exc:  # noqa: BLE001 - one bad request never stops lending
+            log.debug("mcp-memory: an embed request failed: %s", exc)
+        finally:
+            self._clients.release()
 
     def _answer(self, conn: socket.socket) -> None:
         conn.settimeout(REPLY_TIMEOUT_S)
