@@ -173,7 +173,7 @@ class Lender:
                 os.chmod(self.path, 0o600)
                 listener.listen(16)
                 self._listener, self._inode = listener, _inode(self.path)
-        except OSError as exc:
+        except (OSError, ImportError) as exc:  # ImportError: no fcntl on this platform
             log.debug("mcp-memory: cannot lend the model on %s: %s", self.path, exc)
             return False
         serve = threading.Thread(target=self._serve, args=(listener,), name="embed-lend")
