@@ -96,6 +96,13 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "the user cache dir, e.g. `~/.cache/mcp-memory`",
     ),
     EnvVar(
+        "MCP_MEMORY_SHARE_MODEL",
+        "a running `serve` lends its loaded model to CLI commands on the same machine over a "
+        "private Unix socket, so `recall` and `remember` skip loading it "
+        "(`0`/`false`/`no`/`off`: neither lend nor borrow)",
+        "on",
+    ),
+    EnvVar(
         "MCP_MEMORY_REQUIRE_TOKEN",
         "HTTP: require a bearer token on loopback too (any value but `0`/`false`/`no`/`off`)",
         "off (always on beyond loopback)",
@@ -220,6 +227,7 @@ class Settings:
     require_token: bool = False  # HTTP: demand a bearer token on loopback too
     quantize: bool = True  # embed with an int8 copy of the model (see quantize.py)
     cache_dir: Path = field(default_factory=default_cache_dir)
+    share_model: bool = True  # lend/borrow a loaded model over a socket (embed_socket.py)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -242,4 +250,6 @@ class Settings:
             quantize=env.get("MCP_MEMORY_QUANTIZE") is None
             or env_flag(env.get("MCP_MEMORY_QUANTIZE")),
             cache_dir=Path(cache).expanduser() if cache else default_cache_dir(),
+            share_model=env.get("MCP_MEMORY_SHARE_MODEL") is None
+            or env_flag(env.get("MCP_MEMORY_SHARE_MODEL")),
         )

@@ -232,12 +232,14 @@ class ModelLoader:
         allow_download: bool = True,
         quantize: bool = True,
         cache_dir: Path | None = None,
+        threads: int | None = None,
     ) -> None:
         self.model_name = model_name
         self.model_dir = model_dir
         self.allow_download = allow_download
         self.quantize = quantize
         self.cache_dir = cache_dir
+        self.threads = threads  # onnxruntime's; None: its default (one per core)
         self._embedder: Embedder | None = None
         self._error: str | None = None
         self._done = threading.Event()
@@ -246,7 +248,9 @@ class ModelLoader:
         self._wait_until: float | None = None  # set by the first call that has to wait
 
     @classmethod
-    def for_settings(cls, settings: Settings, *, allow_download: bool = True) -> ModelLoader:
+    def for_settings(
+        cls, settings: Settings, *, allow_download: bool = True, threads: int | None = None
+    ) -> ModelLoader:
         """The loader of the model these settings name (not started)."""
         return cls(
             settings.model_name,
@@ -254,6 +258,7 @@ class ModelLoader:
             allow_download,
             quantize=settings.quantize,
             cache_dir=settings.cache_dir,
+            threads=threads,
         )
 
     @classmethod
@@ -288,6 +293,7 @@ class ModelLoader:
             FastEmbedder,
             self.model_name,
             self.model_dir,
+            threads=self.threads,
             quantize=self.quantize,
             cache_dir=self.cache_dir,
         )

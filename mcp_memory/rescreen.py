@@ -11,6 +11,7 @@ marked.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,7 +20,9 @@ from mcp_memory.config import UNVERIFIED_PREFIX
 from mcp_memory.models import Actor
 from mcp_memory.storage import driver as db
 from mcp_memory.trust import agents
-from mcp_memory.trust.gate import Screen, ScreenContext
+
+if TYPE_CHECKING:
+    from mcp_memory.trust.gate import Screen, ScreenContext
 
 MEANING_REASONS = frozenset({"semantic", "contradiction"})  # the checks a vector enables
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,8 +40,10 @@ from mcp_memory.recall import hybrid as search
 from mcp_memory.storage import Backend, backend_of, open_backend
 from mcp_memory.storage import driver as db
 from mcp_memory.trust import agents, fields
-from mcp_memory.trust.gate import Screen, ScreenContext, screen_write
 from mcp_memory.vector_sync import VectorSync
+
+if TYPE_CHECKING:  # the gate loads on the first write: a read never compiles its detectors
+    from mcp_memory.trust.gate import Screen, ScreenContext
 
 log = logging.getLogger("mcp_memory")
 InTransaction = Callable[[db.Connection, int], None]
@@ -52,6 +54,15 @@ def allow_all(
 ) -> Verdict:
     """A screen that stores everything: for tests, benchmarks and trusted bulk loads."""
     return Verdict()
+
+
+def screen_write(
+    store: ScreenContext, text: str, vector: object, actor: Actor, source: str, project: str
+) -> Verdict:
+    """The trust gate (trust/gate.py), imported when a store first screens a write."""
+    from mcp_memory.trust import gate
+
+    return gate.screen_write(store, text, vector, actor, source, project)  # type: ignore[arg-type]
 
 
 class MemoryStore:
@@ -262,25 +273,13 @@ class MemoryStore:
     def _audit_remember(
         self, conn: db.Connection, new: NewMemory, verdict: Verdict, memory_id: int
     ) -> None:
-        audit.append(
-            conn,
-            actor=new.actor.agent,
-            action="remember",
-            memory_id=memory_id,
-            data={
-                "content_hash": new.content_hash,
-                "status": verdict.status,
-                "source": new.source,
-                "project": new.project,
-                "kind": new.kind,
-                "risk": round(verdict.risk, 4),
-                "reasons": verdict.reasons,
-                "client": new.actor.client_name,
-                "session": new.actor.session_id,
-                "supersedes": new.supersedes,
-                "interactive": new.actor.interactive if new.actor.is_user else None,
-            },
-        )
+        who = new.actor
+        audit.append(conn, actor=who.agent, action="remember", memory_id=memory_id, data={
+            "content_hash": new.content_hash, "status": verdict.status, "source": new.source,
+            "project": new.project, "kind": new.kind, "risk": round(verdict.risk, 4),
+            "reasons": verdict.reasons, "client": who.client_name, "session": who.session_id,
+            "supersedes": new.supersedes, "interactive": who.interactive if who.is_user else None,
+        })  # fmt: skip
 
     def _record_rejection(
         self, conn: db.Connection, actor: Actor, digest: str, verdict: Verdict, score: float

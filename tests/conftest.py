@@ -82,6 +82,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: 
     monkeypatch.delenv("MCP_MEMORY_TOKEN", raising=False)
     monkeypatch.delenv("MCP_MEMORY_TRUSTED_AGENTS", raising=False)
     monkeypatch.delenv("MCP_MEMORY_REQUIRE_TOKEN", raising=False)
+    # A server lends its model to CLI commands (embed_socket.py): only the tests about that do.
+    monkeypatch.setenv("MCP_MEMORY_SHARE_MODEL", "0")
     if HAVE_MODEL:
         monkeypatch.setenv("MCP_MEMORY_MODEL_DIR", str(MODEL_DIR))
 
@@ -121,6 +123,7 @@ def settings(db_target: DbTarget, model_cache: Path) -> Settings:
         project="proj",
         model_dir=MODEL_DIR if HAVE_MODEL else None,
         cache_dir=model_cache,
+        share_model=False,
     )
 
 

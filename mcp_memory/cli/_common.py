@@ -24,11 +24,15 @@ from mcp_memory.config import DbTarget, Settings, db_target
 from mcp_memory.errors import InvalidInput, MemoryStoreError
 
 if TYPE_CHECKING:  # the store, models and numpy load only in the commands that use them
+    from mcp_memory.embeddings import Embedder
     from mcp_memory.models import Actor
     from mcp_memory.store import MemoryStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MODEL_WAIT_S = 30.0
+# onnxruntime threads of a command that embeds a text or two: a pool of spinning threads costs
+# more CPU to start than it saves on one short text (`embed`, filling many, keeps the default).
+CLI_THREADS = 1
 
 # str, not Path: Path() would mangle a postgresql:// URL (issue 8); settings_for classifies it.
 DbOption = Annotated[
@@ -66,8 +70,9 @@ def open_store(
     db: str | Path | None = None, *, embed: bool = False, create: bool = False
 ) -> MemoryStore:
     """CLI stores never download a model (that could stall a command for ~40 s offline).
-    With `embed`, the model starts loading before the store is imported and opened: the two
-    overlap (onnxruntime builds its session outside the GIL).
+    With `embed`, a running server's model is borrowed when one answers; otherwise the model
+    starts loading before the store is imported and opened: the two overlap (onnxruntime
+    builds its session outside the GIL).
 
     Only commands that add memories pass `create=True`: any other command pointed at a
     path with no database says so (NoDatabase) instead of leaving an empty one there."""
@@ -75,8 +80,12 @@ def open_store(
     from mcp_memory.embeddings import ModelLoader
 
     settings = settings_for(db) if create else existing_settings(db)
-    loader = ModelLoader.for_settings(settings, allow_download=False)
-    with model_copy_status(quiet=not embed):
+    borrowed = _borrowed_model(settings) if embed else None
+    if borrowed is not None:
+        loader = ModelLoader.ready(borrowed)
+    else:
+        loader = ModelLoader.for_settings(settings, allow_download=False, threads=CLI_THREADS)
+    with model_copy_status(quiet=not embed or borrowed is not None):
         if embed:
             loader.start()
         from mcp_memory.store import MemoryStore
@@ -85,6 +94,14 @@ def open_store(
         if embed:
             store.loader.wait(MODEL_WAIT_S)
     return store
+
+
+def _borrowed_model(settings: Settings) -> Embedder | None:
+    """A running server's loaded model (embed_socket.py): loading it here is most of what a
+    CLI recall costs. None when no server with this very model answers."""
+    from mcp_memory import embed_socket
+
+    return embed_socket.borrow(settings)
 
 
 def print_error(message: str) -> None:

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer
 
-from mcp_memory import __version__
+from mcp_memory import __version__, embed_socket
 from mcp_memory.config import Settings
 from mcp_memory.render import plural
 from mcp_memory.server.resources import register_extras
@@ -31,34 +31,48 @@ BACKFILL_EVERY_S = 60.0
 
 
 def _start_embeddings(store: MemoryStore, stop: threading.Event) -> threading.Thread:
-    """Load the model off the request path and warm vector search (at 1M memories the
-    first search would otherwise read every vector while other tool calls wait), then keep
-    filling in vectors for memories written without one (by this process before the model
-    loaded, or by another)."""
+    """Load the model off the request path, lend it to CLI commands (embed_socket.py) and
+    warm vector search (at 1M memories the first search would otherwise read every vector
+    while other tool calls wait), then keep filling in vectors for memories written without
+    one (by this process before the model loaded, or by another)."""
 
     def run() -> None:
-        if store.loader.wait() is None:
+        embedder = store.loader.wait()
+        if embedder is None:
             return
+        lender = embed_socket.Lender.for_settings(embedder, store.settings)
         try:
-            if store.embedder() is not None and store.warm():
-                log.info("mcp-memory: vector search ready")
-        except Exception:  # a cold cache only makes the first recall slower
-            log.exception("mcp-memory: could not warm the vector cache")
-        while not stop.is_set():
-            try:
-                filled = store.backfill(should_stop=stop.is_set)
-                if filled:
-                    log.info(
-                        "mcp-memory: embedded %s written without a model",
-                        plural(filled, "memory", "memories"),
-                    )
-            except Exception:  # a failed backfill must not kill the server
-                log.exception("mcp-memory: backfill failed")
-            stop.wait(BACKFILL_EVERY_S)
+            if lender is not None:
+                lender.publish()
+            _warm(store)
+            while not stop.is_set():
+                if lender is not None:
+                    lender.publish()  # takes over from a server that lent it and has exited
+                try:
+                    filled = store.backfill(should_stop=stop.is_set)
+                    if filled:
+                        log.info(
+                            "mcp-memory: embedded %s written without a model",
+                            plural(filled, "memory", "memories"),
+                        )
+                except Exception:  # a failed backfill must not kill the server
+                    log.exception("mcp-memory: backfill failed")
+                stop.wait(BACKFILL_EVERY_S)
+        finally:
+            if lender is not None:
+                lender.close()
 
     thread = threading.Thread(target=run, name="embed-backfill", daemon=True)
     thread.start()
     return thread
+
+
+def _warm(store: MemoryStore) -> None:
+    try:
+        if store.embedder() is not None and store.warm():
+            log.info("mcp-memory: vector search ready")
+    except Exception:  # a cold cache only makes the first recall slower
+        log.exception("mcp-memory: could not warm the vector cache")
 
 
 def _open_store(settings: Settings, replaced: MemoryStore | None) -> MemoryStore:

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from mcp_memory.trust.detectors import Signal
+if TYPE_CHECKING:  # compiling the detectors' patterns costs a read (CLI recall) ~0.1 s
+    from mcp_memory.trust.detectors import Signal
 
 SECONDS_PER_DAY = 86_400.0
 
