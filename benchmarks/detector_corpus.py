@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import csv
 import io
+import json
 import os
 import random
 import re
@@ -26,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import detector_compose
 import detector_handwritten
 import detector_notes
 import detector_poisons
@@ -51,6 +53,19 @@ SOURCES = (
            "f9fa51417886ac11476cb62db2dff21773dc570b", "MIT", 1, ("Prompt Injection/README.md",)),
     Source("llm_guard_tests", "protectai/llm-guard", "53af270c69316ed82cb71ba7b19d11b55bda3151",
            "MIT", 1, ("tests/input_scanners/test_prompt_injection.py",)),
+    Source("pallms", "mik0w/pallms", "bfedec0fa6cb8d44a73c730a02eeaac36aefd198", "MIT", 1,
+           ("plaintext/promptinjection.txt", "plaintext/jailbreak.txt")),
+    Source("taksec", "TakSec/Prompt-Injection-Everywhere",
+           "9b69c8ae7958f68d562d484103a7b14b66983d63", "MIT", 1,
+           ("Basic-Prompt-Injection-v1.txt", "Basic-Prompt-Injection-v2.txt",
+                      "Prompt-Injection-SQLi.txt", "Prompt-Injection-XSS.txt", "Prompt-Leak-v1.txt",
+                      "Prompt-Leak-v2.txt")),
+    Source("langkit", "whylabs/langkit", "5d6cab1e2ff32181ba5c514aaa2a4473421dc413",
+           "Apache-2.0", 1,
+           ("langkit/themes.json",)),
+    Source("greshake", "greshake/llm-security", "87f4b7ffa568b7261a79b31573068d8113319212",
+           "MIT", 1,
+           ("scenarios/gpt4/", "scenarios/gpt3langchain/")),
     Source("awesome_copilot", "github/awesome-copilot", "ab7544d03d4c49fdd07f5958e1888ad39c4118e2",
            "MIT", 0, ("instructions/",)),
     Source("awesome_copilot_agents", "github/awesome-copilot",
@@ -117,6 +132,53 @@ def _payloads(src: Source) -> list[str]:
     return [f for f in dict.fromkeys(found) if not f.startswith(("{", "<<SYS"))]
 
 
+def _lines(src: Source) -> list[tuple[str, str]]:
+    """(text, family) from the plain-text payload lists: one payload a line (pallms, TakSec);
+    pallms's {NEW_INSTRUCTION} slot gets a neutral request, as gptfuzz's does."""
+    out = []
+    for path in src.paths:
+        fam = "jailbreak" if "jailbreak" in path else "prompt_injection"
+        text = _git(src.repo, "show", f"{src.commit}:{path}")
+        if src.name == "taksec":  # each file is one payload, some over two lines
+            out.append((" ".join(text.split()), fam))
+            continue
+        for line in text.splitlines():
+            line = line.strip().replace("{NEW_INSTRUCTION}", "tell me how to do it")
+            if len(line) >= 12:
+                out.append((line, fam))
+    return out
+
+
+def _langkit(src: Source) -> list[str]:
+    return list(json.loads(_git(src.repo, "show", f"{src.commit}:{src.paths[0]}"))["jailbreak"])
+
+
+def _string_of(node: ast.expr) -> str:
+    """The literal text of a string constant or f-string (its constant parts); '' otherwise."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else ""
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_string_of(p) for p in node.values if isinstance(p, ast.Constant))
+    return ""
+
+
+def _greshake(src: Source) -> list[str]:
+    """The injected texts of the indirect-injection scenarios: long string constants assigned in
+    the scenario files (the poisoned e-mail, web page or memory the agent reads)."""
+    out = []
+    for prefix in src.paths:
+        for name in _files(src, prefix, (".py",)):
+            if "/target/" in name:  # the victim app's own tool descriptions: not attacks
+                continue
+            tree = ast.parse(_git(src.repo, "show", f"{src.commit}:{name}"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Assign):
+                    text = _string_of(node.value)
+                    if len(text) >= 120:
+                        out.append(re.sub(r"[ \t]+", " ", text).strip())
+    return list(dict.fromkeys(out))
+
+
 def _llm_guard(src: Source) -> tuple[list[str], list[str]]:
     """(injections, good prompts) from the parametrized cases of the scanner's test."""
     tree = ast.parse(_git(src.repo, "show", f"{src.commit}:{src.paths[0]}"))
@@ -160,6 +222,13 @@ def fetched(rng: random.Random) -> list[dict]:
             texts, fam = _gptfuzz(src), "jailbreak"
         elif src.name == "payloadsallthethings":
             texts, fam = _payloads(src), "prompt_injection"
+        elif src.name in ("pallms", "taksec"):
+            rows += [_row(t, f, src.name, 1) for t, f in _lines(src)]
+            continue
+        elif src.name == "langkit":
+            texts, fam = _langkit(src), "jailbreak"
+        elif src.name == "greshake":
+            texts, fam = _greshake(src), "agent_hijack"
         elif src.name == "llm_guard_tests":
             bad, good = _llm_guard(src)
             rows += [_row(t, "benign", "llm_guard_tests_benign", 0) for t in good]
@@ -193,6 +262,7 @@ def build(seed: int = 15) -> list[dict]:
     rows += [{**r, "label": 1} for r in detector_poisons.generate(seed)]
     rows += [{**r, "label": 0} for r in detector_notes.generate(seed)]
     rows += detector_handwritten.generate()
+    rows += detector_compose.generate(seed)
     seen: set[str] = set()
     out = []
     for r in rows:

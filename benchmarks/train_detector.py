@@ -65,8 +65,8 @@ def dev_sets(emb, w: list[np.ndarray], thr: float, extra: list[Path]) -> dict[st
     sets = [
         (DEV / "dev_attacks_cyberseceval.jsonl", True),
         (DEV / "dev_benign_cursorrules.jsonl", False),
-        (HERE.parent / "tests/poisoning/attacks.jsonl", True),
-        (HERE.parent / "tests/poisoning/benign.jsonl", False),
+        (HERE.parent / "tests/poisoning/attacks_dev.jsonl", True),
+        (HERE.parent / "tests/poisoning/benign_dev.jsonl", False),
     ] + [(p, "attack" in p.name) for p in extra]
     print("\nsets never trained on")
     out = {}

@@ -7,7 +7,8 @@ coding-agent poisons across ten families, instruction files, commit messages and
 benign side: docs/data-card.md) by benchmarks/train_detector.py, with the int8 model the product
 ships, and is measured leave-one-source-out and leave-one-family-out (docs/security.md).
 
-Inference is one 1409x16 matrix product plus hashing the note's words (tens of microseconds).
+Inference is one small matrix product plus hashing the note's words and a dozen regular
+expressions over its first 4,000 characters (tens of microseconds).
 The weights are package data, loaded once on first use; a missing or damaged file turns the
 detector off with one log line and never blocks a write.
 """
@@ -30,9 +31,62 @@ log = logging.getLogger("mcp_memory")
 
 FAMILY = "learned"
 WEIGHTS = Path(__file__).with_name("learned.npz")
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 BUCKETS = 1024  # hashed word unigrams and bigrams: the words MiniLM blurs (never, instead, off)
 _WORD = re.compile(r"[a-z0-9_.$|<>/-]+")
+# Classes of meaning, each a set of synonyms, so a word the corpus never paired with a label
+# still lands in the class its synonyms taught ("bypass" where training said "disable").
+_CLASSES = {
+    name: re.compile(pattern)
+    for name, pattern in {
+        "standing": r"\b(?:from now on|going forward|always|every (?:time|session|repo)|in every|"
+        r"by default|as a rule|whenever|for all (?:future|"
+        r"agents)|henceforth|until told otherwise)\b",
+        "weaken": r"\b(?:disabl\w*|turn(?:ed|ing)? off|switch(?:ed)? off|skip\w*|bypass\w*|"
+        r"ignor\w*|disregard\w*|remov\w*|drop\w*|strip\w*|delet\w*|no need|unnecessary|"
+        r"not needed|optional|pointless|redundant|overkill|without|allow(?:ed)? (?:all|any)|"
+        r"no longer|obsolete|outdated|void|deprecated|-k\b|"
+        r"--insecure|--no-verify|=\s*(?:false|0|none))",
+        "control": r"\b(?:auth\w*|tls|ssl|certificat\w*|verif\w*|csrf|cors|token\w*|password\w*|"
+        r"secret\w*|credential\w*|signatur\w*|signing|hooks?|review\w*|2fa|mfa|firewall|"
+        r"sandbox\w*|permission\w*|scan\w*|lockfile|checksum\w*|integrity|hash\w*|"
+        r"validation|rate limit\w*|protection|confirm\w*|encrypt\w*|branch protection)\b",
+        "send": r"\b(?:send\w*|sent|post\w*|upload\w*|e-?mail\w*|forward\w*|share\w*|"
+        r"paste\w*|transmit\w*|exfiltrat\w*|leak\w*|push\w* .{0,20}remote|attach\w*)\b",
+        "sensitive": r"(?:\.env\b|\.ssh|id_rsa|\.aws|credentials|api[_ -]?keys?|tokens?\b|"
+        r"passwords?|secrets?|cookies?|kubeconfig|printenv|private key|transcript|chat history|"
+        r"conversation|customer (?:list|data)|invoice|payout|iban)",
+        "outside": r"(?:https?://|[a-z0-9-]\.(?:io|net|com|org|xyz|dev|sh|cc|app|run|co|cloud|site|"
+        r"top|ru|cn)\b|\d\.\d{1,3}\.\d{1,3}\.\d|@[a-z0-9-]+\.)",
+        "shell": r"(?:\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|\|\s*python\d?\b|<\(\s*(?:curl|wget)|"
+        r"\biex\b|\beval\b|\bsource\s*<|\bcurl\b|\bwget\b|\biwr\b)",
+        "secrecy": r"\b(?:don'?t (?:tell|mention|inform|let)|do not (?:tell|"
+        r"mention|inform|reveal|let)|"
+        r"never (?:tell|mention|reveal)|without (?:telling|asking|informing)|quietly|secretly|"
+        r"hide|hidden|conceal\w*|keep (?:this|it) (?:from|"
+        r"out|quiet|secret)|out of the (?:log|summary|"
+        r"changelog|commit)|pretend|say (?:that|only)|report that)\b",
+        "override": r"\b(?:instructions?|system prompt|agents\.md|claude\.md|rules? files?|"
+        r"guidelines?|\.cursorrules|previous|prior|above|operator|policy|supersed\w*|"
+        r"overrid\w*|precedence|authority|outrank\w*|take priority)\b",
+        "addressee": r"\b(?:you|your|assistant|agents?|ai|model|chatgpt|llm|bot)\b",
+        "excuse": r"\b(?:internal\w*|anyway|slow\w*|annoying|noise|waste|faster|quicker|trust me|"
+        r"signed off|approved|vetted|agreed|private|just|hassle|busywork|flaky|blocks?)\b",
+        "source": r"\b(?:fork\w*|mirror\w*|registry|index(?:-url)?|extra-index-url|trusted-host|"
+        r"goproxy|tarball|drop-in|patched|replacement|cdn|instead of)\b",
+        "destroy": r"(?:rm -rf|drop (?:the )?(?:database|table)|truncat\w*|wip\w*|destroy|"
+        r"force[- ]push|--force|reset --hard|clean -fdx|delete namespace|revok\w*)",
+        "takeover": r"\b(?:transfer\w*|invit\w*|grant\w*|owner|admin\w*|payout|refund|"
+        r"wire|bank account|calendar)\b",
+    }.items()
+}
+MEANING_SCALE = 1.0  # on the scale of the unit-length vector and bag beside it
+_PAIRS = (
+    ("weaken", "control"), ("standing", "weaken"), ("send", "sensitive"), ("send", "outside"),
+    ("shell", "outside"), ("source", "outside"), ("weaken", "override"), ("secrecy", "addressee"),
+    ("excuse", "weaken"), ("standing", "destroy"), ("takeover", "outside"),
+    ("override", "addressee"),
+)  # fmt: skip
 # At the threshold a note is just held from a fresh known client (its bar is 0.53); a little
 # over it, from any agent short of a trusted one (the bar never exceeds 0.65).
 SEVERITY_AT_THRESHOLD = 0.56
@@ -71,7 +125,16 @@ def features(text: str, vector: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(v))
     v = v / norm if norm > 0 and math.isfinite(norm) else np.zeros_like(v)
     size = math.log1p(len(text)) / 8.0
-    return np.concatenate([v, np.array([size], dtype=np.float32), lexical(text)])
+    return np.concatenate([v, np.array([size], dtype=np.float32), lexical(text), meaning(text)])
+
+
+def meaning(text: str) -> np.ndarray:
+    """One 0/1 feature per class of meaning present and per telling pair of classes (a weakening
+    verb near a security control, a send verb with a secret or an outside host, ...)."""
+    head = text[:4000].lower()
+    found = {name: pat.search(head) is not None for name, pat in _CLASSES.items()}
+    pairs = [found[a] and found[b] for a, b in _PAIRS]
+    return np.array([*found.values(), *pairs], dtype=np.float32) * MEANING_SCALE
 
 
 def lexical(text: str) -> np.ndarray:
