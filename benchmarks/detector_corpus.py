@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import detector_chat
 import detector_compose
 import detector_handwritten
 import detector_notes
@@ -263,6 +264,7 @@ def build(seed: int = 15) -> list[dict]:
     rows += [{**r, "label": 0} for r in detector_notes.generate(seed)]
     rows += detector_handwritten.generate()
     rows += detector_compose.generate(seed)
+    rows += detector_chat.rows(MIRRORS, random.Random(seed))
     seen: set[str] = set()
     out = []
     for r in rows:
